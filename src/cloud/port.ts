@@ -1,0 +1,84 @@
+// The cloud port: everything the activities need from a cloud, one method per region call.
+import type { Allocation, Image, PoolStatus, QuotaAmount, Server, Tags, Volume } from '../domain/cloud';
+
+export interface CreateServerRequest {
+  name: string;
+  cpus: number;
+  memory_mb: number;
+  disk_gb: number;
+  image: Image;
+  az: string;
+  network: string;
+  static_ip?: string;
+  tags: Tags;
+  user_data?: string;
+  idempotency_key: string;
+}
+
+export interface CreateAllocationRequest extends QuotaAmount {
+  pool: string;
+  key: string;
+  tags: Tags;
+}
+
+export interface StoragePool {
+  name: string;
+  type: string;
+  can_create: boolean;
+  capacity_gb: number;
+  used_gb: number;
+}
+
+export interface CreateVolumeRequest {
+  pool: string;
+  size_gb: number;
+  tags: Tags;
+}
+
+export type ServerAction = 'start' | 'stop' | 'reboot';
+
+export interface Faults {
+  latency_ms: number;
+  build_ms: number;
+  delete_ms: number;
+  error_rate: number;
+  error_build_rate: number;
+  stuck_build_rate: number;
+}
+
+export interface RegionEvent {
+  seq: number;
+  type: string;
+  at: string;
+  subject: string;
+  data: Record<string, unknown>;
+}
+
+export interface CloudPort {
+  health(): Promise<boolean>;
+  createServer(req: CreateServerRequest): Promise<Server>;
+  getServer(id: string): Promise<Server>;
+  /** Servers carrying every given tag (AND). */
+  listServers(tags: Tags): Promise<Server[]>;
+  /** Merges the given tags into the server's tags. */
+  setServerTags(id: string, tags: Tags): Promise<Server>;
+  /** Requests deletion; a 404 counts as done. */
+  deleteServer(id: string): Promise<void>;
+  serverAction(id: string, action: ServerAction): Promise<Server>;
+  createAllocation(req: CreateAllocationRequest): Promise<Allocation>;
+  listAllocations(tags: Tags): Promise<Allocation[]>;
+  /** Releases an allocation; a 404 counts as done; Conflict while a server tagged with it exists. */
+  deleteAllocation(id: string): Promise<void>;
+  getPool(name: string): Promise<PoolStatus>;
+  listStoragePools(): Promise<StoragePool[]>;
+  createVolume(req: CreateVolumeRequest): Promise<Volume>;
+  listVolumes(tags: Tags): Promise<Volume[]>;
+  attachVolume(id: string, serverId: string): Promise<Volume>;
+  detachVolume(id: string): Promise<Volume>;
+  /** A 404 counts as done. */
+  deleteVolume(id: string): Promise<void>;
+  listImages(): Promise<Image[]>;
+  createImage(image: Image): Promise<Image>;
+  setFaults(faults: Partial<Faults>): Promise<Faults>;
+  events(since?: number): Promise<RegionEvent[]>;
+}

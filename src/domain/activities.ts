@@ -1,0 +1,85 @@
+// The contract between workflows and activities: defined once, implemented in src/activities,
+// called through proxyActivities in src/workflows. Inputs carry ids and specs, never credentials.
+import type { Observed, PoolStatus, QuotaAmount, Server } from './cloud';
+import type { VmSpec } from '../planner/types';
+
+export interface ObserveInput {
+  deployment: string;
+}
+
+export interface CreateVmInput {
+  deployment: string;
+  operation: string;
+  claim: string;
+  pool: string;
+  quota: QuotaAmount;
+  spec: VmSpec;
+  /** Give up on a server still in BUILD after this long (it is deleted and the create retried). */
+  buildDeadlineMs?: number;
+}
+
+export interface CreateVmResult {
+  serverId: string;
+  allocationId: string;
+  /** How many servers had to be built (1 unless ERROR or stuck builds were replaced). */
+  attempts: number;
+}
+
+export interface AssociateInput {
+  deployment: string;
+  serverId: string;
+  instanceId: string;
+  disk: { size_gb: number; type: string | null; cloud_properties: Record<string, unknown> } | null;
+}
+
+export interface AssociateResult {
+  volumeId: string | null;
+  /** The pool the volume came from, and whether it was created for this call. */
+  volumePool: string | null;
+  volumeCreated: boolean;
+}
+
+export interface DetachDiskInput {
+  volumeId: string;
+  serverId: string;
+}
+
+export interface DeleteServerInput {
+  serverId: string;
+}
+
+export interface ReleaseQuotaInput {
+  allocationId: string;
+  serverId: string | null;
+}
+
+export interface DeleteDiskInput {
+  volumeId: string;
+}
+
+export interface InstanceActionInput {
+  serverId: string;
+  action: 'start' | 'stop' | 'reboot';
+}
+
+export interface ConvergeActivities {
+  observe(input: ObserveInput): Promise<Observed>;
+  getPool(pool: string): Promise<PoolStatus>;
+  createVm(input: CreateVmInput): Promise<CreateVmResult>;
+  associateVmToInstance(input: AssociateInput): Promise<AssociateResult>;
+  detachDisk(input: DetachDiskInput): Promise<void>;
+  deleteServer(input: DeleteServerInput): Promise<void>;
+  releaseQuota(input: ReleaseQuotaInput): Promise<void>;
+  deleteDisk(input: DeleteDiskInput): Promise<void>;
+  instanceAction(input: InstanceActionInput): Promise<Server>;
+}
+
+/** ApplicationFailure types that must never be retried. */
+export const NON_RETRYABLE = {
+  quotaExceeded: 'QuotaExceeded',
+  imageNotFound: 'ImageNotFound',
+  invalid: 'InvalidInput',
+  unauthorized: 'Unauthorized',
+  noStorage: 'NoStorageAvailable',
+  invalidState: 'InvalidState',
+} as const;

@@ -1,0 +1,87 @@
+// What the cloud (the region) holds, as the planner sees it. Plain data: no I/O here.
+
+/** Reserved tags: how Converge finds its own servers, allocations and volumes again (Unikorn's rule). */
+export const TAG = {
+  deployment: 'converge.deployment',
+  group: 'converge.group',
+  index: 'converge.index',
+  claim: 'converge.claim',
+  fingerprint: 'converge.fingerprint',
+  /** Set by associate-vm-to-instance; absent on a server not (yet) associated. */
+  instance: 'converge.instance',
+  /** The quota allocation a server consumes; the region refuses to release it while the server exists. */
+  allocation: 'converge.allocation',
+  /** The operation that created the server or allocation. */
+  operation: 'converge.operation',
+} as const;
+
+export type Tags = Record<string, string>;
+
+export type ServerState = 'BUILD' | 'ACTIVE' | 'ERROR' | 'DELETING' | 'SHUTOFF';
+export type PowerState = 'running' | 'stopped';
+export type Health = 'healthy' | 'unhealthy' | 'unknown';
+
+export interface Address {
+  network: string;
+  ip: string;
+  mac: string;
+}
+
+export interface Image {
+  os: string;
+  version: string;
+}
+
+export interface Server {
+  id: string;
+  name: string;
+  state: ServerState;
+  power: PowerState;
+  health: Health;
+  addresses: Address[];
+  az: string;
+  image: Image;
+  cpus: number;
+  memory_mb: number;
+  disk_gb: number;
+  tags: Tags;
+  created_at: string;
+}
+
+export interface Allocation {
+  id: string;
+  pool: string;
+  key: string;
+  cpus: number;
+  memory_mb: number;
+  instances: number;
+  tags: Tags;
+}
+
+export interface Volume {
+  id: string;
+  pool: string;
+  size_gb: number;
+  tags: Tags;
+  /** The server it is attached to, or null when free. */
+  server_id: string | null;
+}
+
+/** One observation of everything tagged for a deployment. */
+export interface Observed {
+  servers: Server[];
+  allocations: Allocation[];
+  volumes: Volume[];
+}
+
+export interface QuotaAmount {
+  cpus: number;
+  memory_mb: number;
+  instances: number;
+}
+
+export interface PoolStatus {
+  name: string;
+  limits: QuotaAmount;
+  usage: QuotaAmount;
+}

@@ -1,0 +1,85 @@
+// The manifest: what a deployment should be (DESIGN §3). Strict: unknown keys are errors.
+import { z } from 'zod';
+
+export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+export const nameSchema = z
+  .string()
+  .regex(NAME_PATTERN, 'a name: lowercase letter first, then lowercase letters, digits or "-", at most 63 chars');
+
+export const vmStrategySchema = z.enum(['hot_swap', 'delete_create']);
+export type VmStrategy = z.infer<typeof vmStrategySchema>;
+
+/** A count (>= 1) or a percentage string such as "25%" (1–100). */
+export const maxInFlightSchema = z.union([
+  z.number().int().min(1),
+  z.string().regex(/^(100|[1-9][0-9]?)%$/, 'a percentage from "1%" to "100%"'),
+]);
+
+export const updatePolicySchema = z.strictObject({
+  canaries: z.number().int().min(0).default(1),
+  max_in_flight: maxInFlightSchema.default(1),
+  vm_strategy: vmStrategySchema.optional(),
+  serial: z.boolean().default(true),
+});
+export type UpdatePolicy = z.infer<typeof updatePolicySchema>;
+
+/** A group may override parts of the deployment's update policy. */
+export const groupUpdatePolicySchema = z.strictObject({
+  canaries: z.number().int().min(0).optional(),
+  max_in_flight: maxInFlightSchema.optional(),
+  vm_strategy: vmStrategySchema.optional(),
+  serial: z.boolean().optional(),
+});
+
+export const stemcellSchema = z.strictObject({
+  alias: nameSchema,
+  os: z.string().min(1),
+  version: z.string().min(1),
+});
+
+export const groupNetworkSchema = z.strictObject({
+  name: z.string().min(1),
+  static_ips: z.array(z.string()).optional(),
+  default: z.array(z.string()).optional(),
+});
+
+export const instanceGroupSchema = z.strictObject({
+  name: nameSchema,
+  instances: z.number().int().min(0),
+  azs: z.array(z.string().min(1)).min(1),
+  vm_type: z.string().min(1),
+  stemcell: z.string().min(1),
+  networks: z.array(groupNetworkSchema).min(1),
+  persistent_disk: z.number().int().min(1).optional(),
+  persistent_disk_type: z.string().min(1).optional(),
+  env: z.record(z.string(), z.unknown()).default({}),
+  migrated_from: z.array(z.strictObject({ name: nameSchema, az: z.string().optional() })).optional(),
+  update: groupUpdatePolicySchema.optional(),
+});
+export type InstanceGroup = z.infer<typeof instanceGroupSchema>;
+
+export const callbackEventSchema = z.enum([
+  'instance.created',
+  'instance.running',
+  'instance.replaced',
+  'instance.stopped',
+  'instance.deleted',
+  'operation.finished',
+]);
+
+export const callbackSchema = z.strictObject({
+  url: z.url(),
+  events: z.array(callbackEventSchema).min(1),
+});
+
+export const manifestSchema = z.strictObject({
+  name: nameSchema,
+  resource_pool: z.string().min(1),
+  stemcells: z.array(stemcellSchema).min(1),
+  update: updatePolicySchema.default({ canaries: 1, max_in_flight: 1, serial: true }),
+  instance_groups: z.array(instanceGroupSchema),
+  callbacks: z.array(callbackSchema).optional(),
+});
+export type Manifest = z.infer<typeof manifestSchema>;
+/** What a user writes (defaults not yet applied). */
+export type ManifestInput = z.input<typeof manifestSchema>;
