@@ -1,4 +1,42 @@
+// `converge worker`: runs a Temporal worker for Converge in the foreground until SIGINT/SIGTERM.
 import type { Command } from 'commander';
+import { CONNECTION_ENV_HELP, ConnectionConfigError } from '../connection';
+import { TUNING_ENV_HELP, WorkerConfigError } from '../../workers/tuning';
 
-/** Placeholder until the command lands. */
-export function registerWorker(_program: Command): void {}
+const REGION_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
+  ['CONVERGE_REGION_URL', 'base URL of the region (cloud) API (default http://127.0.0.1:7480)'],
+  ['CONVERGE_REGION_TOKEN', 'bearer token for the region API'],
+];
+
+export function envHelp(title: string, rows: ReadonlyArray<readonly [string, string]>): string {
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return [`\n${title}:`, ...rows.map(([name, text]) => `  ${name.padEnd(width)}  ${text}`)].join('\n');
+}
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('Run a Converge worker: deployment workflows and cloud activities (Ctrl-C drains it)')
+    .option('--task-queue <queue>', 'task queue to poll (default: CONVERGE_TASK_QUEUE or "converge")')
+    .addHelpText(
+      'after',
+      [
+        envHelp('Temporal connection (environment)', CONNECTION_ENV_HELP),
+        envHelp('Cloud (environment; credentials stay in the worker)', REGION_ENV_HELP),
+        envHelp('Capacity (environment)', TUNING_ENV_HELP),
+      ].join('\n'),
+    )
+    .action(async (opts: { taskQueue?: string }) => {
+      // Imported lazily: the worker pulls in the native Temporal core and the bundler, which the
+      // other commands do not need.
+      const { runWorker } = await import('../../workers/worker');
+      try {
+        await runWorker(opts.taskQueue !== undefined ? { taskQueue: opts.taskQueue } : {});
+        console.log('converge worker stopped');
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        console.error(`converge worker: ${message}`);
+        process.exitCode = err instanceof ConnectionConfigError || err instanceof WorkerConfigError ? 2 : 1;
+      }
+    });
+}

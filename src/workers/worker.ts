@@ -1,0 +1,126 @@
+// The worker: polls the Converge task queue, runs the deployment workflows from src/workflows and
+// the activities from src/activities against the cloud named by the environment. Cloud credentials
+// live here (the process environment), never in workflow inputs or history.
+import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { IllegalStateError } from '@temporalio/common';
+import { createActivities } from '../activities';
+import { cloudFromEnv } from '../cloud';
+import type { CloudPort } from '../cloud/port';
+import {
+  connectionOptions,
+  taskQueueFromEnv,
+  temporalSettingsFromEnv,
+  type Env,
+  type TemporalSettings,
+} from '../client/connection';
+import { WORKFLOWS_PATH } from './paths';
+import { tuningFromEnv, type WorkerTuning } from './tuning';
+
+/** Printed once the worker polls; `converge dev up` looks for it in the worker's log. */
+export const WORKER_STARTED_MARKER = 'converge worker started';
+
+export interface ConvergeWorkerOptions {
+  /** Default: CONVERGE_TASK_QUEUE or `converge`. */
+  taskQueue?: string;
+  /** Default: `cloudFromEnv(env)` (CONVERGE_REGION_URL, CONVERGE_REGION_TOKEN). */
+  cloud?: CloudPort;
+  /** A prebuilt bundle (see bundle.ts); otherwise `workflowsPath` is bundled at start. */
+  workflowBundle?: WorkflowBundleOption;
+  /** Default: src/workflows/index.ts. Ignored when `workflowBundle` is given. */
+  workflowsPath?: string;
+  /** Default: a new connection from TEMPORAL_* variables, closed with the worker. */
+  connection?: NativeConnection;
+  /** Default: TEMPORAL_NAMESPACE, else `default`. */
+  namespace?: string;
+  tuning?: Partial<WorkerTuning>;
+  env?: Env;
+}
+
+export interface ConvergeWorker {
+  worker: Worker;
+  connection: NativeConnection;
+  taskQueue: string;
+  settings: TemporalSettings;
+  /** Closes the connection if this module opened it. Call after `worker.run()` settles. */
+  close: () => Promise<void>;
+}
+
+/** Builds (but does not run) a worker. Tests use this with their own connection and bundle. */
+export async function createConvergeWorker(options: ConvergeWorkerOptions = {}): Promise<ConvergeWorker> {
+  const env = options.env ?? process.env;
+  const settings = temporalSettingsFromEnv(env);
+  const namespace = options.namespace ?? settings.namespace;
+  const taskQueue = options.taskQueue ?? taskQueueFromEnv(env);
+  const tuning = { ...tuningFromEnv(env), ...options.tuning };
+  const cloud = options.cloud ?? cloudFromEnv(env);
+
+  const ownsConnection = options.connection === undefined;
+  const connection = options.connection ?? (await NativeConnection.connect(connectionOptions(settings)));
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace,
+      taskQueue,
+      ...(options.workflowBundle !== undefined
+        ? { workflowBundle: options.workflowBundle }
+        : { workflowsPath: options.workflowsPath ?? WORKFLOWS_PATH }),
+      activities: createActivities(cloud),
+      ...tuning,
+      // In-flight activities get this long to finish after a shutdown signal before they are
+      // cancelled; they are idempotent, so a cut-off one is simply retried by the next worker.
+      shutdownGraceTime: '10s',
+    });
+    return {
+      worker,
+      connection,
+      taskQueue,
+      settings: { ...settings, namespace },
+      close: async () => {
+        if (ownsConnection) await connection.close();
+      },
+    };
+  } catch (err) {
+    if (ownsConnection) await connection.close();
+    throw err;
+  }
+}
+
+export interface RunWorkerOptions extends ConvergeWorkerOptions {
+  /** Signals that drain the worker gracefully (a second one kills it). Default SIGINT, SIGTERM. */
+  shutdownSignals?: NodeJS.Signals[];
+  /** Called once the worker is polling. Default: prints the started line to stdout. */
+  onStarted?: (info: { taskQueue: string; address: string; namespace: string }) => void;
+}
+
+/** Runs a worker until a shutdown signal drains it. Resolves once it has stopped. */
+export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
+  installRuntime(options.shutdownSignals ?? ['SIGINT', 'SIGTERM']);
+  const { worker, taskQueue, settings, close } = await createConvergeWorker(options);
+  const info = { taskQueue, address: settings.address, namespace: settings.namespace };
+  const onStarted =
+    options.onStarted ??
+    ((i: typeof info) =>
+      console.log(
+        `${WORKER_STARTED_MARKER}: task queue "${i.taskQueue}" on ${i.address} (namespace ${i.namespace})`,
+      ));
+  try {
+    // run() starts polling at once (Worker.create already checked the server and namespace) and
+    // resolves when the Runtime's signal handler has drained the worker.
+    const running = worker.run();
+    onStarted(info);
+    await running;
+  } finally {
+    await close();
+  }
+}
+
+// The Runtime owns process-wide signal handling: on the first signal it asks every worker to drain,
+// then removes its handlers so a second Ctrl-C falls through to Node's default (exit).
+function installRuntime(shutdownSignals: NodeJS.Signals[]): void {
+  try {
+    Runtime.install({ shutdownSignals });
+  } catch (err) {
+    // Already installed (e.g. a test process that made a connection first): keep its settings.
+    if (!(err instanceof IllegalStateError)) throw err;
+  }
+}
