@@ -73,6 +73,8 @@ export interface CloudPort {
   listStoragePools(): Promise<StoragePool[]>;
   createVolume(req: CreateVolumeRequest): Promise<Volume>;
   listVolumes(tags: Tags): Promise<Volume[]>;
+  /** One volume by id (NotFound when it does not exist): detach-disk checks where it is attached. */
+  getVolume(id: string): Promise<Volume>;
   attachVolume(id: string, serverId: string): Promise<Volume>;
   detachVolume(id: string): Promise<Volume>;
   /** A 404 counts as done. */

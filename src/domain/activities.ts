@@ -82,4 +82,6 @@ export const NON_RETRYABLE = {
   unauthorized: 'Unauthorized',
   noStorage: 'NoStorageAvailable',
   invalidState: 'InvalidState',
+  /** The server or volume a step targets is gone (outside deletes, where 404 means done): re-plan. */
+  notFound: 'NotFound',
 } as const;

@@ -1,0 +1,115 @@
+// create-vm: reserve the claim's quota allocation, build a server that consumes it, wait for ACTIVE.
+// A server that lands in ERROR, sticks in BUILD, or vanishes is deleted (awaited gone) and the next
+// attempt is built under the next idempotency key, against the same allocation.
+import type { CreateServerRequest } from '../cloud/port';
+import { Gone } from '../cloud/errors';
+import { TAG, type Allocation, type Tags } from '../domain/cloud';
+import type { CreateVmInput, CreateVmResult } from '../domain/activities';
+import { waitContext, type ActivityDeps } from './deps';
+import { asFailures, retryable, RETRYABLE } from './failures';
+import { allocationKey, serverKey } from './keys';
+import { pulse } from './pulse';
+import { awaitBuild, deleteAndAwaitGone } from './waits';
+
+/** What create-vm heartbeats; a retried execution starts from `attempt` instead of walking Gone keys. */
+export interface CreateVmProgress {
+  allocationId: string;
+  attempt: number;
+  serverId?: string;
+}
+
+export function createVm(deps: ActivityDeps): (input: CreateVmInput) => Promise<CreateVmResult> {
+  return (input) =>
+    asFailures(`create-vm ${input.deployment} ${input.claim}`, async () => {
+      const { options } = deps;
+      const p = pulse();
+      p.throwIfCancelled();
+      const allocation = await reserve(deps, input);
+      const buildDeadlineMs = input.buildDeadlineMs ?? options.buildDeadlineMs;
+      let attempt = resumedAttempt(p.resumeDetails, allocation.id);
+      const failures: string[] = [];
+
+      for (let built = 0; built < options.maxBuildAttempts;) {
+        const details: CreateVmProgress = { allocationId: allocation.id, attempt };
+        p.heartbeat(details);
+        p.throwIfCancelled();
+        const first = await createOrGone(deps, serverRequest(input, allocation, attempt));
+        if (first === 'gone') {
+          // An earlier execution built this attempt and deleted it: move on without spending budget.
+          attempt += 1;
+          continue;
+        }
+        built += 1;
+        const ctx = waitContext(deps, p, { ...details, serverId: first.id });
+        const outcome = await awaitBuild(ctx, first, buildDeadlineMs);
+        if (outcome.kind === 'built') {
+          return { serverId: outcome.server.id, allocationId: allocation.id, attempts: attempt };
+        }
+        if (outcome.kind === 'failed') {
+          failures.push(`server ${outcome.server.id} ${outcome.why}`);
+          await deleteAndAwaitGone(ctx, outcome.server.id, options.deleteDeadlineMs);
+        } else {
+          failures.push(`server ${first.id} vanished while building`);
+        }
+        attempt += 1;
+        p.heartbeat({ allocationId: allocation.id, attempt });
+      }
+      throw retryable(
+        RETRYABLE.buildFailed,
+        `create-vm ${input.deployment} ${input.claim}: ${options.maxBuildAttempts} builds without an ACTIVE server (${failures.join('; ')})`,
+        { allocationId: allocation.id, nextAttempt: attempt },
+      );
+    });
+}
+
+/** Reserves (or finds again, same key) the claim's allocation; QuotaExceeded is non-retryable. */
+function reserve(deps: ActivityDeps, input: CreateVmInput): Promise<Allocation> {
+  return deps.cloud.createAllocation({
+    pool: input.pool,
+    key: allocationKey(input),
+    cpus: input.quota.cpus,
+    memory_mb: input.quota.memory_mb,
+    instances: input.quota.instances,
+    tags: ownership(input),
+  });
+}
+
+async function createOrGone(deps: ActivityDeps, request: CreateServerRequest) {
+  try {
+    return await deps.cloud.createServer(request);
+  } catch (err) {
+    if (err instanceof Gone) return 'gone' as const;
+    throw err;
+  }
+}
+
+function serverRequest(input: CreateVmInput, allocation: Allocation, attempt: number): CreateServerRequest {
+  const { spec } = input;
+  const request: CreateServerRequest = {
+    name: spec.name,
+    cpus: spec.cpus,
+    memory_mb: spec.memory_mb,
+    disk_gb: spec.disk_gb,
+    image: spec.image,
+    az: spec.az,
+    network: spec.network,
+    // The input's identity wins over whatever the spec says: these tags are how we find it again.
+    tags: { ...spec.tags, ...ownership(input), [TAG.allocation]: allocation.id },
+    idempotency_key: serverKey(input, attempt),
+  };
+  if (spec.static_ip !== null) request.static_ip = spec.static_ip;
+  if (spec.user_data !== null) request.user_data = spec.user_data;
+  return request;
+}
+
+function ownership(input: CreateVmInput): Tags {
+  return { [TAG.deployment]: input.deployment, [TAG.claim]: input.claim, [TAG.operation]: input.operation };
+}
+
+/** Fail-closed parse of the last heartbeat: only a progress record for this very allocation counts. */
+function resumedAttempt(details: unknown, allocationId: string): number {
+  if (typeof details !== 'object' || details === null) return 1;
+  const { attempt, allocationId: recorded } = details as Partial<Record<keyof CreateVmProgress, unknown>>;
+  if (recorded !== allocationId) return 1;
+  return typeof attempt === 'number' && Number.isInteger(attempt) && attempt >= 1 ? attempt : 1;
+}

@@ -1,0 +1,37 @@
+// The activities, built from a cloud port: the worker passes its one cached region client, a test
+// passes a client of the region it started. One file per activity; this file only wires them.
+import type { CloudPort } from '../cloud/port';
+import type { ConvergeActivities } from '../domain/activities';
+import { associateVmToInstance } from './associate-vm-to-instance';
+import { createVm } from './create-vm';
+import { deleteDisk } from './delete-disk';
+import { deleteServer } from './delete-server';
+import { detachDisk } from './detach-disk';
+import { getPool } from './get-pool';
+import { instanceAction } from './instance-action';
+import { observe } from './observe';
+import { resolveOptions, type ActivityOptions } from './options';
+import { releaseQuota } from './release-quota';
+
+export { DEFAULT_ACTIVITY_OPTIONS, type ActivityOptions } from './options';
+export { RETRYABLE } from './failures';
+export { allocationKey, serverKey } from './keys';
+export type { CreateVmProgress } from './create-vm';
+
+export function createActivities(
+  cloud: CloudPort,
+  options: Partial<ActivityOptions> = {},
+): ConvergeActivities {
+  const deps = { cloud, options: resolveOptions(options) };
+  return {
+    observe: observe(deps),
+    getPool: getPool(deps),
+    createVm: createVm(deps),
+    associateVmToInstance: associateVmToInstance(deps),
+    detachDisk: detachDisk(deps),
+    deleteServer: deleteServer(deps),
+    releaseQuota: releaseQuota(deps),
+    deleteDisk: deleteDisk(deps),
+    instanceAction: instanceAction(deps),
+  };
+}

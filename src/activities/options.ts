@@ -1,0 +1,33 @@
+// Tunables for the activities. Defaults suit a real cloud; tests pass short intervals.
+
+export interface ActivityOptions {
+  /** How often a wait polls the cloud (and heartbeats). */
+  pollMs: number;
+  /** A server still in BUILD this long after its creation is deleted and built again. */
+  buildDeadlineMs: number;
+  /** A server still present this long after its deletion was requested fails the attempt (retryable). */
+  deleteDeadlineMs: number;
+  /** A start/stop/reboot whose effect does not show within this long fails the attempt (retryable). */
+  actionDeadlineMs: number;
+  /** Servers one createVm execution may build before it fails retryably (the next retry gets a new budget). */
+  maxBuildAttempts: number;
+}
+
+export const DEFAULT_ACTIVITY_OPTIONS: ActivityOptions = {
+  pollMs: 1_000,
+  buildDeadlineMs: 10 * 60_000,
+  deleteDeadlineMs: 10 * 60_000,
+  actionDeadlineMs: 5 * 60_000,
+  maxBuildAttempts: 5,
+};
+
+export function resolveOptions(options: Partial<ActivityOptions> = {}): ActivityOptions {
+  const resolved = { ...DEFAULT_ACTIVITY_OPTIONS };
+  for (const key of Object.keys(resolved) as (keyof ActivityOptions)[]) {
+    const value = options[key];
+    if (value !== undefined) resolved[key] = value;
+  }
+  if (resolved.pollMs <= 0) throw new RangeError('pollMs must be positive');
+  if (resolved.maxBuildAttempts < 1) throw new RangeError('maxBuildAttempts must be at least 1');
+  return resolved;
+}

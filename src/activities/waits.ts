@@ -1,0 +1,106 @@
+// The two waits every VM activity shares: a build settling, and a server going away. Both poll,
+// heartbeat on every poll, and honour cancellation through the pulse's sleep.
+import type { Server } from '../domain/cloud';
+import type { CloudPort } from '../cloud/port';
+import { NotFound } from '../cloud/errors';
+import { isTransient, retryable, RETRYABLE } from './failures';
+import type { Pulse } from './pulse';
+
+/** Transient poll errors tolerated in a row before the wait gives up (retryably). */
+const MAX_TRANSIENT_POLL_ERRORS = 8;
+
+export type BuildOutcome =
+  | { kind: 'built'; server: Server }
+  | { kind: 'failed'; server: Server; why: 'ERROR' | 'stuck in BUILD' | 'DELETING' }
+  | { kind: 'vanished' };
+
+export interface WaitContext {
+  cloud: CloudPort;
+  pulse: Pulse;
+  pollMs: number;
+  /** Sent with every heartbeat so a retry can resume. */
+  details: Record<string, unknown>;
+  /** Transient poll errors in a row so far. */
+  pollErrors: number;
+}
+
+/**
+ * Polls until the server leaves BUILD. SHUTOFF counts as built: it means someone stopped a server
+ * this create already finished (a retried create must not destroy it).
+ */
+export async function awaitBuild(
+  ctx: WaitContext,
+  first: Server,
+  buildDeadlineMs: number,
+): Promise<BuildOutcome> {
+  const deadlineAt = buildStartedAt(first) + buildDeadlineMs;
+  let server: Server | null = first;
+  for (;;) {
+    if (server !== null) {
+      switch (server.state) {
+        case 'ACTIVE':
+        case 'SHUTOFF':
+          return { kind: 'built', server };
+        case 'ERROR':
+          return { kind: 'failed', server, why: 'ERROR' };
+        case 'DELETING':
+          return { kind: 'failed', server, why: 'DELETING' };
+        case 'BUILD':
+          if (Date.now() >= deadlineAt) return { kind: 'failed', server, why: 'stuck in BUILD' };
+      }
+    }
+    ctx.pulse.heartbeat({ ...ctx.details, serverId: first.id, state: server?.state ?? 'unknown' });
+    await ctx.pulse.sleep(ctx.pollMs);
+    const polled = await poll(ctx, first.id);
+    if (polled === 'gone') return { kind: 'vanished' };
+    server = polled;
+  }
+}
+
+/** Polls until the server answers 404. Fails retryably past `deadlineMs`, so the retry asks again. */
+export async function awaitGone(ctx: WaitContext, serverId: string, deadlineMs: number): Promise<void> {
+  const deadlineAt = Date.now() + deadlineMs;
+  for (;;) {
+    const polled = await poll(ctx, serverId);
+    if (polled === 'gone') return;
+    if (Date.now() >= deadlineAt) {
+      throw retryable(
+        RETRYABLE.deleteTimeout,
+        `server ${serverId} still exists (${polled === null ? 'state unknown' : polled.state}) ${deadlineMs} ms after its deletion was requested`,
+      );
+    }
+    ctx.pulse.heartbeat({ ...ctx.details, serverId, state: polled?.state ?? 'unknown', deleting: true });
+    await ctx.pulse.sleep(ctx.pollMs);
+  }
+}
+
+/** Requests deletion (404 counts as done) and waits until the server is gone. */
+export async function deleteAndAwaitGone(
+  ctx: WaitContext,
+  serverId: string,
+  deadlineMs: number,
+): Promise<void> {
+  ctx.pulse.throwIfCancelled();
+  await ctx.cloud.deleteServer(serverId);
+  await awaitGone(ctx, serverId, deadlineMs);
+}
+
+/** One read of the server: the server, 'gone' on 404, or null when the read failed transiently. */
+async function poll(ctx: WaitContext, serverId: string): Promise<Server | 'gone' | null> {
+  try {
+    const server = await ctx.cloud.getServer(serverId);
+    ctx.pollErrors = 0;
+    return server;
+  } catch (err) {
+    if (err instanceof NotFound) return 'gone';
+    ctx.pollErrors += 1;
+    if (!isTransient(err) || ctx.pollErrors > MAX_TRANSIENT_POLL_ERRORS) throw err;
+    return null;
+  }
+}
+
+/** The region's clock says when the build began; fall back to now when it says nothing usable. */
+function buildStartedAt(server: Server): number {
+  const at = Date.parse(server.created_at);
+  return Number.isNaN(at) ? Date.now() : at;
+}
