@@ -1,0 +1,70 @@
+// Reading the user's files. The only file I/O of input loading; parsing and checks are pure (src/domain).
+import { readFileSync } from 'node:fs';
+import type { CloudConfig } from '../domain/cloud-config';
+import { UserError, ValidationError, type Problem } from '../domain/errors';
+import { checkDocument, readYamlDocument, type Parsed } from '../domain/load';
+import { cloudConfigSchema } from '../domain/cloud-config';
+import { manifestSchema, type Manifest } from '../domain/manifest';
+import { checkDeployment, cloudConfigProblems, manifestProblems } from '../domain/validate';
+import { parseCloudConfigDocument, parseManifestDocument } from '../domain/load';
+
+/** The file's text, or a UserError (exit 2) naming the file and why it cannot be read. */
+export function readInputFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : err instanceof Error
+              ? err.message
+              : String(err);
+    throw new UserError(`cannot read ${what} '${path}': ${why}`, 2);
+  }
+}
+
+export function loadManifestDocument(path: string): Parsed<Manifest> {
+  return parseManifestDocument(readInputFile(path, 'manifest'), path);
+}
+
+export function loadCloudConfigDocument(path: string): Parsed<CloudConfig> {
+  return parseCloudConfigDocument(readInputFile(path, 'cloud config'), path);
+}
+
+/** Manifest file → Manifest, or a ValidationError listing every problem with line:column. */
+export function loadManifest(path: string): Manifest {
+  return loadManifestDocument(path).value;
+}
+
+/** Cloud config file → CloudConfig, or a ValidationError listing every problem with line:column. */
+export function loadCloudConfig(path: string): CloudConfig {
+  return loadCloudConfigDocument(path).value;
+}
+
+/**
+ * Both files, each fully checked, then checked against each other. Problems of both files are
+ * reported together; cross references are only checked once both files are valid on their own.
+ */
+export function loadDeploymentInputs(
+  manifestPath: string,
+  cloudConfigPath: string,
+): { manifest: Manifest; cloudConfig: CloudConfig } {
+  const manifestDoc = readYamlDocument(readInputFile(manifestPath, 'manifest'), manifestPath);
+  const cloudConfigDoc = readYamlDocument(readInputFile(cloudConfigPath, 'cloud config'), cloudConfigPath);
+  const manifest = checkDocument(manifestDoc, manifestSchema, manifestProblems);
+  const cloudConfig = checkDocument(cloudConfigDoc, cloudConfigSchema, cloudConfigProblems);
+  const problems: Problem[] = [...manifest.problems, ...cloudConfig.problems];
+  if (manifest.value === null || cloudConfig.value === null || problems.length > 0) {
+    throw new ValidationError(problems, manifestPath);
+  }
+  checkDeployment(
+    { value: manifest.value, doc: manifestDoc },
+    { value: cloudConfig.value, doc: cloudConfigDoc },
+  );
+  return { manifest: manifest.value, cloudConfig: cloudConfig.value };
+}

@@ -1,0 +1,8 @@
+// The domain in one import: schemas, types, input loading and validation. Pure (workflow-safe).
+export * from './manifest';
+export * from './cloud-config';
+export * from './errors';
+export * from './ip';
+export * from './suggest';
+export * from './load';
+export * from './validate';
