@@ -84,4 +84,15 @@ export const NON_RETRYABLE = {
   invalidState: 'InvalidState',
   /** The server or volume a step targets is gone (outside deletes, where 404 means done): re-plan. */
   notFound: 'NotFound',
+  /** An idempotency key whose allocation (or server) was already released: the step is stale. */
+  gone: 'Gone',
 } as const;
+
+/** The worker's own settings, read once per operation so the operation records what it started with. */
+export interface WorkerSettings {
+  defaultStrategy: 'hot_swap' | 'delete_create';
+}
+
+export interface WorkerSettingsActivity {
+  workerSettings(): Promise<WorkerSettings>;
+}

@@ -1,0 +1,186 @@
+// Talking to deployment entities: the one client path the CLI, the benchmarks and the tests share.
+import {
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { UserError } from '../domain/errors';
+import {
+  cancelSignal,
+  deleteUpdate,
+  deployUpdate,
+  hardStopSignal,
+  instanceActionUpdate,
+  operationPlanQuery,
+  planQuery,
+  progressQuery,
+  recreateUpdate,
+  startUpdate,
+  statusQuery,
+  stopUpdate,
+} from '../workflows/messages';
+import {
+  deploymentWorkflowId,
+  type DeployRequest,
+  type DeploymentStatus,
+  type InstanceActionRequest,
+  type OperationLimits,
+  type OperationProgress,
+  type OperationResult,
+  type OperationTicket,
+  type PlanView,
+  type StopRequest,
+} from '../workflows/types';
+
+export interface DeploymentsOptions {
+  taskQueue: string;
+  /** Thresholds for new deployment entities (tests lower them to exercise continue-as-new). */
+  limits?: Partial<OperationLimits>;
+}
+
+export class Deployments {
+  constructor(
+    private readonly client: Client,
+    private readonly options: DeploymentsOptions,
+  ) {}
+
+  private entity(name: string): WorkflowHandle {
+    return this.client.workflow.getHandle(deploymentWorkflowId(name));
+  }
+
+  /** Starts a deploy operation, creating the deployment entity on first use (update-with-start). */
+  async deploy(name: string, req: DeployRequest): Promise<OperationTicket> {
+    const start = new WithStartWorkflowOperation('deployment', {
+      workflowId: deploymentWorkflowId(name),
+      taskQueue: this.options.taskQueue,
+      args: [{ name, ...(this.options.limits ? { limits: this.options.limits } : {}) }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      staticSummary: `deployment ${name}`,
+    });
+    return rejectionsAsUserErrors(name, () =>
+      this.client.workflow.executeUpdateWithStart(deployUpdate, { args: [req], startWorkflowOperation: start }),
+    );
+  }
+
+  stop(name: string, req: StopRequest): Promise<OperationTicket> {
+    return rejectionsAsUserErrors(name, () => this.entity(name).executeUpdate(stopUpdate, { args: [req] }));
+  }
+
+  start(name: string, instances?: string[]): Promise<OperationTicket> {
+    return rejectionsAsUserErrors(name, () =>
+      this.entity(name).executeUpdate(startUpdate, { args: [instances ? { instances } : {}] }),
+    );
+  }
+
+  recreate(name: string, instances?: string[]): Promise<OperationTicket> {
+    return rejectionsAsUserErrors(name, () =>
+      this.entity(name).executeUpdate(recreateUpdate, { args: [instances ? { instances } : {}] }),
+    );
+  }
+
+  delete(name: string): Promise<OperationTicket> {
+    return rejectionsAsUserErrors(name, () => this.entity(name).executeUpdate(deleteUpdate, { args: [{}] }));
+  }
+
+  instanceAction(name: string, req: InstanceActionRequest): Promise<OperationTicket> {
+    return rejectionsAsUserErrors(name, () => this.entity(name).executeUpdate(instanceActionUpdate, { args: [req] }));
+  }
+
+  cancel(name: string): Promise<void> {
+    return rejectionsAsUserErrors(name, () => this.entity(name).signal(cancelSignal));
+  }
+
+  hardStop(name: string): Promise<void> {
+    return rejectionsAsUserErrors(name, () => this.entity(name).signal(hardStopSignal));
+  }
+
+  status(name: string): Promise<DeploymentStatus> {
+    return rejectionsAsUserErrors(name, () => this.entity(name).query(statusQuery));
+  }
+
+  plan(name: string): Promise<PlanView | null> {
+    return rejectionsAsUserErrors(name, () => this.entity(name).query(planQuery));
+  }
+
+  progress(ticket: OperationTicket): Promise<OperationProgress> {
+    return this.client.workflow.getHandle(ticket.workflowId).query(progressQuery);
+  }
+
+  operationPlan(ticket: OperationTicket): Promise<PlanView | null> {
+    return this.client.workflow.getHandle(ticket.workflowId).query(operationPlanQuery);
+  }
+
+  /** Waits for the operation's plan (it is computed after the operation observes the cloud). */
+  async waitForPlan(ticket: OperationTicket, pollMs = 200): Promise<PlanView | null> {
+    const handle = this.client.workflow.getHandle(ticket.workflowId);
+    for (;;) {
+      try {
+        const plan = await handle.query(operationPlanQuery);
+        if (plan) return plan;
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+      const desc = await handle.describe().catch(() => null);
+      if (desc && desc.status.name !== 'RUNNING') return handle.query(operationPlanQuery).catch(() => null);
+      await sleep(pollMs);
+    }
+  }
+
+  /** Waits for an operation to end, reporting progress every `pollMs` while it runs. */
+  async wait(
+    ticket: OperationTicket,
+    onProgress?: (p: OperationProgress) => void,
+    pollMs = 500,
+  ): Promise<OperationResult> {
+    const handle = await this.operationHandle(ticket);
+    let finished = false;
+    const result = handle.result() as Promise<OperationResult>;
+    void result.finally(() => (finished = true)).catch(() => undefined);
+    if (onProgress) {
+      while (!finished) {
+        try {
+          onProgress(await handle.query(progressQuery));
+        } catch {
+          // The operation may be between runs (continue-as-new) or just finished.
+        }
+        await Promise.race([result.catch(() => undefined), sleep(pollMs)]);
+      }
+    }
+    return result;
+  }
+
+  /** The operation's handle, once the entity has started it. */
+  private async operationHandle(ticket: OperationTicket): Promise<WorkflowHandle> {
+    const handle = this.client.workflow.getHandle(ticket.workflowId);
+    for (let i = 0; ; i++) {
+      try {
+        await handle.describe();
+        return handle;
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError) || i > 600) throw err;
+        await sleep(100);
+      }
+    }
+  }
+}
+
+/** An update a validator rejected, or a deployment that does not exist: the user's to fix (exit 2). */
+async function rejectionsAsUserErrors<T>(name: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      throw new UserError(`rejected: ${err.cause?.message ?? err.message}`, 2);
+    }
+    if (err instanceof WorkflowNotFoundError) {
+      throw new UserError(`no deployment named '${name}' (deploy it first with 'converge deploy')`, 2);
+    }
+    throw err;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

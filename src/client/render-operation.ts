@@ -1,0 +1,78 @@
+// Human output for operations: the plan with reasons, a live progress line, results and status tables.
+import type { InstancePlan } from '../planner/types';
+import type { DeploymentStatus, OperationProgress, OperationResult, PlanView, StatusRow } from '../workflows/types';
+
+const SIGN: Record<InstancePlan['action'], string> = { create: '+', replace: '~', delete: '-', keep: '=' };
+
+export function renderPlanView(plan: PlanView, opts: { showKeeps?: boolean } = {}): string {
+  const lines: string[] = [];
+  for (const i of plan.instances) {
+    if (i.action === 'keep' && !opts.showKeeps) continue;
+    const strategy = i.strategy && i.action === 'replace' ? ` (${i.strategy})` : '';
+    lines.push(`  ${SIGN[i.action]} ${i.action}${strategy} ${i.instance}${i.claim ? ` [${i.claim}]` : ''}`);
+    for (const r of i.reasons) lines.push(`      - ${r}`);
+    if (i.destructive) lines.push('      ! destructive: local disk lost, IP may change');
+  }
+  for (const w of plan.warnings) lines.push(`  warning: ${w}`);
+  const s = plan.summary;
+  lines.push(
+    `Plan: ${s.create} to create, ${s.replace} to replace, ${s.delete} to delete, ${s.keep} unchanged; ` +
+      `${plan.steps.length} steps. Quota peak: ${plan.quotaPeak.cpus} cpus, ${plan.quotaPeak.memory_mb} MB, ` +
+      `${plan.quotaPeak.instances} instances.`,
+  );
+  return lines.join('\n');
+}
+
+export function progressLine(p: OperationProgress, width = 30): string {
+  const total = Math.max(p.stepsTotal, 1);
+  const filled = Math.round((p.stepsDone / total) * width);
+  const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
+  const current = p.inFlight[0]?.summary ?? '';
+  const more = p.inFlight.length > 1 ? ` (+${p.inFlight.length - 1})` : '';
+  const cancel = p.cancelRequested ? ' [cancelling]' : '';
+  return `[${bar}] ${p.stepsDone}/${p.stepsTotal} ${p.phase}${cancel} ${current}${more}`.trimEnd();
+}
+
+export function renderResult(r: OperationResult): string {
+  const lines = [`${r.kind} ${r.deployment} (${r.operation}): ${r.status.toUpperCase()}, ${r.stepsDone}/${r.stepsTotal} steps`];
+  if (r.failure) lines.push(`  failed${r.failure.step ? ` at ${r.failure.step}` : ''}: ${r.failure.message}`);
+  if (r.remaining.length) {
+    lines.push(`  remaining steps (${r.remaining.length}): ${r.remaining.slice(0, 8).join(', ')}${r.remaining.length > 8 ? ', …' : ''}`);
+  }
+  return lines.join('\n');
+}
+
+export function renderInstances(rows: StatusRow[]): string {
+  const header = ['INSTANCE', 'AZ', 'STATE', 'VM', 'VM STATE', 'IPS', 'MACS', 'POWER', 'HEALTH'];
+  const body = rows.map((r) => [
+    r.instance,
+    r.az,
+    r.state,
+    r.vm ?? '-',
+    r.vm_state ?? '-',
+    r.ips.join(',') || '-',
+    r.macs.join(',') || '-',
+    r.power ?? '-',
+    r.health ?? '-',
+  ]);
+  return table([header, ...body]);
+}
+
+export function renderStatus(s: DeploymentStatus): string {
+  const lines = [`Deployment ${s.deployment}${s.deleted ? ' (deleted)' : ''}: ${s.phase}`];
+  if (s.current) lines.push(`Current operation: ${s.current.operation} (${s.current.kind}) ${s.current.workflowId}`);
+  if (s.manifestDigest) lines.push(`Manifest digest: ${s.manifestDigest}`);
+  lines.push('', renderInstances(s.instances));
+  if (s.recent.length) {
+    lines.push('', 'Recent operations:');
+    for (const r of s.recent.slice(0, 5)) {
+      lines.push(`  ${r.operation} ${r.kind} ${r.status}${r.failure ? `: ${r.failure.message}` : ''}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n');
+}

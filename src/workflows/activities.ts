@@ -1,0 +1,50 @@
+// Activity proxies, one per kind of work, each with a retry policy chosen on purpose.
+//
+// | kind                 | start-to-close | heartbeat | retry                                   |
+// |----------------------|----------------|-----------|-----------------------------------------|
+// | observe, getPool     | 2 min          | -         | 1s → ×2 → 15s, unlimited                |
+// | createVm             | 15 min         | 20 s      | 1s → ×2 → 15s, unlimited                |
+// | associate, detach    | 5 min          | 20 s      | 1s → ×2 → 15s, unlimited                |
+// | deleteServer         | 15 min         | 20 s      | 1s → ×2 → 15s, unlimited                |
+// | releaseQuota         | 1 min          | -         | 1s → ×2 → 10s, unlimited (waits for gone)|
+// | instanceAction       | 2 min          | -         | 1s → ×2 → 15s, 10 attempts              |
+//
+// Unlimited retries are deliberate: a region outage or a killed worker must delay an operation, not
+// fail it. What can never succeed (quota exceeded, unknown image, invalid input, bad credentials,
+// no storage) is raised by the activities as a non-retryable ApplicationFailure with one of the types
+// below, and fails the step at once. Heartbeat timeouts make a killed worker's activity visible in 20 s.
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { ConvergeActivities, WorkerSettingsActivity } from '../domain/activities';
+import { NON_RETRYABLE } from '../domain/activities';
+
+const nonRetryableErrorTypes = Object.values(NON_RETRYABLE);
+
+const retry = (maximumInterval: ActivityOptions['startToCloseTimeout'], maximumAttempts = 0) => ({
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval,
+  maximumAttempts,
+  nonRetryableErrorTypes,
+});
+
+export const READ_OPTIONS: ActivityOptions = { startToCloseTimeout: '2 minutes', retry: retry('15s') };
+export const BUILD_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '20s',
+  retry: retry('15s'),
+};
+export const ATTACH_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '20s',
+  retry: retry('15s'),
+};
+export const QUOTA_OPTIONS: ActivityOptions = { startToCloseTimeout: '1 minute', retry: retry('10s') };
+export const ACTION_OPTIONS: ActivityOptions = { startToCloseTimeout: '2 minutes', retry: retry('15s', 10) };
+
+export const reads = proxyActivities<Pick<ConvergeActivities, 'observe' | 'getPool'>>(READ_OPTIONS);
+export const builds = proxyActivities<Pick<ConvergeActivities, 'createVm' | 'deleteServer'>>(BUILD_OPTIONS);
+export const attachments =
+  proxyActivities<Pick<ConvergeActivities, 'associateVmToInstance' | 'detachDisk' | 'deleteDisk'>>(ATTACH_OPTIONS);
+export const quota = proxyActivities<Pick<ConvergeActivities, 'releaseQuota'>>(QUOTA_OPTIONS);
+export const actions = proxyActivities<Pick<ConvergeActivities, 'instanceAction'>>(ACTION_OPTIONS);
+export const settings = proxyActivities<WorkerSettingsActivity>(READ_OPTIONS);

@@ -1,0 +1,214 @@
+// The deployment entity's state and rules: the lock that serialises operations, the validators that
+// reject bad updates before anything is written, and what each finished operation changes.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { canonicalJson } from '../planner';
+import { DEFAULT_LIMITS, deploymentWorkflowId, operationWorkflowId } from './types';
+import type {
+  DeployRequest,
+  DeploymentInput,
+  DeploymentState,
+  DeploymentStatus,
+  InstanceActionRequest,
+  InstancesRequest,
+  OperationInput,
+  OperationKind,
+  OperationResult,
+  OperationTicket,
+  StopRequest,
+} from './types';
+import { selects } from './records';
+import { validateDeployPayload } from './validation';
+
+const RECENT = 20;
+const ACTIONS = new Set(['start', 'stop', 'reboot']);
+
+export interface PendingOperation {
+  ticket: OperationTicket;
+  input: OperationInput;
+}
+
+export class DeploymentEntity {
+  readonly state: DeploymentState;
+  pending: PendingOperation | null = null;
+  current: OperationTicket | null = null;
+  hardStopRequested = false;
+
+  constructor(input: DeploymentInput) {
+    this.state = input.state ?? {
+      name: input.name,
+      records: [],
+      manifest: null,
+      cloudConfig: null,
+      manifestDigest: null,
+      seq: 0,
+      recent: [],
+      projection: [],
+      lastPlan: null,
+      deleted: false,
+      limits: { ...DEFAULT_LIMITS, ...input.limits },
+    };
+  }
+
+  get name(): string {
+    return this.state.name;
+  }
+
+  get busy(): boolean {
+    return this.current !== null || this.pending !== null;
+  }
+
+  // ----- validators: throw to reject; a rejected update leaves no trace in history -----
+
+  validateDeploy(req: DeployRequest): void {
+    this.refuseWhileBusy('deploy');
+    validateDeployPayload(req.manifest, req.cloudConfig, this.name);
+  }
+
+  validateStop(req: StopRequest): void {
+    this.refuseWhileBusy(req.hard ? 'stop --hard' : 'stop');
+    this.requireDeployed();
+    this.requireKnownInstances(req.instances);
+  }
+
+  validateInstances(kind: 'start' | 'recreate', req: InstancesRequest): void {
+    this.refuseWhileBusy(kind);
+    this.requireDeployed();
+    this.requireKnownInstances(req.instances);
+  }
+
+  validateDelete(): void {
+    this.refuseWhileBusy('delete');
+    this.requireDeployed();
+  }
+
+  validateInstanceAction(req: InstanceActionRequest): void {
+    this.refuseWhileBusy('instance action');
+    this.requireDeployed();
+    if (!ACTIONS.has(req.action)) {
+      throw new Error(`action: expected one of start, stop, reboot; got '${String(req.action)}'`);
+    }
+    this.requireKnownInstances([req.instance]);
+    const picked = this.state.records.filter((r) => selects(req.instance, r));
+    if (picked.length !== 1) throw new Error(`instance: '${req.instance}' must name exactly one instance`);
+    if (picked[0]?.state === 'detached') {
+      throw new Error(`instance ${req.instance} is hard-stopped (detached): it has no VM; use 'converge start'`);
+    }
+  }
+
+  private refuseWhileBusy(what: string): void {
+    if (this.state.deleted) throw new Error(`deployment ${this.name} has been deleted`);
+    const running = this.current ?? this.pending?.ticket;
+    if (running) {
+      throw new Error(
+        `deployment ${this.name} is busy: operation ${running.operation} (${running.kind}) is running; ` +
+          `${what} was not started. Wait for it, or cancel it with 'converge cancel -d ${this.name}'.`,
+      );
+    }
+  }
+
+  private requireDeployed(): void {
+    if (this.state.manifest === null) throw new Error(`deployment ${this.name} has never been deployed`);
+  }
+
+  private requireKnownInstances(selectors: string[] | undefined): void {
+    for (const s of selectors ?? []) {
+      if (!this.state.records.some((r) => selects(s, r))) {
+        throw new Error(`instances: no instance '${s}' in deployment ${this.name} (use <group>, <group>/<index> or <group>/<uuid>)`);
+      }
+    }
+  }
+
+  // ----- accepting work -----
+
+  accept(kind: OperationKind, extra: Partial<OperationInput> = {}): OperationTicket {
+    const seq = ++this.state.seq;
+    const ticket: OperationTicket = {
+      deployment: this.name,
+      operation: `op-${seq}`,
+      workflowId: operationWorkflowId(this.name, seq),
+      seq,
+      kind,
+    };
+    this.pending = {
+      ticket,
+      input: {
+        deployment: this.name,
+        operation: ticket.operation,
+        seq,
+        kind,
+        manifest: this.state.manifest,
+        cloudConfig: this.state.cloudConfig,
+        records: this.state.records,
+        limits: this.state.limits,
+        ...extra,
+      },
+    };
+    this.state.recent.unshift({ operation: ticket.operation, seq, kind, status: 'running', summary: null, failure: null });
+    this.state.recent.length = Math.min(this.state.recent.length, RECENT);
+    return ticket;
+  }
+
+  acceptDeploy(req: DeployRequest): OperationTicket {
+    const { manifest, cloudConfig } = validateDeployPayload(req.manifest, req.cloudConfig, this.name);
+    if (!req.dryRun) {
+      // BOSH's rule: the deployment's manifest is the last one deployed, even if that deploy fails.
+      this.state.manifest = manifest;
+      this.state.cloudConfig = cloudConfig;
+      this.state.manifestDigest = digest(manifest);
+    }
+    return this.accept('deploy', {
+      manifest,
+      cloudConfig,
+      recreate: req.recreate ?? false,
+      dryRun: req.dryRun ?? false,
+    });
+  }
+
+  takePending(): PendingOperation | null {
+    const p = this.pending;
+    this.pending = null;
+    if (p) this.current = p.ticket;
+    return p;
+  }
+
+  finish(ticket: OperationTicket, result: OperationResult | null, error: string | null): void {
+    this.current = null;
+    const entry = this.state.recent.find((r) => r.operation === ticket.operation);
+    if (result) {
+      if (result.status !== 'planned') {
+        this.state.records = result.records;
+        this.state.projection = result.projection;
+      }
+      if (entry) {
+        entry.status = result.status;
+        entry.summary = result.summary;
+        entry.failure = result.failure;
+      }
+      if (ticket.kind === 'delete' && result.status === 'converged') this.state.deleted = true;
+    } else if (entry) {
+      entry.status = 'failed';
+      entry.failure = { step: null, message: error ?? 'operation failed', type: null };
+    }
+  }
+
+  status(phase: DeploymentStatus['phase']): DeploymentStatus {
+    return {
+      deployment: this.name,
+      phase,
+      current: this.current ?? this.pending?.ticket ?? null,
+      manifestDigest: this.state.manifestDigest,
+      instances: this.state.projection,
+      recent: this.state.recent,
+      deleted: this.state.deleted,
+    };
+  }
+
+  get workflowId(): string {
+    return deploymentWorkflowId(this.name);
+  }
+}
+
+function digest(value: unknown): string {
+  return bytesToHex(sha256(utf8ToBytes(canonicalJson(value)))).slice(0, 16);
+}

@@ -1,0 +1,97 @@
+// The deployment entity `deployment/<name>`: one per deployment, long-lived. It is the deployment's
+// lock: each update starts one operation (a child workflow) and returns its ticket at once; a second
+// operation while one runs is rejected by the validator (not queued), so operations never interleave.
+import {
+  ChildWorkflowFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
+import { DeploymentEntity } from './deployment-entity';
+import {
+  cancelOperationSignal,
+  cancelSignal,
+  deleteUpdate,
+  deployUpdate,
+  hardStopSignal,
+  instanceActionUpdate,
+  planQuery,
+  recreateUpdate,
+  startUpdate,
+  statusQuery,
+  stopUpdate,
+} from './messages';
+import { operation, SEARCH_ATTRIBUTE_KEYS } from './operation';
+import { operationSummary } from './views';
+import type { DeploymentInput, DeploymentState, OperationResult } from './types';
+
+export async function deployment(input: DeploymentInput): Promise<DeploymentState> {
+  const entity = new DeploymentEntity(input);
+  let child: ChildWorkflowHandle<typeof operation> | null = null;
+
+  setHandler(deployUpdate, (req) => entity.acceptDeploy(req), { validator: (req) => entity.validateDeploy(req) });
+  setHandler(stopUpdate, (req) => entity.accept('stop', { stop: req }), { validator: (req) => entity.validateStop(req) });
+  setHandler(startUpdate, (req) => entity.accept('start', { start: req }), {
+    validator: (req) => entity.validateInstances('start', req),
+  });
+  setHandler(recreateUpdate, (req) => entity.accept('recreate', { recreate: req.instances ?? true }), {
+    validator: (req) => entity.validateInstances('recreate', req),
+  });
+  setHandler(deleteUpdate, (_req) => entity.accept('delete'), { validator: (_req) => entity.validateDelete() });
+  setHandler(instanceActionUpdate, (req) => entity.accept('instance-action', { action: req }), {
+    validator: (req) => entity.validateInstanceAction(req),
+  });
+  setHandler(cancelSignal, () => {
+    if (child) void child.signal(cancelOperationSignal).catch(() => undefined);
+  });
+  setHandler(hardStopSignal, () => {
+    entity.hardStopRequested = true;
+    if (child) void child.signal(cancelOperationSignal).catch(() => undefined);
+  });
+  setHandler(statusQuery, () => entity.status(entity.busy ? 'enacting' : 'idle'));
+  setHandler(planQuery, () => entity.state.lastPlan);
+  upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.deployment, value: entity.name }]);
+
+  for (;;) {
+    await condition(
+      () => entity.pending !== null || entity.hardStopRequested || (workflowInfo().continueAsNewSuggested && !entity.busy),
+    );
+    if (entity.hardStopRequested && !entity.pending) {
+      entity.hardStopRequested = false;
+      if (entity.state.manifest !== null && !entity.state.deleted) entity.accept('stop', { stop: { hard: true } });
+    }
+    const next = entity.takePending();
+    if (next) {
+      let result: OperationResult | null = null;
+      let error: string | null = null;
+      try {
+        child = await startChild(operation, {
+          workflowId: next.ticket.workflowId,
+          args: [next.input],
+          staticSummary: operationSummary(next.ticket.kind, entity.name, null),
+          staticDetails: `operation ${next.ticket.operation} of deployment ${entity.name}`,
+        });
+        result = await child.result();
+        entity.state.lastPlan = result.plan;
+      } catch (err) {
+        error = err instanceof ChildWorkflowFailure && err.cause ? err.cause.message : String(err);
+      } finally {
+        child = null;
+      }
+      entity.finish(next.ticket, result, error);
+      if (entity.state.deleted) break;
+      continue;
+    }
+    if (workflowInfo().continueAsNewSuggested && !entity.busy) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof deployment>({ name: entity.name, state: entity.state });
+    }
+  }
+  await condition(allHandlersFinished);
+  return entity.state;
+}

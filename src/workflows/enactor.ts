@@ -1,0 +1,302 @@
+// The enactor: runs an obligation's steps through activities, respecting the DAG's edges, canaries,
+// max_in_flight and serial groups, and ends consistent when it is stopped (cancel, hard stop, failure).
+//
+// Scheduling (DESIGN §4):
+// - A create-vm with no dependencies (hot_swap replacements, new instances) starts at once, in batch.
+// - Every other step runs only once its unit (one instance update) is admitted. Units are admitted per
+//   group: the group's canaries first, all of which must finish before the rest start; then at most
+//   max_in_flight units at a time. A serial group waits for every earlier group; a non-serial group
+//   joins the stage of the group before it. Cleanup units (orphans, strays) are admitted at once.
+// - At most `maxConcurrentSteps` activities are in flight, far below Temporal's pending-activity cap.
+//
+// Stopping: the enactor never abandons a step it started. Once stopped it starts nothing new except
+// the tear-down that keeps DESIGN §9 true: a hot_swap VM created but not yet associated is deleted and
+// its quota released (roll back); any other half-done unit finishes its remaining tear-down steps
+// (roll forward) but creates nothing. That cleanup runs in a scope that cannot be cancelled.
+import { ActivityFailure, ApplicationFailure, CancellationScope, condition, workflowInfo } from '@temporalio/workflow';
+import type { CreateVmResult } from '../domain/activities';
+import type { GroupPolicy, Obligation, Step } from '../planner/types';
+import { ATTACH_OPTIONS, BUILD_OPTIONS, QUOTA_OPTIONS, attachments, builds, quota } from './activities';
+import type { InFlightStep, OperationFailure, OperationLimits, StepResult } from './types';
+
+export type EnactOutcome = 'done' | 'stopped' | 'failed' | 'drained';
+
+interface Unit {
+  key: string;
+  group: string;
+  steps: Step[];
+  admitted: boolean;
+}
+
+export interface EnactorContext {
+  deployment: string;
+  operation: string;
+  limits: OperationLimits;
+  done: Set<string>;
+  results: Map<string, StepResult>;
+}
+
+export class Enactor {
+  readonly inFlight = new Map<string, Step>();
+  failure: OperationFailure | null = null;
+  private stopRequested = false;
+  private drainRequested = false;
+  private ticks = 0;
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly units = new Map<string, Unit>();
+  private readonly unitOf = new Map<string, Unit>();
+  private readonly stages: string[][];
+
+  constructor(
+    private readonly obligation: Obligation,
+    private readonly ctx: EnactorContext,
+  ) {
+    const order = new Map(obligation.instances.map((p, i) => [p.instance, i] as const));
+    for (const step of obligation.steps) {
+      let unit = this.units.get(step.unit);
+      if (!unit) {
+        unit = { key: step.unit, group: step.group, steps: [], admitted: step.group === '' };
+        this.units.set(step.unit, unit);
+      }
+      unit.steps.push(step);
+      this.unitOf.set(step.id, unit);
+    }
+    // Units in plan order (group, then index), so canaries are the lowest indices; ties by key.
+    const sorted = [...this.units.values()].sort(
+      (a, b) => (order.get(a.key) ?? 1e9) - (order.get(b.key) ?? 1e9) || (a.key < b.key ? -1 : 1),
+    );
+    this.units.clear();
+    for (const u of sorted) this.units.set(u.key, u);
+    this.stages = stagesOf(obligation.groups);
+  }
+
+  get stepsDone(): number {
+    return this.obligation.steps.filter((s) => this.ctx.done.has(s.id)).length;
+  }
+
+  get remaining(): string[] {
+    return this.obligation.steps.filter((s) => !this.ctx.done.has(s.id)).map((s) => s.id);
+  }
+
+  inFlightView(): InFlightStep[] {
+    return [...this.inFlight.values()].map((s) => ({ id: s.id, kind: s.kind, summary: s.summary }));
+  }
+
+  /** Finish in-flight steps, start no new ones, then clean up to a consistent state. */
+  stop(): void {
+    this.stopRequested = true;
+    this.ticks++;
+  }
+
+  get stopped(): boolean {
+    return this.stopRequested;
+  }
+
+  async run(onProgress: () => void): Promise<EnactOutcome> {
+    for (;;) {
+      if (!this.stopRequested && !this.failure && !this.drainRequested) {
+        if (workflowInfo().historyLength > this.ctx.limits.historyThreshold) this.drainRequested = true;
+        else this.startReady();
+      }
+      onProgress();
+      if (this.inFlight.size === 0) break;
+      const seen = this.ticks;
+      await condition(() => this.ticks !== seen);
+    }
+    if (this.failure || this.stopRequested) {
+      await CancellationScope.nonCancellable(() => this.cleanUp(onProgress));
+      return this.failure ? 'failed' : 'stopped';
+    }
+    if (this.drainRequested && this.remaining.length > 0) return 'drained';
+    return this.remaining.length === 0 ? 'done' : 'failed';
+  }
+
+  private startReady(): void {
+    this.admit();
+    for (const unit of this.units.values()) {
+      for (const step of unit.steps) {
+        if (this.inFlight.size >= this.ctx.limits.maxConcurrentSteps) return;
+        if (this.isReady(step) && (unit.admitted || isBatchCreate(step))) this.launch(step);
+      }
+    }
+  }
+
+  private isReady(step: Step): boolean {
+    return (
+      !this.ctx.done.has(step.id) && !this.inFlight.has(step.id) && step.dependsOn.every((d) => this.ctx.done.has(d))
+    );
+  }
+
+  /** Admit units group by group: canaries first, then max_in_flight at a time, stages in order. */
+  private admit(): void {
+    for (const stage of this.stages) {
+      let stageDone = true;
+      for (const group of stage) {
+        const policy = this.obligation.groups.find((g) => g.name === group);
+        const units = [...this.units.values()].filter((u) => u.group === group);
+        if (!policy || units.length === 0) continue;
+        const canaries = units.slice(0, policy.canaries);
+        const canariesDone = canaries.every((u) => this.unitDone(u));
+        const eligible = canariesDone ? units : canaries;
+        const limit = canariesDone ? policy.maxInFlight : Math.min(policy.canaries, policy.maxInFlight);
+        let active = units.filter((u) => u.admitted && !this.unitDone(u)).length;
+        for (const u of eligible) {
+          if (active >= limit) break;
+          if (!u.admitted) {
+            u.admitted = true;
+            active++;
+          }
+        }
+        if (!units.every((u) => this.unitDone(u))) stageDone = false;
+      }
+      if (!stageDone) return;
+    }
+  }
+
+  private unitDone(u: Unit): boolean {
+    return u.steps.every((s) => this.ctx.done.has(s.id));
+  }
+
+  private launch(step: Step): void {
+    this.inFlight.set(step.id, step);
+    this.running.set(step.id, this.execute(step));
+  }
+
+  private async execute(step: Step): Promise<void> {
+    try {
+      const result = await this.call(step);
+      this.ctx.done.add(step.id);
+      if (result) this.ctx.results.set(step.id, result);
+    } catch (err) {
+      this.failure ??= describeFailure(step, err);
+    } finally {
+      this.inFlight.delete(step.id);
+      this.running.delete(step.id);
+      this.ticks++;
+    }
+  }
+
+  private async call(step: Step): Promise<StepResult | null> {
+    const { deployment, operation } = this.ctx;
+    switch (step.kind) {
+      case 'create-vm': {
+        const r: CreateVmResult = await builds.createVm.executeWithOptions({ ...BUILD_OPTIONS, summary: step.summary }, [
+          {
+            deployment,
+            operation,
+            claim: step.claim,
+            pool: step.pool,
+            quota: step.quota,
+            spec: step.spec,
+            buildDeadlineMs: this.ctx.limits.buildDeadlineMs,
+          },
+        ]);
+        return { serverId: r.serverId, allocationId: r.allocationId };
+      }
+      case 'associate-vm-to-instance': {
+        const serverId = this.ctx.results.get(step.createStep)?.serverId;
+        if (!serverId) throw ApplicationFailure.nonRetryable(`no server recorded for ${step.createStep}`, 'Internal');
+        const r = await attachments.associateVmToInstance.executeWithOptions(
+          { ...ATTACH_OPTIONS, summary: step.summary },
+          [{ deployment, serverId, instanceId: step.instanceId, disk: step.disk }],
+        );
+        return { serverId, volumeId: r.volumeId };
+      }
+      case 'detach-disk':
+        await attachments.detachDisk.executeWithOptions({ ...ATTACH_OPTIONS, summary: step.summary }, [
+          { volumeId: step.volumeId, serverId: step.serverId },
+        ]);
+        return null;
+      case 'delete-server':
+        await builds.deleteServer.executeWithOptions({ ...BUILD_OPTIONS, summary: step.summary }, [
+          { serverId: step.serverId },
+        ]);
+        return null;
+      case 'release-quota':
+        await quota.releaseQuota.executeWithOptions({ ...QUOTA_OPTIONS, summary: step.summary }, [
+          { allocationId: step.allocationId, serverId: step.serverId },
+        ]);
+        return null;
+      case 'delete-disk':
+        await attachments.deleteDisk.executeWithOptions({ ...ATTACH_OPTIONS, summary: step.summary }, [
+          { volumeId: step.volumeId },
+        ]);
+        return null;
+    }
+  }
+
+  /**
+   * After a stop or failure: roll back hot_swap VMs that were created but never associated; roll every
+   * other half-done unit forward through its tear-down steps. Creates nothing new.
+   */
+  private async cleanUp(onProgress: () => void): Promise<void> {
+    const work: Array<Promise<void>> = [];
+    for (const unit of this.units.values()) {
+      const started = unit.steps.some((s) => this.ctx.done.has(s.id));
+      if (!started || this.unitDone(unit)) continue;
+      const create = unit.steps.find((s) => s.kind === 'create-vm');
+      const onlyCreated = unit.steps.every((s) => s === create || !this.ctx.done.has(s.id));
+      if (create && create.dependsOn.length === 0 && onlyCreated && this.ctx.done.has(create.id)) {
+        work.push(this.rollBack(create));
+      } else {
+        work.push(this.rollForward(unit, onProgress));
+      }
+    }
+    await Promise.all(work);
+  }
+
+  private async rollBack(create: Step): Promise<void> {
+    const made = this.ctx.results.get(create.id);
+    if (!made?.serverId) return;
+    const summary = `roll back ${create.instance}: delete unassociated VM ${made.serverId}`;
+    await builds.deleteServer.executeWithOptions({ ...BUILD_OPTIONS, summary }, [{ serverId: made.serverId }]);
+    if (made.allocationId) {
+      await quota.releaseQuota.executeWithOptions({ ...QUOTA_OPTIONS, summary: `roll back ${create.instance}: release quota` }, [
+        { allocationId: made.allocationId, serverId: made.serverId },
+      ]);
+    }
+    this.ctx.results.delete(create.id);
+  }
+
+  private async rollForward(unit: Unit, onProgress: () => void): Promise<void> {
+    for (;;) {
+      const next = unit.steps.find(
+        (s) => this.isReady(s) && (s.kind !== 'create-vm' || this.ctx.done.has(s.id)),
+      );
+      if (!next) return;
+      try {
+        const result = await this.call(next);
+        this.ctx.done.add(next.id);
+        if (result) this.ctx.results.set(next.id, result);
+      } catch (err) {
+        this.failure ??= describeFailure(next, err);
+        return;
+      }
+      onProgress();
+    }
+  }
+}
+
+/** A create-vm with no dependencies may start before its unit is admitted: creates go in batch. */
+function isBatchCreate(step: Step): boolean {
+  return step.kind === 'create-vm' && step.dependsOn.length === 0;
+}
+
+/** Serial groups start a new stage; a non-serial group joins the stage before it. */
+export function stagesOf(groups: GroupPolicy[]): string[][] {
+  const stages: string[][] = [];
+  for (const g of groups) {
+    const last = stages[stages.length - 1];
+    if (last && !g.serial) last.push(g.name);
+    else stages.push([g.name]);
+  }
+  return stages;
+}
+
+function describeFailure(step: Step, err: unknown): OperationFailure {
+  let cause: unknown = err;
+  if (err instanceof ActivityFailure && err.cause) cause = err.cause;
+  const type = cause instanceof ApplicationFailure ? (cause.type ?? null) : null;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return { step: step.id, message: `${step.summary}: ${message}`, type };
+}

@@ -1,0 +1,3 @@
+// Workflow entry points registered with the worker.
+export { deployment } from './deployment';
+export { operation } from './operation';

@@ -1,0 +1,285 @@
+// One operation on a deployment: observe → patent → embodiment → obligation → enact → verify.
+// Runs as the child `deployment/<name>/op/<n>` of the deployment entity.
+import {
+  ApplicationFailure,
+  continueAsNew,
+  log,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { VmStrategy } from '../domain/manifest';
+import type { Observed } from '../domain/cloud';
+import type { InstanceRecord } from '../domain/instance';
+import { embodiment, patent, projectStatus, reconcile } from '../planner';
+import type { Obligation, Patent } from '../planner/types';
+import { actions, reads, settings } from './activities';
+import { Enactor } from './enactor';
+import { cancelOperationSignal, operationPlanQuery, progressQuery, SEARCH_ATTRIBUTES } from './messages';
+import { emptyManifestLike, planView, summarize } from './views';
+import { recordsAfter, recordsFor } from './records';
+import type {
+  OperationFailure,
+  OperationInput,
+  OperationProgress,
+  OperationResult,
+  Phase,
+  PlanView,
+  StepResult,
+} from './types';
+import { parseStoredInputs } from './validation';
+
+export async function operation(input: OperationInput): Promise<OperationResult> {
+  let phase: Phase = 'observing';
+  let plan: PlanView | null = null;
+  let enactor: Enactor | null = null;
+  let cancelRequested = false;
+  let failure: OperationFailure | null = null;
+
+  const progress = (): OperationProgress => ({
+    operation: input.operation,
+    kind: input.kind,
+    phase,
+    stepsTotal: plan?.steps.length ?? 0,
+    stepsDone: enactor?.stepsDone ?? 0,
+    inFlight: enactor?.inFlightView() ?? [],
+    summary: plan?.summary ?? null,
+    cancelRequested,
+    failure: failure ?? enactor?.failure ?? null,
+  });
+  const enterPhase = (next: Phase): void => {
+    phase = next;
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.phase, value: next }]);
+    showDetails();
+  };
+  const showDetails = (): void => {
+    const p = progress();
+    const lines = [`**${input.kind} ${input.deployment}** (${input.operation}): ${p.phase}`];
+    if (plan) lines.push(summaryLine(plan));
+    if (p.stepsTotal) lines.push(`steps: ${p.stepsDone}/${p.stepsTotal} done, ${p.inFlight.length} in flight`);
+    for (const s of p.inFlight.slice(0, 5)) lines.push(`- ${s.summary}`);
+    if (p.failure) lines.push(`failed: ${p.failure.message}`);
+    setCurrentDetails(lines.join('\n'));
+  };
+
+  setHandler(progressQuery, progress);
+  setHandler(operationPlanQuery, () => plan);
+  setHandler(cancelOperationSignal, () => {
+    cancelRequested = true;
+    enactor?.stop();
+  });
+  upsertSearchAttributes([
+    { key: SEARCH_ATTRIBUTE_KEYS.deployment, value: input.deployment },
+    { key: SEARCH_ATTRIBUTE_KEYS.operation, value: input.operation },
+  ]);
+  enterPhase('observing');
+
+  // The strategy default is read once and pinned for the whole operation, across continue-as-new:
+  // an operation finishes on the code path it started with (Heat's rule).
+  const defaultStrategy: VmStrategy =
+    input.resume?.defaultStrategy ?? (await settings.workerSettings()).defaultStrategy;
+  const observed: Observed = input.resume?.observed ?? (await reads.observe({ deployment: input.deployment }));
+
+  enterPhase('planning');
+  const { manifest, cloudConfig } = parseStoredInputs(input);
+  const records = recordsFor(input);
+  const thePatent: Patent = patent(
+    input.kind === 'delete' ? emptyManifestLike(manifest) : manifest,
+    cloudConfig,
+    records.map((r) => ({ group: r.group, index: r.index, az: r.az })),
+    { defaultStrategy },
+  );
+  const obligation: Obligation = reconcile(thePatent, embodiment(input.deployment, observed, records), {
+    recreate: input.recreate,
+    defaultStrategy,
+    operationSeq: input.seq,
+    operationId: input.operation,
+  });
+  plan = planView(input.operation, obligation);
+  showDetails();
+
+  const base = {
+    deployment: input.deployment,
+    operation: input.operation,
+    kind: input.kind,
+    strategy: defaultStrategy,
+    summary: plan.summary,
+    instances: obligation.instances,
+    warnings: obligation.warnings,
+    stepsTotal: obligation.steps.length,
+    continuedAsNew: input.resume?.runs ?? 0,
+    plan,
+  };
+
+  if (input.dryRun) {
+    enterPhase('done');
+    return {
+      ...base,
+      status: 'planned',
+      records: input.records,
+      projection: projectStatus(embodiment(input.deployment, observed, input.records)),
+      stepsDone: 0,
+      remaining: obligation.steps.map((s) => s.id),
+      failure: null,
+    };
+  }
+
+  if (!input.resume) {
+    enterPhase('checking-quota');
+    const shortfall = await quotaShortfall(thePatent.resourcePool, observed, obligation, input.deployment);
+    if (shortfall) {
+      failure = { step: null, message: shortfall, type: 'QuotaExceeded' };
+      enterPhase('done');
+      return {
+        ...base,
+        status: 'failed',
+        records: input.records,
+        projection: projectStatus(embodiment(input.deployment, observed, input.records)),
+        stepsDone: 0,
+        remaining: obligation.steps.map((s) => s.id),
+        failure,
+      };
+    }
+  }
+
+  enterPhase('enacting');
+  const done = new Set(input.resume?.done ?? []);
+  const results = new Map<string, StepResult>(Object.entries(input.resume?.results ?? {}));
+  enactor = new Enactor(obligation, {
+    deployment: input.deployment,
+    operation: input.operation,
+    limits: input.limits,
+    done,
+    results,
+  });
+  if (cancelRequested) enactor.stop();
+  const outcome = await enactor.run(showDetails);
+
+  if (outcome === 'drained') {
+    log.info('history is long: continuing as new', { events: workflowInfo().historyLength, done: done.size });
+    await continueAsNew<typeof operation>({
+      ...input,
+      resume: {
+        defaultStrategy,
+        observed,
+        done: [...done],
+        results: Object.fromEntries(results),
+        runs: (input.resume?.runs ?? 0) + 1,
+      },
+    });
+  }
+
+  let newRecords = recordsAfter(records, obligation, done);
+  if (input.kind === 'instance-action' && input.action && outcome === 'done') {
+    newRecords = await instanceAction(input, newRecords, observed);
+  }
+  if (input.kind === 'stop' && !input.stop?.hard && outcome === 'done') {
+    await powerOff(input, newRecords, observed);
+  }
+
+  enterPhase('verifying');
+  const after = await reads.observe({ deployment: input.deployment });
+  const verify = reconcile(thePatent, embodiment(input.deployment, after, newRecords), {
+    recreate: false,
+    defaultStrategy,
+    operationSeq: input.seq,
+    operationId: input.operation,
+  });
+  failure = enactor.failure;
+  let status: OperationResult['status'] = outcome === 'stopped' ? 'cancelled' : outcome === 'done' ? 'converged' : 'failed';
+  if (status === 'converged' && verify.steps.length > 0) {
+    status = 'failed';
+    failure = {
+      step: null,
+      message: `not converged after enactment: ${verify.steps.length} steps remain (${verify.steps
+        .slice(0, 3)
+        .map((s) => s.id)
+        .join(', ')}…)`,
+      type: 'NotConverged',
+    };
+  }
+  enterPhase('done');
+  return {
+    ...base,
+    status,
+    records: newRecords,
+    projection: projectStatus(embodiment(input.deployment, after, newRecords)),
+    stepsDone: enactor.stepsDone,
+    remaining: status === 'converged' ? [] : verify.steps.map((s) => s.id),
+    failure,
+  };
+}
+
+const SEARCH_ATTRIBUTE_KEYS = {
+  deployment: { name: SEARCH_ATTRIBUTES.deployment, type: 'KEYWORD' },
+  operation: { name: SEARCH_ATTRIBUTES.operation, type: 'KEYWORD' },
+  phase: { name: SEARCH_ATTRIBUTES.phase, type: 'KEYWORD' },
+} as const;
+export { SEARCH_ATTRIBUTE_KEYS };
+
+function summaryLine(plan: PlanView): string {
+  const s = plan.summary;
+  return `plan: ${s.create} create, ${s.replace} replace, ${s.delete} delete, ${s.keep} keep`;
+}
+
+/** Fails the operation before any step when the pool cannot hold the obligation's peak. */
+async function quotaShortfall(
+  pool: string,
+  observed: Observed,
+  obligation: Obligation,
+  deployment: string,
+): Promise<string | null> {
+  if (obligation.steps.every((s) => s.kind !== 'create-vm')) return null;
+  const status = await reads.getPool(pool);
+  const mine = observed.allocations.reduce(
+    (sum, a) => ({ cpus: sum.cpus + a.cpus, memory_mb: sum.memory_mb + a.memory_mb, instances: sum.instances + a.instances }),
+    { cpus: 0, memory_mb: 0, instances: 0 },
+  );
+  const over: string[] = [];
+  for (const r of ['cpus', 'memory_mb', 'instances'] as const) {
+    const need = status.usage[r] - mine[r] + obligation.quotaPeak[r];
+    if (need > status.limits[r]) {
+      over.push(`${r}: needs ${need} at peak, limit ${status.limits[r]} (short by ${need - status.limits[r]})`);
+    }
+  }
+  return over.length
+    ? `quota exceeded in resource pool '${pool}' for deployment ${deployment}: ${over.join('; ')}`
+    : null;
+}
+
+async function instanceAction(
+  input: OperationInput,
+  records: InstanceRecord[],
+  observed: Observed,
+): Promise<InstanceRecord[]> {
+  const action = input.action;
+  if (!action) return records;
+  const e = embodiment(input.deployment, observed, records);
+  const target = e.instances.find(
+    (i) => `${i.record.group}/${i.record.id}` === action.instance || `${i.record.group}/${i.record.index}` === action.instance,
+  );
+  if (!target?.server) {
+    throw ApplicationFailure.nonRetryable(`instance ${action.instance} has no VM to ${action.action}`, 'InvalidState');
+  }
+  await actions.instanceAction.executeWithOptions(
+    { startToCloseTimeout: '2 minutes', summary: `${action.action} ${action.instance}` },
+    [{ serverId: target.server.id, action: action.action }],
+  );
+  const state = action.action === 'stop' ? 'stopped' : action.action === 'start' ? 'started' : target.record.state;
+  return records.map((r) => (r.id === target.record.id ? { ...r, state } : r));
+}
+
+async function powerOff(input: OperationInput, records: InstanceRecord[], observed: Observed): Promise<void> {
+  const e = embodiment(input.deployment, observed, records);
+  await Promise.all(
+    e.instances
+      .filter((i) => i.record.state === 'stopped' && i.server && i.server.power === 'running')
+      .map((i) =>
+        actions.instanceAction.executeWithOptions(
+          { startToCloseTimeout: '2 minutes', summary: `stop ${i.record.group}/${i.record.id}` },
+          [{ serverId: i.server?.id ?? '', action: 'stop' }],
+        ),
+      ),
+  );
+}

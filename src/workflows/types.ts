@@ -1,0 +1,210 @@
+// Inputs, results and views shared by the workflows, the CLI and the tests.
+import type { VmStrategy } from '../domain/manifest';
+import type { InstanceRecord } from '../domain/instance';
+import type { InstancePlan, StepKind } from '../planner/types';
+
+export type OperationKind = 'deploy' | 'stop' | 'start' | 'recreate' | 'delete' | 'instance-action';
+export type OperationStatus = 'running' | 'converged' | 'failed' | 'cancelled' | 'planned';
+export type Phase = 'idle' | 'observing' | 'planning' | 'checking-quota' | 'enacting' | 'verifying' | 'cleaning-up' | 'done';
+
+export interface DeployRequest {
+  /** The manifest and cloud config as plain objects (the CLI parses YAML; the workflow validates again). */
+  manifest: unknown;
+  cloudConfig: unknown;
+  recreate?: boolean;
+  dryRun?: boolean;
+}
+
+export interface StopRequest {
+  hard?: boolean;
+  instances?: string[];
+}
+
+export interface InstancesRequest {
+  instances?: string[];
+}
+
+export interface InstanceActionRequest {
+  instance: string;
+  action: 'start' | 'stop' | 'reboot';
+}
+
+/** What every update returns at once: the operation it started. */
+export interface OperationTicket {
+  deployment: string;
+  operation: string;
+  workflowId: string;
+  seq: number;
+  kind: OperationKind;
+}
+
+/** Tunables, mostly so tests can lower the thresholds that large deployments reach. */
+export interface OperationLimits {
+  /** Continue-as-new (after draining in-flight steps) once history passes this many events. */
+  historyThreshold: number;
+  /** Steps in flight at once in one operation (bounded well below Temporal's 2,000 pending activities). */
+  maxConcurrentSteps: number;
+  /** Poll interval and build deadline handed to activities, in ms. */
+  buildDeadlineMs: number;
+}
+
+export const DEFAULT_LIMITS: OperationLimits = {
+  historyThreshold: 20_000,
+  maxConcurrentSteps: 500,
+  buildDeadlineMs: 10 * 60_000,
+};
+
+export interface OperationInput {
+  deployment: string;
+  operation: string;
+  seq: number;
+  kind: OperationKind;
+  manifest: unknown;
+  cloudConfig: unknown;
+  records: InstanceRecord[];
+  recreate?: boolean | string[];
+  dryRun?: boolean;
+  stop?: StopRequest;
+  start?: InstancesRequest;
+  action?: InstanceActionRequest;
+  limits: OperationLimits;
+  /** Set by continue-as-new: what was already enacted, so the operation resumes instead of restarting. */
+  resume?: ResumeState;
+}
+
+export interface ResumeState {
+  defaultStrategy: VmStrategy;
+  observed: import('../domain/cloud').Observed;
+  done: string[];
+  results: Record<string, StepResult>;
+  runs: number;
+}
+
+export interface StepResult {
+  serverId?: string;
+  allocationId?: string;
+  volumeId?: string | null;
+}
+
+export interface PlanSummary {
+  create: number;
+  replace: number;
+  delete: number;
+  keep: number;
+}
+
+export interface StatusRow {
+  instance: string;
+  group: string;
+  index: number;
+  az: string;
+  state: string;
+  vm: string | null;
+  vm_state: string | null;
+  ips: string[];
+  macs: string[];
+  power: string | null;
+  health: string | null;
+}
+
+export interface OperationFailure {
+  step: string | null;
+  message: string;
+  type: string | null;
+}
+
+export interface OperationResult {
+  deployment: string;
+  operation: string;
+  kind: OperationKind;
+  status: Exclude<OperationStatus, 'running'>;
+  strategy: VmStrategy;
+  summary: PlanSummary;
+  instances: InstancePlan[];
+  records: InstanceRecord[];
+  projection: StatusRow[];
+  stepsTotal: number;
+  stepsDone: number;
+  /** Steps still owed when the operation did not converge. */
+  remaining: string[];
+  failure: OperationFailure | null;
+  warnings: string[];
+  continuedAsNew: number;
+  /** The obligation as computed at the operation's start (the `plan` query of the entity). */
+  plan: PlanView;
+}
+
+export interface InFlightStep {
+  id: string;
+  kind: StepKind;
+  summary: string;
+}
+
+export interface OperationProgress {
+  operation: string;
+  kind: OperationKind;
+  phase: Phase;
+  stepsTotal: number;
+  stepsDone: number;
+  inFlight: InFlightStep[];
+  summary: PlanSummary | null;
+  cancelRequested: boolean;
+  failure: OperationFailure | null;
+}
+
+export interface OperationRecord {
+  operation: string;
+  seq: number;
+  kind: OperationKind;
+  status: OperationStatus;
+  summary: PlanSummary | null;
+  failure: OperationFailure | null;
+}
+
+export interface DeploymentStatus {
+  deployment: string;
+  phase: Phase;
+  current: OperationTicket | null;
+  manifestDigest: string | null;
+  instances: StatusRow[];
+  recent: OperationRecord[];
+  deleted: boolean;
+}
+
+export interface PlanView {
+  operation: string;
+  summary: PlanSummary;
+  instances: InstancePlan[];
+  steps: Array<{ id: string; kind: StepKind; instance: string; dependsOn: string[]; reasons: string[] }>;
+  quotaPeak: { cpus: number; memory_mb: number; instances: number };
+  warnings: string[];
+}
+
+/** The deployment entity's durable state, carried across continue-as-new. */
+export interface DeploymentState {
+  name: string;
+  records: InstanceRecord[];
+  manifest: unknown;
+  cloudConfig: unknown;
+  manifestDigest: string | null;
+  seq: number;
+  recent: OperationRecord[];
+  projection: StatusRow[];
+  lastPlan: PlanView | null;
+  deleted: boolean;
+  limits: OperationLimits;
+}
+
+export interface DeploymentInput {
+  name: string;
+  state?: DeploymentState;
+  limits?: Partial<OperationLimits>;
+}
+
+export function deploymentWorkflowId(name: string): string {
+  return `deployment/${name}`;
+}
+
+export function operationWorkflowId(name: string, seq: number): string {
+  return `deployment/${name}/op/${seq}`;
+}
