@@ -3,10 +3,10 @@
 import type { AssociateInput, AssociateResult } from '../domain/activities';
 import { NON_RETRYABLE } from '../domain/activities';
 import { TAG, type Server, type Tags } from '../domain/cloud';
-import { Gone } from '../cloud/errors';
+import { Gone, QuotaExceeded } from '../cloud/errors';
 import type { Volume } from '../domain/cloud';
 import type { ActivityDeps } from './deps';
-import { asFailures, nonRetryable } from './failures';
+import { asFailures, nonRetryable, retryable, RETRYABLE } from './failures';
 import { pulse, type Pulse } from './pulse';
 import { describeVerdicts, judgePools, pickOwnVolume, type DiskRequest } from './storage';
 
@@ -102,6 +102,9 @@ async function createVolume(
         idempotency_key: `${input.deployment}/${input.instanceId}/disk/${generation}`,
       });
     } catch (err) {
+      // The pool filled up between our look and the create: a retry judges the pools afresh.
+      if (err instanceof QuotaExceeded)
+        throw retryable(RETRYABLE.conflict, `storage pool ${pool} filled up meanwhile: ${err.message}`);
       if (!(err instanceof Gone)) throw err;
     }
   }

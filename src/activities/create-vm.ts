@@ -6,7 +6,8 @@ import { Gone } from '../cloud/errors';
 import { TAG, type Allocation, type Tags } from '../domain/cloud';
 import type { CreateVmInput, CreateVmResult } from '../domain/activities';
 import { waitContext, type ActivityDeps } from './deps';
-import { asFailures, retryable, RETRYABLE } from './failures';
+import { asFailures, retryable, RETRYABLE, toFailure } from './failures';
+import { ApplicationFailure } from '@temporalio/common';
 import { allocationKey, serverKey } from './keys';
 import { pulse } from './pulse';
 import { awaitBuild, deleteAndAwaitGone } from './waits';
@@ -33,7 +34,9 @@ export function createVm(deps: ActivityDeps): (input: CreateVmInput) => Promise<
         const details: CreateVmProgress = { allocationId: allocation.id, attempt };
         p.heartbeat(details);
         p.throwIfCancelled();
-        const first = await createOrGone(deps, serverRequest(input, allocation, attempt));
+        const first = await createOrGone(deps, serverRequest(input, allocation, attempt)).catch(
+          (err: unknown) => releaseIfUnused(deps, allocation, err),
+        );
         if (first === 'gone') {
           // An earlier execution built this attempt and deleted it: move on without spending budget.
           attempt += 1;
@@ -72,6 +75,24 @@ function reserve(deps: ActivityDeps, input: CreateVmInput): Promise<Allocation> 
     instances: input.quota.instances,
     tags: ownership(input),
   });
+}
+
+/**
+ * A create the cloud refuses for good (unknown image, invalid spec, no permission) would leave the
+ * allocation reserved for nothing: release it while no server consumes it, then fail as before. A
+ * release that fails is left to the next plan (a stray allocation), never allowed to mask the cause.
+ */
+async function releaseIfUnused(deps: ActivityDeps, allocation: Allocation, err: unknown): Promise<never> {
+  const failure = toFailure(err, 'create server');
+  if (failure instanceof ApplicationFailure && failure.nonRetryable) {
+    try {
+      const holders = await deps.cloud.listServers({ [TAG.allocation]: allocation.id });
+      if (holders.length === 0) await deps.cloud.deleteAllocation(allocation.id);
+    } catch {
+      // stray allocation: the next reconcile releases it
+    }
+  }
+  throw err;
 }
 
 async function createOrGone(deps: ActivityDeps, request: CreateServerRequest) {

@@ -20,7 +20,6 @@ import { NON_RETRYABLE } from '../domain/activities';
 export const RETRYABLE = {
   unavailable: 'Unavailable',
   conflict: 'Conflict',
-  cloud: 'CloudError',
   /** release-quota while the allocation's server still exists (two-stage deprovision). */
   serverStillExists: 'ServerStillExists',
   /** create-vm built maxBuildAttempts servers in one execution, none became ACTIVE. */
@@ -29,9 +28,10 @@ export const RETRYABLE = {
   deleteTimeout: 'DeleteTimeout',
   /** instance-action: the server did not show the action's effect within actionDeadlineMs. */
   actionTimeout: 'ActionTimeout',
-  /** An idempotency key answered Gone outside create-vm's own handling. */
-  gone: 'Gone',
 } as const;
+
+/** An unclassified cloud answer (an odd 4xx): non-retryable, the same request gets the same answer. */
+export const UNCLASSIFIED = 'CloudError';
 
 interface Decision {
   type: string;
@@ -50,10 +50,12 @@ function decide(err: CloudError): Decision {
   if (err instanceof NotFound) return { type: NON_RETRYABLE.notFound, nonRetryable: true };
   // A taken static IP or a busy volume: usually a delete still in flight, so waiting helps.
   if (err instanceof Conflict) return { type: RETRYABLE.conflict, nonRetryable: false };
-  if (err instanceof Gone) return { type: RETRYABLE.gone, nonRetryable: false };
+  // A key whose object was already deleted: repeating the call gives the same answer.
+  if (err instanceof Gone) return { type: NON_RETRYABLE.gone, nonRetryable: true };
+  // 5xx, 429, timeouts, refused connections: the cloud may answer later.
   if (err instanceof Unavailable) return { type: RETRYABLE.unavailable, nonRetryable: false };
-  // Anything else the region says (5xx): retry with backoff.
-  return { type: RETRYABLE.cloud, nonRetryable: false };
+  // Any other status (an unclassified 4xx): the same request gets the same answer.
+  return { type: UNCLASSIFIED, nonRetryable: true };
 }
 
 /**
@@ -86,8 +88,7 @@ export function toFailure(err: unknown, what: string): unknown {
 
 /** A read that failed for a reason a later read may not have (5xx, unavailable, timeout): polls skip it. */
 export function isTransient(err: unknown): boolean {
-  if (err instanceof CloudError)
-    return !decide(err).nonRetryable && !(err instanceof Conflict) && !(err instanceof Gone);
+  if (err instanceof CloudError) return err instanceof Unavailable;
   return err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
 }
 

@@ -13,11 +13,12 @@ export interface ActivityOptions {
   maxBuildAttempts: number;
 }
 
+/** Deadlines sit inside the workflow's start-to-close timeouts (src/workflows/activities.ts). */
 export const DEFAULT_ACTIVITY_OPTIONS: ActivityOptions = {
   pollMs: 1_000,
-  buildDeadlineMs: 10 * 60_000,
-  deleteDeadlineMs: 10 * 60_000,
-  actionDeadlineMs: 5 * 60_000,
+  buildDeadlineMs: 5 * 60_000,
+  deleteDeadlineMs: 5 * 60_000,
+  actionDeadlineMs: 90_000,
   maxBuildAttempts: 5,
 };
 
