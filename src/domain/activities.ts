@@ -86,8 +86,6 @@ export const NON_RETRYABLE = {
   notFound: 'NotFound',
   /** An idempotency key whose allocation (or server) was already released: the step is stale. */
   gone: 'Gone',
-  /** An idempotency key whose allocation (or server) was already released: the step is stale. */
-  gone: 'Gone',
 } as const;
 
 /** The worker's own settings, read once per operation so the operation records what it started with. */
