@@ -5,7 +5,7 @@ import { UserError, ValidationError, type Problem } from '../domain/errors';
 import { checkDocument, readYamlDocument, type Parsed } from '../domain/load';
 import { cloudConfigSchema } from '../domain/cloud-config';
 import { manifestSchema, type Manifest } from '../domain/manifest';
-import { checkDeployment, cloudConfigProblems, manifestProblems } from '../domain/validate';
+import { cloudConfigProblems, crossDocumentProblems, manifestProblems } from '../domain/validate';
 import { parseCloudConfigDocument, parseManifestDocument } from '../domain/load';
 
 /** The file's text, or a UserError (exit 2) naming the file and why it cannot be read. */
@@ -47,8 +47,8 @@ export function loadCloudConfig(path: string): CloudConfig {
 }
 
 /**
- * Both files, each fully checked, then checked against each other. Problems of both files are
- * reported together; cross references are only checked once both files are valid on their own.
+ * Both files, each fully checked, then checked against each other; every problem of both files is
+ * reported at once. Cross references are checked whenever both files match their schemas.
  */
 export function loadDeploymentInputs(
   manifestPath: string,
@@ -59,12 +59,16 @@ export function loadDeploymentInputs(
   const manifest = checkDocument(manifestDoc, manifestSchema, manifestProblems);
   const cloudConfig = checkDocument(cloudConfigDoc, cloudConfigSchema, cloudConfigProblems);
   const problems: Problem[] = [...manifest.problems, ...cloudConfig.problems];
+  if (manifest.value !== null && cloudConfig.value !== null) {
+    problems.push(
+      ...crossDocumentProblems(
+        { value: manifest.value, doc: manifestDoc },
+        { value: cloudConfig.value, doc: cloudConfigDoc },
+      ),
+    );
+  }
   if (manifest.value === null || cloudConfig.value === null || problems.length > 0) {
     throw new ValidationError(problems, manifestPath);
   }
-  checkDeployment(
-    { value: manifest.value, doc: manifestDoc },
-    { value: cloudConfig.value, doc: cloudConfigDoc },
-  );
   return { manifest: manifest.value, cloudConfig: cloudConfig.value };
 }

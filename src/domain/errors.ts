@@ -31,7 +31,7 @@ export class ValidationError extends UserError {
   readonly problems: readonly Problem[];
   readonly source: string | null;
   constructor(problems: readonly Problem[], source: string | null = null) {
-    const sorted = sortProblems(problems);
+    const sorted = sortProblems(problems, source);
     super(formatProblems(sorted, source), 2);
     this.name = 'ValidationError';
     this.problems = sorted;
@@ -64,9 +64,9 @@ export function formatProblem(problem: Problem, source: string | null = null): s
   return `${head}: ${problem.message}${hint}`;
 }
 
-/** Order by file (first seen first), then line and column; problems without a line keep their order, last. */
-export function sortProblems(problems: readonly Problem[]): Problem[] {
-  const fileOrder = new Map<string, number>();
+/** Order by file (`firstSource` first, then as first seen), then line and column; problems without a line keep their order, last. */
+export function sortProblems(problems: readonly Problem[], firstSource: string | null = null): Problem[] {
+  const fileOrder = new Map<string, number>([[firstSource ?? '', 0]]);
   for (const p of problems) {
     const key = p.source ?? '';
     if (!fileOrder.has(key)) fileOrder.set(key, fileOrder.size);

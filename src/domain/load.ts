@@ -165,21 +165,38 @@ function issueProblems(
   switch (issue.code) {
     case 'unrecognized_keys': {
       const known = knownKeys(schema, path);
-      return issue.keys.map((key) => ({
-        ...at([...path, key], true),
-        message:
-          known.length > 0
-            ? `unknown key '${key}' (expected one of: ${known.join(', ')})`
-            : `unknown key '${key}'`,
-        hint: didYouMean(key, known),
-      }));
+      return issue.keys.map((key) => {
+        const hint = didYouMean(key, known);
+        // With a near miss the hint says it all; otherwise list what is allowed here.
+        const allowed = hint === null && known.length > 0 ? ` (expected one of: ${known.join(', ')})` : '';
+        return { ...at([...path, key], true), message: `unknown key '${key}'${allowed}`, hint };
+      });
     }
     case 'invalid_type': {
+      if (path.length === 0 && (doc.data === null || doc.data === undefined)) {
+        return [{ ...at(path), message: `the document is empty (expected ${typeName(issue.expected)})` }];
+      }
       if (!present.found) {
+        const key = String(path.at(-1) ?? '');
         return [
           {
             ...at(path),
-            message: `required key '${String(path.at(-1) ?? '')}' is missing (expected ${typeName(issue.expected)})`,
+            message: `required key '${key}' is missing (expected ${typeName(issue.expected)})`,
+            hint: misspelledAs(
+              key,
+              lookup(doc.data, path.slice(0, -1)).value,
+              knownKeys(schema, path.slice(0, -1)),
+            ),
+          },
+        ];
+      }
+      if (issue.expected === 'string' && typeof present.value === 'number') {
+        // YAML reads 1.181 (and worse, 1.10 → 1.1) as a number; a version must be quoted.
+        return [
+          {
+            ...at(path),
+            message: `expected a string, found the number ${found}`,
+            hint: 'quote it, so YAML keeps it as written (unquoted 1.10 reads as the number 1.1)',
           },
         ];
       }
@@ -261,6 +278,14 @@ function typeName(expected: string): string {
     default:
       return expected;
   }
+}
+
+/** For a missing key: an unknown sibling key that looks like a misspelling of it. */
+function misspelledAs(key: string, parent: unknown, known: readonly string[]): string | null {
+  if (parent === null || typeof parent !== 'object' || Array.isArray(parent)) return null;
+  const unknown = Object.keys(parent).filter((k) => !known.includes(k));
+  const typo = unknown.find((k) => didYouMean(k, known) === `did you mean '${key}'?`);
+  return typo === undefined ? null : `it is spelled '${typo}' here`;
 }
 
 /** How a found value reads in a message: `'smal'`, `0`, `a list`, `null (empty value)`. */

@@ -34,22 +34,28 @@ function tolerance(word: string): number {
 }
 
 /**
- * The closest candidate within a small distance, or null. Case is ignored for the distance;
- * ties go to the candidate listed first in sorted order, so the answer never depends on input order.
+ * The closest candidate within a small distance, or null. Case is ignored for the distance.
+ * A tie between two candidates gives no answer: `z3` is as close to `z1` as to `z2`, and guessing
+ * one would mislead.
  */
 export function closest(word: string, candidates: Iterable<string>): string | null {
   const lower = word.toLowerCase();
   let best: string | null = null;
   let bestDistance = Infinity;
-  for (const candidate of [...new Set(candidates)].sort()) {
+  let tied = false;
+  for (const candidate of new Set(candidates)) {
     if (candidate === word) continue;
     const distance = editDistance(lower, candidate.toLowerCase());
-    if (distance <= tolerance(candidate) && distance < bestDistance) {
+    if (distance > tolerance(candidate)) continue;
+    if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
+      tied = false;
+    } else if (distance === bestDistance) {
+      tied = true;
     }
   }
-  return best;
+  return tied ? null : best;
 }
 
 /** "did you mean 'small'?" or null. */

@@ -1,7 +1,7 @@
 // Consistency checks the schemas cannot express: names that must exist or be unique, IPs that must fit
 // their ranges. Each finding names the field to fix; all findings are collected, never just the first.
 // Pure (workflow update validators run these too).
-import type { CloudConfig, Subnet, VmType } from './cloud-config';
+import type { CloudConfig, Network, Subnet, VmType } from './cloud-config';
 import { formatPath, ValidationError, type PathSegment, type Problem } from './errors';
 import {
   formatIPv4,
@@ -36,7 +36,8 @@ export interface DeploymentFinding extends Finding {
 // Helpers
 
 /** "(expected one of: small, medium)", trimmed when long. */
-function oneOf(names: readonly string[]): string {
+function oneOf(names: string[]): string {
+  names = [...new Set(names)];
   if (names.length === 0) return '(none are defined)';
   const shown = names.length > 12 ? [...names.slice(0, 12), '…'] : names;
   return `(expected one of: ${shown.join(', ')})`;
@@ -300,7 +301,9 @@ export function crossProblems(manifest: Manifest, cloudConfig: CloudConfig): Dep
   const azNames = cloudConfig.azs.map((az) => az.name);
   const vmTypes = cloudConfig.vm_types.map((t) => t.name);
   const diskTypes = cloudConfig.disk_types.map((t) => t.name);
-  const networks = new Map(cloudConfig.networks.map((n) => [n.name, n] as const));
+  // With duplicate names (reported on their own) the first definition counts.
+  const networks = new Map<string, Network>();
+  for (const n of cloudConfig.networks) if (!networks.has(n.name)) networks.set(n.name, n);
   const networkNames = cloudConfig.networks.map((n) => n.name);
 
   manifest.instance_groups.forEach((group, g) => {
@@ -403,13 +406,13 @@ export function validateDeployment(
   if (problems.length > 0) throw new ValidationError(problems, sources?.manifest ?? 'manifest');
 }
 
-/**
- * Cross-reference checks with line numbers: both inputs as parsed documents (see
- * parseManifestDocument / parseCloudConfigDocument). Throws a ValidationError listing every problem.
- */
-export function checkDeployment(manifest: Parsed<Manifest>, cloudConfig: Parsed<CloudConfig>): void {
+/** The cross-reference problems of two parsed documents, placed at their lines. */
+export function crossDocumentProblems(
+  manifest: Parsed<Manifest>,
+  cloudConfig: Parsed<CloudConfig>,
+): Problem[] {
   const findings = crossProblems(manifest.value, cloudConfig.value);
-  const problems = [
+  return [
     ...placeFindings(
       findings.filter((f) => f.file === 'manifest'),
       manifest.doc,
@@ -419,5 +422,13 @@ export function checkDeployment(manifest: Parsed<Manifest>, cloudConfig: Parsed<
       cloudConfig.doc,
     ),
   ];
+}
+
+/**
+ * Cross-reference checks with line numbers: both inputs as parsed documents (see
+ * parseManifestDocument / parseCloudConfigDocument). Throws a ValidationError listing every problem.
+ */
+export function checkDeployment(manifest: Parsed<Manifest>, cloudConfig: Parsed<CloudConfig>): void {
+  const problems = crossDocumentProblems(manifest, cloudConfig);
   if (problems.length > 0) throw new ValidationError(problems, manifest.doc.source);
 }
