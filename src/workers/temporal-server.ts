@@ -1,0 +1,36 @@
+// What the embedded stack and the integration tests share about the Temporal dev server: where the
+// binary is and the search attributes Converge needs registered before any workflow upserts them.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Keyword search attributes the workflows upsert (DESIGN §5, UI). */
+export const SEARCH_ATTRIBUTES = ['ConvergeDeployment', 'ConvergeOperation', 'ConvergePhase'] as const;
+
+/** `--search-attribute Name=Keyword` pairs for `temporal server start-dev`. */
+export function searchAttributeArgs(): string[] {
+  return SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]);
+}
+
+export const TEMPORAL_SCRIPT = fileURLToPath(new URL('../../scripts/temporal.sh', import.meta.url));
+
+/**
+ * The Temporal CLI's path, resolved by scripts/temporal.sh (one source of truth for the lookup
+ * order). That script may build the CLI with `go install` on first use; its progress shows on stderr.
+ */
+export function resolveTemporalCli(env: NodeJS.ProcessEnv = process.env): string {
+  let out: string;
+  try {
+    out = execFileSync('bash', [TEMPORAL_SCRIPT], {
+      env,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+  } catch {
+    throw new Error(
+      'cannot find or install the Temporal CLI (see the messages above from scripts/temporal.sh)',
+    );
+  }
+  const path = out.trim().split('\n').pop();
+  if (path === undefined || path === '') throw new Error('scripts/temporal.sh printed no path');
+  return path;
+}

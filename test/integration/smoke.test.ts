@@ -1,0 +1,111 @@
+// Smoke test of the infrastructure alone (no Converge workflows or activities): the suite's dev
+// server is up with Converge's search attributes, the shared connection module reaches it from the
+// environment, and a worker bundles, polls and runs a workflow from a test-only file.
+import { fileURLToPath } from 'node:url';
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connectClient, uiLink } from '../../src/client/connection';
+import { SEARCH_ATTRIBUTES } from '../../src/workers/temporal-server';
+import {
+  closeTestConnections,
+  taskQueueFor,
+  temporalAddress,
+  temporalNamespace,
+  testBundle,
+  testClient,
+  testConnection,
+  testWorkerConnection,
+} from '../support/temporal';
+import { DEPLOYMENT_KEY, finish, PHASE_KEY, smoke, type SmokeActivities } from './fixtures/smoke-workflows';
+
+const SMOKE_WORKFLOWS = fileURLToPath(new URL('./fixtures/smoke-workflows.ts', import.meta.url));
+
+afterAll(async () => {
+  await closeTestConnections();
+});
+
+describe('integration infrastructure', () => {
+  it('registers the Converge search attributes as Keyword on the dev server', async () => {
+    const connection = await testConnection();
+    const { customAttributes } = await connection.operatorService.listSearchAttributes({
+      namespace: temporalNamespace(),
+    });
+    for (const name of SEARCH_ATTRIBUTES) {
+      expect(customAttributes[name], name).toBe(
+        temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      );
+    }
+  });
+
+  it('connects through the shared connection module from TEMPORAL_* variables', async () => {
+    const { client, connection, settings } = await connectClient({
+      TEMPORAL_ADDRESS: temporalAddress(),
+      TEMPORAL_NAMESPACE: temporalNamespace(),
+    });
+    try {
+      expect(settings).toEqual({ address: temporalAddress(), namespace: temporalNamespace() });
+      const described = await client.workflowService.describeNamespace({ namespace: temporalNamespace() });
+      expect(described.namespaceInfo?.name).toBe(temporalNamespace());
+    } finally {
+      await connection.close();
+    }
+    expect(uiLink('deployment/web', undefined, { TEMPORAL_NAMESPACE: 'default' })).toBe(
+      'http://127.0.0.1:8233/namespaces/default/workflows/deployment%2Fweb',
+    );
+  });
+
+  it('runs a workflow with an activity, an update and search attributes through a worker', async () => {
+    const taskQueue = taskQueueFor('smoke workflow');
+    const bundle = testBundle(SMOKE_WORKFLOWS);
+    expect(testBundle(SMOKE_WORKFLOWS)).toBe(bundle); // built once per test process
+    const activities: SmokeActivities = { greet: (name) => Promise.resolve(`hello ${name}`) };
+    const worker = await Worker.create({
+      connection: await testWorkerConnection(),
+      namespace: temporalNamespace(),
+      taskQueue,
+      workflowBundle: await bundle,
+      activities,
+    });
+    const client = await testClient();
+    const workflowId = `smoke/${taskQueue}`;
+
+    const result = await worker.runUntil(async () => {
+      const handle = await client.workflow.start(smoke, { taskQueue, workflowId, args: ['web'] });
+      // The handler answers only after the activity returned, so this also waits for the worker.
+      const updated = await handle.executeUpdate(finish, { args: ['world'] });
+      expect(updated).toBe('hello web world');
+      return handle.result();
+    });
+    expect(result).toBe('hello web world');
+
+    const description = await client.workflow.getHandle(workflowId).describe();
+    expect(description.typedSearchAttributes.get(DEPLOYMENT_KEY)).toBe('web');
+    expect(description.typedSearchAttributes.get(PHASE_KEY)).toBe('waiting');
+    // Visibility is eventually consistent: the attribute is queryable once indexed.
+    const found = await retryUntil(async () => {
+      const ids: string[] = [];
+      for await (const wf of client.workflow.list({
+        query: `ConvergeDeployment = "web" AND WorkflowId = "${workflowId}"`,
+      })) {
+        ids.push(wf.workflowId);
+      }
+      if (ids.length === 0) throw new Error('not indexed yet');
+      return ids;
+    });
+    expect(found).toEqual([workflowId]);
+  });
+});
+
+/** Retries `fn` every 100 ms for up to 10 s; rethrows its last error. */
+async function retryUntil<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}

@@ -1,0 +1,116 @@
+// The one helper for the Temporal side of integration tests (sdk-typescript's helpers-integration):
+// connections to the suite's dev server (test/integration/global-setup.ts), a workflow bundle built
+// once per test process, workers on a task queue named after the test.
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { IllegalStateError } from '@temporalio/common';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  type Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import { inject } from 'vitest';
+import type { CloudPort } from '../../src/cloud/port';
+import { bundleWorkflows } from '../../src/workers/bundle';
+import { WORKFLOWS_PATH } from '../../src/workers/paths';
+import type { WorkerTuning } from '../../src/workers/tuning';
+
+// Workers log every state change at INFO; tests want warnings and errors only. The Runtime is
+// per process and must be configured before the first connection.
+try {
+  Runtime.install({
+    logger: new DefaultLogger((process.env.CONVERGE_TEST_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN'),
+  });
+} catch (err) {
+  if (!(err instanceof IllegalStateError)) throw err;
+}
+
+export function temporalAddress(): string {
+  return inject('temporalAddress');
+}
+
+export function temporalNamespace(): string {
+  return inject('temporalNamespace');
+}
+
+/** Environment for a child process (the CLI, a worker) that must talk to the suite's server. */
+export function temporalEnv(taskQueue?: string): Record<string, string> {
+  return {
+    TEMPORAL_ADDRESS: temporalAddress(),
+    TEMPORAL_NAMESPACE: temporalNamespace(),
+    ...(taskQueue !== undefined ? { CONVERGE_TASK_QUEUE: taskQueue } : {}),
+  };
+}
+
+/** A task queue of its own for each test, readable in the UI and in failures. */
+export function taskQueueFor(testName: string): string {
+  const slug = testName
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 60);
+  return `test-${slug || 'unnamed'}-${randomBytes(3).toString('hex')}`;
+}
+
+let clientConnection: Promise<Connection> | undefined;
+let workerConnection: Promise<NativeConnection> | undefined;
+
+/** A client on the suite's server; the connection is shared by the test file. */
+export async function testClient(): Promise<Client> {
+  clientConnection ??= Connection.connect({ address: temporalAddress() });
+  return new Client({ connection: await clientConnection, namespace: temporalNamespace() });
+}
+
+/** The raw connection, for operator and workflow service calls. */
+export async function testConnection(): Promise<Connection> {
+  clientConnection ??= Connection.connect({ address: temporalAddress() });
+  return clientConnection;
+}
+
+export async function testWorkerConnection(): Promise<NativeConnection> {
+  workerConnection ??= NativeConnection.connect({ address: temporalAddress() });
+  return workerConnection;
+}
+
+/** Bundles `workflowsPath` (default src/workflows/index.ts) once per test process. */
+export function testBundle(workflowsPath: string = WORKFLOWS_PATH): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflows(workflowsPath);
+}
+
+export interface TestWorkerOptions {
+  taskQueue: string;
+  /** The cloud the activities use, e.g. a client of a region started for the test. */
+  cloud: CloudPort;
+  tuning?: Partial<WorkerTuning>;
+}
+
+/**
+ * A Converge worker (real workflows, real activities) on the suite's server. Run it around the test
+ * body with `worker.runUntil(async () => { ... })`, which also shuts it down when the body throws.
+ */
+export async function createTestWorker(options: TestWorkerOptions): Promise<Worker> {
+  // Imported lazily so that tests of the infrastructure alone (smoke.test.ts) do not load the
+  // activities and workflows.
+  const { createConvergeWorker } = await import('../../src/workers/worker');
+  const { worker } = await createConvergeWorker({
+    taskQueue: options.taskQueue,
+    cloud: options.cloud,
+    connection: await testWorkerConnection(),
+    namespace: temporalNamespace(),
+    workflowBundle: await testBundle(),
+    ...(options.tuning !== undefined ? { tuning: options.tuning } : {}),
+    env: {},
+  });
+  return worker;
+}
+
+/** Closes this file's shared connections; call from afterAll. */
+export async function closeTestConnections(): Promise<void> {
+  const client = clientConnection;
+  const native = workerConnection;
+  clientConnection = undefined;
+  workerConnection = undefined;
+  await Promise.all([client?.then((c) => c.close()), native?.then((c) => c.close())]);
+}
