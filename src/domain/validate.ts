@@ -36,8 +36,8 @@ export interface DeploymentFinding extends Finding {
 // Helpers
 
 /** "(expected one of: small, medium)", trimmed when long. */
-function oneOf(names: string[]): string {
-  names = [...new Set(names)];
+function oneOf(all: readonly string[]): string {
+  const names = [...new Set(all)];
   if (names.length === 0) return '(none are defined)';
   const shown = names.length > 12 ? [...names.slice(0, 12), '…'] : names;
   return `(expected one of: ${shown.join(', ')})`;
