@@ -11,7 +11,13 @@ export interface Claim {
   index: number;
   az: string;
   azCloudProperties: Record<string, unknown>;
-  vmType: { name: string; cpus: number; memory_mb: number; disk_gb: number; cloud_properties: Record<string, unknown> };
+  vmType: {
+    name: string;
+    cpus: number;
+    memory_mb: number;
+    disk_gb: number;
+    cloud_properties: Record<string, unknown>;
+  };
   stemcell: { alias: string } & Image;
   networks: ClaimNetwork[];
   env: Record<string, unknown>;
@@ -63,7 +69,10 @@ export interface EmbodiedInstance {
   record: InstanceRecord;
   /** The VM that embodies the instance (associated to it), or null. */
   server: Server | null;
-  /** Other live servers associated to the same instance: to be deleted, never "the first" kept. */
+  /**
+   * Other servers associated to the same instance, to be deleted: live ones ranked below `server`
+   * (never "the first" kept), then DELETING ones (on their way out, still to be awaited and released).
+   */
   duplicates: Server[];
   /** The allocation `server` consumes. */
   allocation: Allocation | null;
@@ -81,6 +90,8 @@ export interface Embodiment {
   strayAllocations: Allocation[];
   /** Volumes tagged for an instance that no longer exists. */
   strayVolumes: Volume[];
+  /** Every allocation tagged for the deployment, by id (quota in use now; orphans' allocations). */
+  allocations: Allocation[];
 }
 
 export type StepKind =
@@ -164,7 +175,8 @@ export interface DeleteDiskStep extends StepBase {
   volumeId: string;
 }
 
-export type Step = CreateVmStep | AssociateStep | DetachDiskStep | DeleteServerStep | ReleaseQuotaStep | DeleteDiskStep;
+export type Step =
+  CreateVmStep | AssociateStep | DetachDiskStep | DeleteServerStep | ReleaseQuotaStep | DeleteDiskStep;
 
 export type InstanceAction = 'create' | 'replace' | 'delete' | 'keep';
 

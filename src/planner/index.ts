@@ -1,0 +1,23 @@
+// The planner's public API: pure functions from (manifest, cloud config, observation, records) to
+// an obligation. Imported by workflows (inside Temporal's sandbox) and by the CLI.
+export { canonicalJson } from './canonical';
+export { fingerprint, fingerprintFields, type FingerprintFields } from './fingerprint';
+export { derivedUuid } from './hash';
+export { patent, placementsFor, type PatentOptions } from './patent';
+export { resolveMaxInFlight } from './policy';
+export { embodiment } from './embodiment';
+export { reconcile, REASON } from './reconcile';
+export { quotaPeak, quotaDelta } from './quota';
+export { projectStatus, type StatusRow } from './status';
+export {
+  planView,
+  planJson,
+  planSummary,
+  planHeadline,
+  isConverged,
+  reasonKind,
+  type PlanView,
+} from './plan-view';
+export { snapshotSchema, type Snapshot } from './snapshot';
+export { PLAN_TAG, parseSpecTag } from './spec-tag';
+export type * from './types';

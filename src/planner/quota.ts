@@ -1,0 +1,77 @@
+// The quota peak: the most the deployment holds at any moment of any schedule of the obligation.
+import type { QuotaAmount } from '../domain/cloud';
+import type { Step } from './types';
+
+const RESOURCES = ['cpus', 'memory_mb', 'instances'] as const;
+
+/** What a step does to the quota held: create-vm takes, release-quota gives back, others nothing. */
+export function quotaDelta(step: Step): QuotaAmount | null {
+  if (step.kind === 'create-vm') return step.quota;
+  if (step.kind === 'release-quota')
+    return { cpus: -step.quota.cpus, memory_mb: -step.quota.memory_mb, instances: -step.quota.instances };
+  return null;
+}
+
+/**
+ * Peak = quota held now + Σ over units of the unit's worst moment.
+ *
+ * Why this is exact: any moment of any schedule is a downward-closed set of steps (everything
+ * started so far, counting in-flight creates as done). Steps of different units never depend on
+ * each other, so a downward-closed set is a union of one per unit and the worst moment is the sum
+ * of each unit's worst. In a unit the only positive steps are creates, so its worst moment is the
+ * best closure of some set of its creates (their ancestors included, releases among them counting
+ * negative), or nothing at all (0). Computed per resource: cpus and memory may peak at different
+ * moments, and the pool check needs each resource's own maximum.
+ */
+export function quotaPeak(held: QuotaAmount, steps: readonly Step[]): QuotaAmount {
+  const units = new Map<string, Step[]>();
+  for (const s of steps) {
+    const list = units.get(s.unit);
+    if (list) list.push(s);
+    else units.set(s.unit, [s]);
+  }
+  const peak = { ...held };
+  for (const unitSteps of units.values()) {
+    const worst = unitWorst(unitSteps);
+    for (const r of RESOURCES) peak[r] += worst[r];
+  }
+  return peak;
+}
+
+function unitWorst(steps: readonly Step[]): QuotaAmount {
+  const worst = { cpus: 0, memory_mb: 0, instances: 0 };
+  const creates = steps.filter((s) => s.kind === 'create-vm');
+  if (creates.length === 0) return worst;
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const closure = (roots: readonly Step[]): Set<string> => {
+    const seen = new Set<string>();
+    const stack = roots.map((r) => r.id);
+    for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const step = byId.get(id);
+      if (!step) throw new Error(`planner bug: ${id} depends across units`);
+      stack.push(...step.dependsOn);
+    }
+    return seen;
+  };
+  // Units carry one create (two would be a replacement of a replacement); enumerate subsets anyway.
+  if (creates.length > 12) throw new Error('planner bug: too many creates in one unit');
+  for (let mask = 1; mask < 1 << creates.length; mask++) {
+    const chosen = creates.filter((_, i) => (mask >> i) & 1);
+    const total = { cpus: 0, memory_mb: 0, instances: 0 };
+    for (const id of closure(chosen)) {
+      const step = byId.get(id);
+      const delta = step ? quotaDelta(step) : null;
+      if (delta) for (const r of RESOURCES) total[r] += delta[r];
+    }
+    for (const r of RESOURCES) worst[r] = Math.max(worst[r], total[r]);
+  }
+  return worst;
+}
+
+export function sumQuota(amounts: readonly QuotaAmount[]): QuotaAmount {
+  const total = { cpus: 0, memory_mb: 0, instances: 0 };
+  for (const a of amounts) for (const r of RESOURCES) total[r] += a[r];
+  return total;
+}

@@ -1,0 +1,121 @@
+// Why a VM no longer matches its claim: one small predicate per reason, each naming old → new
+// (BOSH's instance_plan `changes`). The fingerprint decides WHETHER to replace; these say WHY.
+// Values come from what the server shows (image, size, az, group tag, addresses) and, for what
+// the cloud cannot show (env, cloud properties, subnet), from the server's `converge.spec` tag.
+import { TAG, type Server } from '../domain/cloud';
+import { fingerprintFields } from './fingerprint';
+import { PLAN_TAG, parseSpecTag, specRecord, type SpecRecord } from './spec-tag';
+import type { Claim } from './types';
+
+/** The claim's own spec record, computed once per distinct fingerprint + vm_type name. */
+export class ClaimSpecs {
+  private readonly memo = new Map<string, SpecRecord>();
+  of(claim: Claim): SpecRecord {
+    const key = `${claim.fingerprint}\u0000${claim.vmType.name}`;
+    let spec = this.memo.get(key);
+    if (!spec) this.memo.set(key, (spec = specRecord(claim.vmType.name, fingerprintFields(claim))));
+    return spec;
+  }
+}
+
+interface Seen {
+  claim: Claim;
+  server: Server;
+  /** What the server was built from, or null when its tag is missing or malformed. */
+  old: SpecRecord | null;
+  now: SpecRecord;
+}
+
+type Predicate = (s: Seen) => string[];
+
+export const stemcellChanged: Predicate = ({ claim, server }) => {
+  const [was, is] = [server.image, claim.stemcell];
+  if (was.os !== is.os) return [`stemcell ${was.os}/${was.version} → ${is.os}/${is.version}`];
+  return was.version !== is.version ? [`stemcell ${was.version} → ${is.version}`] : [];
+};
+
+export const vmTypeChanged: Predicate = ({ claim, server, old, now }) => {
+  const t = claim.vmType;
+  const sizes = (['cpus', 'memory_mb', 'disk_gb'] as const)
+    .filter((k) => server[k] !== t[k])
+    .map((k) => `${k} ${server[k]} → ${t[k]}`);
+  if (sizes.length > 0) {
+    const label =
+      old === null ? t.name : old.vmType === t.name ? `${t.name} resized` : `${old.vmType} → ${t.name}`;
+    return [`vm_type ${label} (${sizes.join(', ')})`];
+  }
+  // Same size: only the cloud properties are left to differ (the name alone never forces a VM).
+  return old !== null && old.vm !== now.vm ? [`vm_type ${t.name}: cloud_properties changed`] : [];
+};
+
+export const azChanged: Predicate = ({ claim, server, old, now }) => {
+  if (server.az !== claim.az) return [`az ${server.az} → ${claim.az}`];
+  return old !== null && old.az !== now.az ? [`az ${claim.az}: cloud_properties changed`] : [];
+};
+
+export const groupRenamed: Predicate = ({ claim, server }) => {
+  const was = server.tags[TAG.group];
+  return was !== undefined && was !== claim.group ? [`group renamed ${was} → ${claim.group}`] : [];
+};
+
+export const networksChanged: Predicate = ({ claim, server, old }) => {
+  const ip = (v: string | null): string => v ?? 'none';
+  const out: string[] = [];
+  if (old === null) {
+    // Only what the server shows: which networks it is on, and its address there.
+    for (const n of claim.networks) {
+      const address = server.addresses.find((a) => a.network === n.name);
+      if (!address) out.push(`network ${n.name} added`);
+      else if (n.staticIp !== null && address.ip !== n.staticIp)
+        out.push(`network ${n.name}: static IP ${address.ip} → ${n.staticIp}`);
+    }
+    return out;
+  }
+  for (const n of claim.networks) {
+    const was = old.networks.find((o) => o.name === n.name);
+    if (!was) out.push(`network ${n.name} added`);
+    else {
+      if (was.subnet !== n.subnet)
+        out.push(`network ${n.name}: subnet changed (${was.subnet} → ${n.subnet})`);
+      if (was.staticIp !== n.staticIp)
+        out.push(`network ${n.name}: static IP ${ip(was.staticIp)} → ${ip(n.staticIp)}`);
+    }
+  }
+  for (const o of old.networks)
+    if (!claim.networks.some((n) => n.name === o.name)) out.push(`network ${o.name} removed`);
+  const order = (names: string[]): string => names.join(', ');
+  const common = (list: string[], other: string[]): string[] => list.filter((x) => other.includes(x));
+  const was = old.networks.map((o) => o.name);
+  const is = claim.networks.map((n) => n.name);
+  if (out.length === 0 && order(common(was, is)) !== order(common(is, was)))
+    out.push(`networks reordered (${order(was)} → ${order(is)})`);
+  return out;
+};
+
+export const envChanged: Predicate = ({ old, now }) =>
+  old !== null && old.env !== now.env ? ['env changed'] : [];
+
+const PREDICATES: readonly Predicate[] = [
+  stemcellChanged,
+  vmTypeChanged,
+  azChanged,
+  groupRenamed,
+  networksChanged,
+  envChanged,
+];
+
+/**
+ * Every reason the server no longer matches the claim, in a fixed order. Called when the
+ * fingerprints differ; if no predicate can name the difference, it still says so.
+ */
+export function vmChanges(claim: Claim, server: Server, specs: ClaimSpecs): string[] {
+  const seen: Seen = { claim, server, old: parseSpecTag(server.tags[PLAN_TAG.spec]), now: specs.of(claim) };
+  const reasons = PREDICATES.flatMap((p) => p(seen));
+  if (reasons.length > 0) return reasons;
+  const was = server.tags[TAG.fingerprint];
+  return [
+    was === undefined
+      ? 'VM settings unknown (server carries no fingerprint)'
+      : `cloud properties changed (fingerprint ${was.slice(0, 8)} → ${claim.fingerprint.slice(0, 8)})`,
+  ];
+}
