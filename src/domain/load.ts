@@ -196,7 +196,10 @@ function issueProblems(
           {
             ...at(path),
             message: `expected a string, found the number ${found}`,
-            hint: 'quote it, so YAML keeps it as written (unquoted 1.10 reads as the number 1.1)',
+            hint:
+              path.at(-1) === 'version'
+                ? `quote it so YAML keeps it as text: "${found}" (unquoted, 1.10 would read as 1.1)`
+                : `quote it so YAML keeps it as text: "${found}"`,
           },
         ];
       }

@@ -334,21 +334,19 @@ export function crossProblems(manifest: Manifest, cloudConfig: CloudConfig): Dep
       }
       (groupNetwork.static_ips ?? []).forEach((text, k) => {
         const ip = parseIPv4(text);
-        if (ip === null) return; // already reported by the manifest's own checks
+        // A malformed IP is reported by the manifest's own checks; with no known AZ, by the AZ check.
+        if (ip === null || knownAzs.length === 0) return;
         const staticRanges = (subnets: readonly Subnet[]): IpRange[] =>
           subnets.flatMap((s) => s.static.flatMap((r) => parseIpRange(r) ?? []));
         if (inAnyRange(ip, staticRanges(network.subnets.filter(served)))) return;
         const elsewhere = network.subnets.find((s) => inAnyRange(ip, staticRanges([s])));
-        const declared = network.subnets
-          .filter(served)
-          .flatMap((s) => s.static)
-          .join(', ');
+        const declared = staticRanges(network.subnets.filter(served)).map(formatIpRange).join(', ');
         add({
           path: at('networks', n, 'static_ips', k),
           message:
             elsewhere !== undefined
               ? `static IP ${text} belongs to a subnet of network '${network.name}' in AZs ${elsewhere.azs.join(', ')}, not this group's AZs (${knownAzs.join(', ')})`
-              : `static IP ${text} is outside the static ranges of network '${network.name}' (${declared === '' ? 'none declared' : declared})`,
+              : `static IP ${text} is outside the static ranges of network '${network.name}' (${declared === '' ? 'no usable static range' : declared})`,
         });
       });
     });
