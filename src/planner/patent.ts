@@ -33,7 +33,8 @@ export function patent(
   const warnings: string[] = [];
   manifest.instance_groups.forEach((group, g) => {
     const existing = where.get(group.name) ?? new Map<number, string>();
-    claims.push(...groupClaims(manifest, cloudConfig, group, g, existing));
+    // A loop, not push(...spread): a 50k-instance group would overflow the argument limit.
+    for (const claim of groupClaims(manifest, cloudConfig, group, g, existing)) claims.push(claim);
   });
   return { deployment: manifest.name, resourcePool: manifest.resource_pool, claims, groups, warnings };
 }
