@@ -13,6 +13,7 @@ import {
   type Env,
   type TemporalSettings,
 } from '../client/connection';
+import { bundleWorkflows } from './bundle';
 import { WORKFLOWS_PATH } from './paths';
 import { tuningFromEnv, type WorkerTuning } from './tuning';
 
@@ -61,9 +62,9 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
       connection,
       namespace,
       taskQueue,
-      ...(options.workflowBundle !== undefined
-        ? { workflowBundle: options.workflowBundle }
-        : { workflowsPath: options.workflowsPath ?? WORKFLOWS_PATH }),
+      // Bundled here rather than by Worker.create so webpack's report stays out of the log.
+      workflowBundle:
+        options.workflowBundle ?? (await bundleWorkflows(options.workflowsPath ?? WORKFLOWS_PATH)),
       activities: createActivities(cloud),
       ...tuning,
       // In-flight activities get this long to finish after a shutdown signal before they are

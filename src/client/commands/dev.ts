@@ -1,4 +1,94 @@
+// `converge dev up|down|status`: the embedded stack (Temporal dev server, region, worker) in the
+// background, with logs and pid files under .converge/.
 import type { Command } from 'commander';
+import { envHelp } from './worker';
 
-/** Placeholder until the command lands. */
-export function registerDev(_program: Command): void {}
+const DEV_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
+  ['CONVERGE_TEMPORAL_PORT', 'Temporal frontend port (default 7233; also the CLI default address)'],
+  ['CONVERGE_UI_PORT', 'Temporal Web UI port (default 8233)'],
+  ['CONVERGE_REGION_PORT', 'region API port (default 7480)'],
+  ['CONVERGE_DEV_DIR', 'where logs, pid files and SQLite files go (default <repo>/.converge)'],
+  ['TEMPORAL_CLI', 'path to the temporal binary (else PATH, else ~/.cache/converge/bin, else go install)'],
+];
+
+export function registerDev(program: Command): void {
+  const dev = program
+    .command('dev')
+    .description('Run the embedded stack in the background: Temporal dev server, region, worker')
+    .addHelpText('after', envHelp('Environment', DEV_ENV_HELP));
+
+  dev
+    .command('up')
+    .description('Start whatever is not running (idempotent) and wait until each part is healthy')
+    .action(() => runDev('up'));
+  dev
+    .command('down')
+    .description('Stop the worker, the region and the Temporal server (state stays in .converge/)')
+    .action(() => runDev('down'));
+  dev
+    .command('status')
+    .description('Show each part with pid, port and health; exit 1 unless all are healthy')
+    .action(() => runDev('status'));
+}
+
+async function runDev(verb: 'up' | 'down' | 'status'): Promise<void> {
+  const stack = await import('../dev-stack');
+  const say = (line: string): void => console.log(line);
+  try {
+    const config = stack.devStackConfig();
+    if (verb === 'down') {
+      await stack.devDown(config, say);
+      return;
+    }
+    const statuses = verb === 'up' ? await stack.devUp(config, say) : await stack.devStatus(config);
+    if (verb === 'up') console.log('');
+    printTable(statuses);
+    const allHealthy = statuses.every((s) => s.healthy);
+    if (allHealthy) {
+      console.log(`\nTemporal UI:  ${stack.uiUrl(config)}`);
+      console.log(`Temporal:     ${stack.temporalAddress(config)} (namespace ${config.namespace})`);
+      console.log(`Region:       ${stack.regionUrl(config)}`);
+      if (verb === 'up') console.log('Stop it with: npx converge dev down');
+    } else {
+      console.log(verb === 'status' ? '\nStart it with: npx converge dev up' : '');
+      process.exitCode = 1;
+    }
+  } catch (err) {
+    if (err instanceof stack.DevStackError) {
+      console.error(`converge dev ${verb}: ${err.message}`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    throw err;
+  }
+}
+
+function printTable(
+  statuses: ReadonlyArray<{
+    name: string;
+    pid: number | null;
+    port: number | null;
+    running: boolean;
+    healthy: boolean;
+    log: string;
+  }>,
+): void {
+  const rows = [
+    ['SERVICE', 'PID', 'PORT', 'STATE', 'LOG'],
+    ...statuses.map((s) => [
+      s.name,
+      s.pid === null ? '-' : String(s.pid),
+      s.port === null ? '-' : String(s.port),
+      s.healthy ? 'healthy' : s.running ? 'unhealthy' : 'stopped',
+      s.log,
+    ]),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  for (const row of rows)
+    console.log(
+      row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    );
+}

@@ -1,0 +1,421 @@
+// The embedded stack behind `converge dev up|down|status`: the Temporal dev server, the region and
+// a worker, each a detached background process with its log and pid file under .converge/.
+// `up` is idempotent (a healthy service is left alone), `down` drains then kills, and health is
+// always asked of the service itself, never inferred from a pid file alone.
+import { spawn, type ChildProcess } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Connection } from '@temporalio/client';
+import proto from '@temporalio/proto'; // CommonJS: named ESM imports fail at runtime under Node
+import { resolveTemporalCli, searchAttributeArgs } from '../workers/temporal-server';
+import { DEFAULT_NAMESPACE, taskQueueFromEnv, type Env } from './connection';
+
+export type ServiceName = 'temporal' | 'region' | 'worker';
+export const SERVICES: readonly ServiceName[] = ['temporal', 'region', 'worker'];
+
+export interface DevStackConfig {
+  /** The package root: commands run here so relative paths (examples/, .converge/) resolve. */
+  root: string;
+  /** Logs, pid files and the two SQLite files. */
+  dir: string;
+  temporalPort: number;
+  uiPort: number;
+  regionPort: number;
+  namespace: string;
+  taskQueue: string;
+  env: Env;
+}
+
+export interface ServiceStatus {
+  name: ServiceName;
+  pid: number | null;
+  port: number | null;
+  running: boolean;
+  healthy: boolean;
+  log: string;
+}
+
+/** A failure to start or reach the stack; `exitCode` 2 marks bad settings (user error). */
+export class DevStackError extends Error {
+  override readonly name = 'DevStackError';
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2 = 1,
+  ) {
+    super(message);
+  }
+}
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const HEALTH_TIMEOUT_MS: Record<ServiceName, number> = { temporal: 60_000, region: 20_000, worker: 90_000 };
+
+export function devStackConfig(env: Env = process.env): DevStackConfig {
+  const root = ROOT.replace(/\/+$/, '');
+  return {
+    root,
+    dir: env.CONVERGE_DEV_DIR?.trim() || join(root, '.converge'),
+    temporalPort: portFromEnv(env, 'CONVERGE_TEMPORAL_PORT', 7233),
+    uiPort: portFromEnv(env, 'CONVERGE_UI_PORT', 8233),
+    regionPort: portFromEnv(env, 'CONVERGE_REGION_PORT', 7480),
+    namespace: env.TEMPORAL_NAMESPACE?.trim() || DEFAULT_NAMESPACE,
+    taskQueue: taskQueueFromEnv(env),
+    env,
+  };
+}
+
+export const temporalAddress = (c: DevStackConfig): string => `127.0.0.1:${c.temporalPort}`;
+export const uiUrl = (c: DevStackConfig): string =>
+  `http://127.0.0.1:${c.uiPort}/namespaces/${encodeURIComponent(c.namespace)}/workflows`;
+export const regionUrl = (c: DevStackConfig): string => `http://127.0.0.1:${c.regionPort}`;
+
+/** Starts whatever is not already running and healthy, in dependency order. */
+export async function devUp(c: DevStackConfig, say: (line: string) => void): Promise<ServiceStatus[]> {
+  mkdirSync(c.dir, { recursive: true });
+  for (const name of SERVICES) {
+    const current = await serviceStatus(c, name);
+    if (current.running && current.healthy) {
+      say(`${name}: already running (pid ${current.pid ?? '?'})`);
+      continue;
+    }
+    if (current.running && current.pid !== null) {
+      // Alive but not answering: maybe still starting from a previous `up`; give it its time.
+      say(`${name}: pid ${current.pid} is running but not healthy yet; waiting`);
+      await waitHealthy(c, name, current.pid, null);
+      say(`${name}: healthy`);
+      continue;
+    }
+    removePidFile(c, name);
+    const port = servicePort(c, name);
+    if (port !== null && (await portInUse(port))) {
+      throw new DevStackError(
+        `${name}: 127.0.0.1:${port} is in use by a process converge dev did not start; stop it or set ${portVariable(name)}`,
+      );
+    }
+    if (name === 'temporal' && (await portInUse(c.uiPort))) {
+      throw new DevStackError(
+        `temporal: UI port 127.0.0.1:${c.uiPort} is in use; stop it or set CONVERGE_UI_PORT`,
+      );
+    }
+    const child = start(c, name);
+    say(`${name}: started pid ${child.pid ?? '?'}, log ${logPath(c, name)}`);
+    await waitHealthy(c, name, child.pid ?? null, child);
+    say(`${name}: healthy${port !== null ? ` on 127.0.0.1:${port}` : ''}`);
+  }
+  return devStatus(c);
+}
+
+/** Stops the worker, the region, then Temporal: SIGTERM, then SIGKILL after a grace period. */
+export async function devDown(c: DevStackConfig, say: (line: string) => void): Promise<void> {
+  for (const name of [...SERVICES].reverse()) {
+    const pid = readPid(c, name);
+    if (pid === null || !isOurProcess(pid, name)) {
+      say(`${name}: not running`);
+      removePidFile(c, name);
+      continue;
+    }
+    const how = await stopProcess(pid);
+    removePidFile(c, name);
+    say(`${name}: stopped pid ${pid}${how === 'killed' ? ' (SIGKILL after 10 s)' : ''}`);
+  }
+}
+
+export async function devStatus(c: DevStackConfig): Promise<ServiceStatus[]> {
+  return Promise.all(SERVICES.map((name) => serviceStatus(c, name)));
+}
+
+async function serviceStatus(c: DevStackConfig, name: ServiceName): Promise<ServiceStatus> {
+  const pid = readPid(c, name);
+  const running = pid !== null && isOurProcess(pid, name);
+  const healthy = running && (await isHealthy(c, name, pid));
+  return {
+    name,
+    pid: running ? pid : null,
+    port: servicePort(c, name),
+    running,
+    healthy,
+    log: logPath(c, name),
+  };
+}
+
+// ---- what each service is --------------------------------------------------------------------
+
+function command(
+  c: DevStackConfig,
+  name: ServiceName,
+): { file: string; args: string[]; env: NodeJS.ProcessEnv } {
+  const converge = join(c.root, 'bin', 'converge.mjs');
+  const base: NodeJS.ProcessEnv = { ...c.env };
+  switch (name) {
+    case 'temporal':
+      return {
+        file: resolveTemporalCli(c.env),
+        // prettier-ignore
+        args: [
+          'server', 'start-dev',
+          '--ip', '127.0.0.1',
+          '--port', String(c.temporalPort),
+          '--ui-port', String(c.uiPort),
+          '--db-filename', join(c.dir, 'temporal.db'),
+          '--namespace', c.namespace,
+          ...searchAttributeArgs(),
+          '--log-level', 'warn',
+        ],
+        env: base,
+      };
+    case 'region':
+      return {
+        file: process.execPath,
+        // prettier-ignore
+        args: [
+          converge, 'region',
+          '--port', String(c.regionPort),
+          '--db', join(c.dir, 'region.db'),
+          '--config', join(c.root, 'examples', 'region.yml'),
+        ],
+        env: base,
+      };
+    case 'worker':
+      // The worker talks to this stack, whatever TEMPORAL_* or region settings the shell carries.
+      return {
+        file: process.execPath,
+        args: [converge, 'worker'],
+        env: {
+          ...base,
+          TEMPORAL_ADDRESS: temporalAddress(c),
+          TEMPORAL_NAMESPACE: c.namespace,
+          TEMPORAL_API_KEY: '',
+          TEMPORAL_TLS: 'false',
+          CONVERGE_TASK_QUEUE: c.taskQueue,
+          CONVERGE_REGION_URL: regionUrl(c),
+        },
+      };
+  }
+}
+
+async function isHealthy(c: DevStackConfig, name: ServiceName, pid: number): Promise<boolean> {
+  switch (name) {
+    case 'temporal':
+      return temporalAnswers(c);
+    case 'region':
+      return regionAnswers(c);
+    case 'worker':
+      return workerPolls(c, pid);
+  }
+}
+
+async function temporalAnswers(c: DevStackConfig): Promise<boolean> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address: temporalAddress(c), connectTimeout: '1s' });
+    const described = await connection.workflowService.describeNamespace({ namespace: c.namespace });
+    return described.namespaceInfo?.name === c.namespace;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+async function regionAnswers(c: DevStackConfig): Promise<boolean> {
+  try {
+    const res = await fetch(`${regionUrl(c)}/healthz`, { signal: AbortSignal.timeout(1000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+// A worker is healthy when Temporal sees it polling. Pollers stay listed for a while after a worker
+// dies, so only a poller whose identity carries this pid counts (the SDK's default `pid@host`).
+async function workerPolls(c: DevStackConfig, pid: number): Promise<boolean> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address: temporalAddress(c), connectTimeout: '1s' });
+    const { pollers } = await connection.workflowService.describeTaskQueue({
+      namespace: c.namespace,
+      taskQueue: { name: c.taskQueue, kind: proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    });
+    return pollers.some((p) => p.identity === `${pid}@${hostname()}`);
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+// ---- processes -------------------------------------------------------------------------------
+
+function start(c: DevStackConfig, name: ServiceName): ChildProcess {
+  const { file, args, env } = command(c, name);
+  const log = openSync(logPath(c, name), 'a');
+  writeSync(log, `\n=== ${new Date().toISOString()} converge dev up: ${[file, ...args].join(' ')}\n`);
+  try {
+    // Detached: its own process group, so it outlives this command and `down` can signal the group.
+    const child = spawn(file, args, { cwd: c.root, env, detached: true, stdio: ['ignore', log, log] });
+    if (child.pid === undefined) throw new DevStackError(`${name}: could not start ${file}`);
+    writeFileSync(pidPath(c, name), `${child.pid}\n`);
+    child.unref();
+    return child;
+  } finally {
+    closeSync(log);
+  }
+}
+
+async function waitHealthy(
+  c: DevStackConfig,
+  name: ServiceName,
+  pid: number | null,
+  child: ChildProcess | null,
+): Promise<void> {
+  let exited: string | null = null;
+  child?.once('exit', (code, signal) => {
+    exited = signal !== null ? `killed by ${signal}` : `exit code ${code ?? '?'}`;
+  });
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS[name];
+  for (;;) {
+    if (exited !== null || (pid !== null && !isAlive(pid))) {
+      removePidFile(c, name);
+      throw new DevStackError(
+        `${name} stopped during start-up (${exited ?? 'exited'}); last lines of ${logPath(c, name)}:\n${tail(logPath(c, name))}`,
+      );
+    }
+    if (pid !== null && (await isHealthy(c, name, pid))) return;
+    if (Date.now() > deadline) {
+      throw new DevStackError(
+        `${name} not healthy after ${HEALTH_TIMEOUT_MS[name] / 1000} s; last lines of ${logPath(c, name)}:\n${tail(logPath(c, name))}`,
+      );
+    }
+    await sleep(250);
+  }
+}
+
+async function stopProcess(pid: number): Promise<'stopped' | 'killed'> {
+  signalGroup(pid, 'SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return 'stopped';
+    await sleep(100);
+  }
+  signalGroup(pid, 'SIGKILL');
+  return 'killed';
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal); // the group: anything the service spawned goes too
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A zombie (exited, not yet reaped) still answers kill 0.
+  const stat = readProc(pid, 'stat');
+  return stat === null || !/^\d+ \(.*\) Z/.test(stat);
+}
+
+// A pid file can outlive its process and the pid be reused: on Linux, check the command line too.
+function isOurProcess(pid: number, name: ServiceName): boolean {
+  if (!isAlive(pid)) return false;
+  const cmdline = readProc(pid, 'cmdline');
+  if (cmdline === null) return true;
+  const argv = cmdline.split('\0');
+  return name === 'temporal'
+    ? argv.includes('start-dev')
+    : argv.some((a) => a.endsWith('converge.mjs')) && argv.includes(name);
+}
+
+function readProc(pid: number, file: string): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.setTimeout(500);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+// ---- files -----------------------------------------------------------------------------------
+
+const pidPath = (c: DevStackConfig, name: ServiceName): string => join(c.dir, `${name}.pid`);
+export const logPath = (c: DevStackConfig, name: ServiceName): string => join(c.dir, `${name}.log`);
+
+function readPid(c: DevStackConfig, name: ServiceName): number | null {
+  try {
+    const pid = Number(readFileSync(pidPath(c, name), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function removePidFile(c: DevStackConfig, name: ServiceName): void {
+  rmSync(pidPath(c, name), { force: true });
+}
+
+function tail(path: string, lines = 15): string {
+  if (!existsSync(path) || statSync(path).size === 0) return '  (empty)';
+  return readFileSync(path, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .slice(-lines)
+    .map((l) => `  ${l}`)
+    .join('\n');
+}
+
+function servicePort(c: DevStackConfig, name: ServiceName): number | null {
+  return name === 'temporal' ? c.temporalPort : name === 'region' ? c.regionPort : null;
+}
+
+function portVariable(name: ServiceName): string {
+  return name === 'temporal' ? 'CONVERGE_TEMPORAL_PORT' : 'CONVERGE_REGION_PORT';
+}
+
+function portFromEnv(env: Env, variable: string, fallback: number): number {
+  const raw = env[variable]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new DevStackError(`${variable}: expected a port 1-65535, got "${raw}"`, 2);
+  }
+  return port;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
