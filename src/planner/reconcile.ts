@@ -55,6 +55,8 @@ class Reconciler {
   private readonly warnings: string[];
   private readonly specs = new ClaimSpecs();
   private readonly allocations: Map<string, Allocation>;
+  /** Group policies with the reconcile options' default strategy where the manifest chose none. */
+  private readonly groups: GroupPolicy[];
   private readonly policies: Map<string, GroupPolicy>;
   private readonly orphans: Map<string, Server>;
   /** Orphans deleted inside an instance's unit because they hold its volume. */
@@ -67,7 +69,10 @@ class Reconciler {
   ) {
     this.warnings = [...patent.warnings];
     this.allocations = new Map(embodiment.allocations.map((a) => [a.id, a]));
-    this.policies = new Map(patent.groups.map((g) => [g.name, g]));
+    this.groups = patent.groups.map((g) =>
+      g.strategyExplicit ? g : { ...g, strategy: options.defaultStrategy },
+    );
+    this.policies = new Map(this.groups.map((g) => [g.name, g]));
     this.orphans = new Map(embodiment.orphans.map((s) => [s.id, s]));
   }
 
@@ -93,7 +98,7 @@ class Reconciler {
       deployment: patent.deployment,
       steps,
       instances: this.plans,
-      groups: patent.groups,
+      groups: this.groups,
       quotaPeak: quotaPeak(sumQuota(embodiment.allocations), steps),
       records: this.records,
       warnings: this.warnings,
