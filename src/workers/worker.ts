@@ -15,6 +15,7 @@ import {
 } from '../client/connection';
 import { bundleWorkflows } from './bundle';
 import { WORKFLOWS_PATH } from './paths';
+import { settingsActivity, workerSettingsFromEnv } from './settings';
 import { tuningFromEnv, type WorkerTuning } from './tuning';
 
 /** Printed once the worker polls; `converge dev up` looks for it in the worker's log. */
@@ -65,7 +66,7 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
       // Bundled here rather than by Worker.create so webpack's report stays out of the log.
       workflowBundle:
         options.workflowBundle ?? (await bundleWorkflows(options.workflowsPath ?? WORKFLOWS_PATH)),
-      activities: createActivities(cloud),
+      activities: { ...createActivities(cloud), ...settingsActivity(workerSettingsFromEnv(env)) },
       ...tuning,
       // In-flight activities get this long to finish after a shutdown signal before they are
       // cancelled; they are idempotent, so a cut-off one is simply retried by the next worker.

@@ -1,0 +1,181 @@
+// Deployments on a real Temporal dev server against a real region process. Each test ends by
+// checking DESIGN §9 (converged, no leak, no duplicate, two-stage).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TAG } from '../../src/domain/cloud';
+import type { RegionEvent } from '../../src/cloud/port';
+import { cloudConfig, group, smallManifest } from '../support/fixtures';
+import { startHarness, type Harness } from './harness';
+
+let h: Harness;
+const cc = cloudConfig();
+
+beforeAll(async () => {
+  h = await startHarness('deploy');
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+async function eventsSince(seq: number, deployment: string): Promise<RegionEvent[]> {
+  return (await h.region.client.events(seq)).filter((e) => e.tags[TAG.deployment] === deployment);
+}
+
+function firstSeq(events: RegionEvent[], type: string, pred: (e: RegionEvent) => boolean): number {
+  return events.find((e) => e.type === type && pred(e))?.seq ?? Number.POSITIVE_INFINITY;
+}
+
+describe('deploy', () => {
+  it('fresh deploy creates every claimed VM and converges', async () => {
+    const m = smallManifest('fresh');
+    const r = await h.deploy(m, cc);
+    expect(r.status, JSON.stringify(r.failure)).toBe('converged');
+    expect(r.summary).toEqual({ create: 5, replace: 0, delete: 0, keep: 0 });
+    expect(r.records).toHaveLength(5);
+    expect(r.projection.every((row) => row.vm_state === 'ACTIVE' && row.ips.length === 1)).toBe(true);
+    const report = await h.expectInvariants(r, { manifest: m, cloudConfig: cc });
+    expect(report.observed.servers).toHaveLength(5);
+    // worker instances have persistent disks
+    expect(report.observed.volumes).toHaveLength(2);
+  });
+
+  it('no-op redeploy plans nothing and writes nothing to the cloud', async () => {
+    const m = smallManifest('noop');
+    await h.deploy(m, cc);
+    const before = await h.seq();
+    const r = await h.deploy(m, cc);
+    expect(r.status).toBe('converged');
+    expect(r.stepsTotal).toBe(0);
+    expect(r.summary).toEqual({ create: 0, replace: 0, delete: 0, keep: 5 });
+    expect(await eventsSince(before, 'noop')).toEqual([]);
+    await h.expectInvariants(r, { manifest: m, cloudConfig: cc });
+  });
+
+  it('stemcell bump with hot_swap: each new VM is ACTIVE before its old VM is deleted', async () => {
+    const m = smallManifest('hotswap');
+    const first = await h.deploy(m, cc);
+    const oldServers = new Map(first.projection.map((row) => [row.instance, row.vm]));
+    const before = await h.seq();
+    const bumped = smallManifest('hotswap', (x) => {
+      x.stemcells[0]!.version = '1.182';
+    });
+    const r = await h.deploy(bumped, cc);
+    expect(r.status, JSON.stringify(r.failure)).toBe('converged');
+    expect(r.summary.replace).toBe(5);
+    expect(r.instances.every((i) => i.strategy === 'hot_swap' && i.reasons.includes('stemcell 1.181 → 1.182'))).toBe(true);
+    // uuids survive a replacement
+    expect(r.records.map((x) => x.id).sort()).toEqual(first.records.map((x) => x.id).sort());
+    const events = await eventsSince(before, 'hotswap');
+    for (const row of r.projection) {
+      const oldVm = oldServers.get(row.instance);
+      const newActive = firstSeq(events, 'server.active', (e) => e.subject === row.vm);
+      const oldDeleting = firstSeq(events, 'server.deleting', (e) => e.subject === oldVm);
+      expect(newActive, row.instance).toBeLessThan(oldDeleting);
+      expect(oldDeleting).toBeLessThan(Number.POSITIVE_INFINITY);
+    }
+    await h.expectInvariants(r, { manifest: bumped, cloudConfig: cc }, before);
+  });
+
+  it('stemcell bump with delete_create: each old VM is gone before its replacement is created', async () => {
+    const strategy = (x: ReturnType<typeof smallManifest>) => {
+      x.update.vm_strategy = 'delete_create';
+    };
+    const m = smallManifest('delcreate', strategy);
+    const first = await h.deploy(m, cc);
+    const oldServers = new Map(first.projection.map((row) => [row.instance, row.vm]));
+    const before = await h.seq();
+    const bumped = smallManifest('delcreate', (x) => {
+      strategy(x);
+      x.stemcells[0]!.version = '1.182';
+    });
+    const r = await h.deploy(bumped, cc);
+    expect(r.status, JSON.stringify(r.failure)).toBe('converged');
+    expect(r.instances.every((i) => i.strategy === 'delete_create')).toBe(true);
+    const events = await eventsSince(before, 'delcreate');
+    for (const row of r.projection) {
+      const oldGone = firstSeq(events, 'server.deleted', (e) => e.subject === oldServers.get(row.instance));
+      const newCreated = firstSeq(events, 'server.created', (e) => e.subject === row.vm);
+      expect(oldGone, row.instance).toBeLessThan(newCreated);
+    }
+    await h.expectInvariants(r, { manifest: bumped, cloudConfig: cc }, before);
+  });
+
+  it('scales up and then down, deleting the highest indices', async () => {
+    const m = smallManifest('scale');
+    await h.deploy(m, cc);
+    const up = smallManifest('scale', (x) => {
+      group(x, 'api').instances = 5;
+    });
+    const r1 = await h.deploy(up, cc);
+    expect(r1.status).toBe('converged');
+    expect(r1.summary).toMatchObject({ create: 2, replace: 0, delete: 0 });
+    await h.expectInvariants(r1, { manifest: up, cloudConfig: cc });
+    const down = smallManifest('scale', (x) => {
+      group(x, 'api').instances = 2;
+    });
+    const r2 = await h.deploy(down, cc);
+    expect(r2.status).toBe('converged');
+    expect(r2.summary).toMatchObject({ create: 0, delete: 3 });
+    const apiIndices = r2.records.filter((x) => x.group === 'api').map((x) => x.index).sort();
+    expect(apiIndices).toEqual([0, 1]);
+    await h.expectInvariants(r2, { manifest: down, cloudConfig: cc });
+  });
+
+  it('renames a group with migrated_from: instances keep their uuids', async () => {
+    const m = smallManifest('rename');
+    const first = await h.deploy(m, cc);
+    const apiIds = first.records.filter((x) => x.group === 'api').map((x) => x.id).sort();
+    const renamed = smallManifest('rename', (x) => {
+      const g = group(x, 'api');
+      g.name = 'web';
+      g.migrated_from = [{ name: 'api' }];
+    });
+    const r = await h.deploy(renamed, cc);
+    expect(r.status, JSON.stringify(r.failure)).toBe('converged');
+    expect(r.records.filter((x) => x.group === 'web').map((x) => x.id).sort()).toEqual(apiIds);
+    expect(r.instances.filter((i) => i.instance.startsWith('web/')).every((i) => i.reasons.includes('group renamed api → web'))).toBe(true);
+    await h.expectInvariants(r, { manifest: renamed, cloudConfig: cc });
+  });
+
+  it('--recreate replaces every started instance', async () => {
+    const m = smallManifest('recreate');
+    await h.deploy(m, cc);
+    const r = await h.deploy(m, cc, { recreate: true });
+    expect(r.status).toBe('converged');
+    expect(r.summary.replace).toBe(5);
+    expect(r.instances.every((i) => i.reasons.includes('--recreate'))).toBe(true);
+    await h.expectInvariants(r, { manifest: m, cloudConfig: cc });
+  });
+
+  it('quota exceeded fails before any create, with a clear message', async () => {
+    const m = smallManifest('toobig', (x) => {
+      group(x, 'api').instances = 150;
+      group(x, 'api').vm_type = 'large';
+    });
+    const before = await h.seq();
+    const r = await h.deploy(m, cc);
+    expect(r.status).toBe('failed');
+    expect(r.failure?.type).toBe('QuotaExceeded');
+    expect(r.failure?.message).toMatch(/quota exceeded in resource pool 'dev'.*cpus: needs \d+ at peak, limit 400/);
+    expect(await eventsSince(before, 'toobig')).toEqual([]);
+  });
+});
+
+describe('bad input', () => {
+  it('rejects a bad manifest through the update and leaves history unchanged', async () => {
+    const m = smallManifest('badinput');
+    await h.deploy(m, cc);
+    const handle = (await import('../support/temporal')).testClient;
+    const client = await handle();
+    const entity = client.workflow.getHandle('deployment/badinput');
+    const before = (await entity.fetchHistory()).events?.length ?? 0;
+    const bad = smallManifest('badinput', (x) => {
+      group(x, 'api').vm_type = 'smal';
+    });
+    await expect(h.deployments.deploy('badinput', { manifest: bad, cloudConfig: cc })).rejects.toThrow(/vm_type/);
+    await expect(
+      h.deployments.deploy('badinput', { manifest: { name: 'badinput', nonsense: true }, cloudConfig: cc }),
+    ).rejects.toThrow(/rejected/);
+    const after = (await entity.fetchHistory()).events?.length ?? 0;
+    expect(after).toBe(before);
+  });
+});

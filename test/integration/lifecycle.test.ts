@@ -1,0 +1,160 @@
+// Stop, start, cancel, hard stop, delete and flaky builds, on the real stack. Each ends on DESIGN §9.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TAG } from '../../src/domain/cloud';
+import type { OperationProgress, OperationTicket } from '../../src/workflows/types';
+import { cloudConfig, smallManifest } from '../support/fixtures';
+import { observeDeployment } from '../support/invariants';
+import { startHarness, type Harness } from './harness';
+
+let h: Harness;
+const cc = cloudConfig();
+
+beforeAll(async () => {
+  h = await startHarness('lifecycle');
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+/** Waits until the running operation has done at least `steps` steps (or is enacting with builds in flight). */
+async function waitForProgress(ticket: OperationTicket, test: (p: OperationProgress) => boolean): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    try {
+      const p = await h.deployments.progress(ticket);
+      if (test(p)) return;
+    } catch {
+      // not started yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('operation made no progress');
+}
+
+async function waitIdle(name: string): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    const s = await h.deployments.status(name);
+    if (!s.current) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} never became idle`);
+}
+
+describe('lifecycle', () => {
+  it('stop --hard deletes every VM two-stage and keeps identities and disks; deploy keeps them detached; start brings them back', async () => {
+    const m = smallManifest('hardstop');
+    const first = await h.deploy(m, cc);
+    const ids = first.records.map((r) => r.id).sort();
+    const before = await h.seq();
+    const stopped = await h.wait(await h.deployments.stop('hardstop', { hard: true }));
+    expect(stopped.status, JSON.stringify(stopped.failure)).toBe('converged');
+    expect(stopped.records.every((r) => r.state === 'detached')).toBe(true);
+    expect(stopped.records.map((r) => r.id).sort()).toEqual(ids);
+    const observed = await observeDeployment(h.region.client, 'hardstop');
+    expect(observed.servers).toEqual([]);
+    expect(observed.allocations).toEqual([]);
+    expect(observed.volumes).toHaveLength(2); // disks kept
+    await h.expectInvariants(stopped, undefined, before);
+
+    const redeploy = await h.deploy(m, cc);
+    expect(redeploy.status).toBe('converged');
+    expect(redeploy.stepsTotal).toBe(0);
+    expect(redeploy.records.every((r) => r.state === 'detached')).toBe(true);
+
+    const started = await h.wait(await h.deployments.start('hardstop'));
+    expect(started.status, JSON.stringify(started.failure)).toBe('converged');
+    expect(started.records.every((r) => r.state === 'started')).toBe(true);
+    expect(started.records.map((r) => r.id).sort()).toEqual(ids);
+    const after = await h.expectInvariants(started, { manifest: m, cloudConfig: cc });
+    expect(after.observed.servers).toHaveLength(5);
+    // the same disks came back
+    expect(after.observed.volumes.map((v) => v.id).sort()).toEqual(observed.volumes.map((v) => v.id).sort());
+  });
+
+  it('cancel mid-deploy finishes in-flight steps, starts none, and ends consistent; a follow-up deploy converges', async () => {
+    const m = smallManifest('cancel', (x) => {
+      x.instance_groups[0]!.instances = 6;
+      x.update.max_in_flight = 1;
+    });
+    await h.region.client.setFaults({ build_ms: 1500 });
+    try {
+      const ticket = await h.deployments.deploy('cancel', { manifest: m, cloudConfig: cc });
+      await waitForProgress(ticket, (p) => p.phase === 'enacting' && p.inFlight.length > 0);
+      await h.deployments.cancel('cancel');
+      const r = await h.wait(ticket);
+      expect(r.status).toBe('cancelled');
+      expect(r.remaining.length).toBeGreaterThan(0);
+      await h.expectInvariants(r);
+    } finally {
+      await h.region.client.setFaults({ build_ms: 30 });
+    }
+    await waitIdle('cancel');
+    const again = await h.deploy(m, cc);
+    expect(again.status, JSON.stringify(again.failure)).toBe('converged');
+    await h.expectInvariants(again, { manifest: m, cloudConfig: cc });
+  });
+
+  it('hardStop signal mid-deploy cancels, then deletes every VM and detaches every instance', async () => {
+    const m = smallManifest('hardsignal');
+    await h.deploy(m, cc);
+    const bumped = smallManifest('hardsignal', (x) => {
+      x.stemcells[0]!.version = '1.182';
+      x.update.max_in_flight = 1;
+    });
+    await h.region.client.setFaults({ build_ms: 1500 });
+    try {
+      const ticket = await h.deployments.deploy('hardsignal', { manifest: bumped, cloudConfig: cc });
+      await waitForProgress(ticket, (p) => p.phase === 'enacting' && p.inFlight.length > 0);
+      await h.deployments.hardStop('hardsignal');
+      const r = await h.wait(ticket);
+      expect(r.status).toBe('cancelled');
+    } finally {
+      await h.region.client.setFaults({ build_ms: 30 });
+    }
+    await waitIdle('hardsignal');
+    const status = await h.deployments.status('hardsignal');
+    expect(status.recent[0]?.kind).toBe('stop');
+    expect(status.recent[0]?.status).toBe('converged');
+    expect(status.instances.every((row) => row.state === 'detached' && row.vm === null)).toBe(true);
+    const observed = await observeDeployment(h.region.client, 'hardsignal');
+    expect(observed.servers.filter((s) => s.state !== 'DELETING')).toEqual([]);
+    expect(observed.allocations).toEqual([]);
+  });
+
+  it('delete removes everything: each allocation is released only after its server is gone', async () => {
+    const m = smallManifest('deleteme');
+    await h.deploy(m, cc);
+    const before = await h.seq();
+    const r = await h.wait(await h.deployments.delete('deleteme'));
+    expect(r.status, JSON.stringify(r.failure)).toBe('converged');
+    const observed = await observeDeployment(h.region.client, 'deleteme');
+    expect(observed).toEqual({ servers: [], allocations: [], volumes: [] });
+    const events = (await h.region.client.events(before)).filter((e) => e.tags[TAG.deployment] === 'deleteme');
+    const released = events.filter((e) => e.type === 'allocation.released');
+    expect(released).toHaveLength(5);
+    await h.expectInvariants(r, undefined, before);
+  });
+
+  it('replaces ERROR builds under retries and converges', async () => {
+    // Every build fails until the first ERROR is seen; then builds succeed. Deterministic, no luck needed.
+    await h.region.client.setFaults({ error_build_rate: 1 });
+    const m = smallManifest('flaky');
+    const before = await h.seq();
+    let ticket: OperationTicket | null = null;
+    try {
+      ticket = await h.deployments.deploy('flaky', { manifest: m, cloudConfig: cc });
+      for (let i = 0; i < 600; i++) {
+        const events = await h.region.client.events(before);
+        if (events.some((e) => e.type === 'server.error' && e.tags[TAG.deployment] === 'flaky')) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      await h.region.client.setFaults({ error_build_rate: 0 });
+    }
+    if (!ticket) throw new Error('deploy did not start');
+    const r = await h.wait(ticket);
+    expect(r.status, JSON.stringify(r.failure)).toBe('converged');
+    const events = (await h.region.client.events(before)).filter((e) => e.tags[TAG.deployment] === 'flaky');
+    expect(events.some((e) => e.type === 'server.error')).toBe(true);
+    await h.expectInvariants(r, { manifest: m, cloudConfig: cc }, before);
+  });
+});
