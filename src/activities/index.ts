@@ -18,10 +18,11 @@ export { RETRYABLE } from './failures';
 export { allocationKey, serverKey } from './keys';
 export type { CreateVmProgress } from './create-vm';
 
-export function createActivities(
-  cloud: CloudPort,
-  options: Partial<ActivityOptions> = {},
-): ConvergeActivities {
+/**
+ * The activities as plain function properties, checked against the contract: a worker registers them
+ * by name, and a test may hand one around on its own, since none of them uses `this`.
+ */
+export function createActivities(cloud: CloudPort, options: Partial<ActivityOptions> = {}) {
   const deps = { cloud, options: resolveOptions(options) };
   return {
     observe: observe(deps),
@@ -33,5 +34,7 @@ export function createActivities(
     releaseQuota: releaseQuota(deps),
     deleteDisk: deleteDisk(deps),
     instanceAction: instanceAction(deps),
-  };
+  } satisfies ConvergeActivities;
 }
+
+export type ActivityFunctions = ReturnType<typeof createActivities>;

@@ -34,6 +34,7 @@ export function instanceAction(deps: ActivityDeps): (input: InstanceActionInput)
 
 /** What the server looks like once the action has taken effect. */
 function settled(server: Server, action: ServerAction): boolean {
-  if (action === 'stop') return server.power === 'stopped';
+  // SHUTOFF, not merely "power stopped": a BUILD or ERROR server is not running either, yet not stopped.
+  if (action === 'stop') return server.state === 'SHUTOFF' && server.power === 'stopped';
   return server.power === 'running' && server.state === 'ACTIVE';
 }

@@ -1,0 +1,218 @@
+// create-vm against a real region: one server and one allocation however often it runs, quota and
+// image refusals that never retry, and ERROR or stuck builds replaced by the next attempt.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createActivities, RETRYABLE } from '../../src/activities';
+import { NON_RETRYABLE } from '../../src/domain/activities';
+import { TAG } from '../../src/domain/cloud';
+import { startRegion } from '../support/region';
+import { deploymentName, failActivity, regionConfig, runActivity, vmInput } from './harness';
+
+type Region = Awaited<ReturnType<typeof startRegion>>;
+
+let region: Region;
+
+beforeAll(async () => {
+  region = await startRegion({ config: regionConfig(), faults: { build_ms: 60, delete_ms: 30 } });
+});
+
+afterAll(async () => {
+  await region?.stop();
+});
+
+beforeEach(async () => {
+  await region.client.setFaults({
+    build_ms: 60,
+    delete_ms: 30,
+    error_rate: 0,
+    error_build_rate: 0,
+    stuck_build_rate: 0,
+  });
+});
+
+const fast = () => createActivities(region.client, { pollMs: 20 });
+
+async function serversOf(deployment: string, claim: string) {
+  return region.client.listServers({ [TAG.deployment]: deployment, [TAG.claim]: claim });
+}
+
+async function allocationsOf(deployment: string) {
+  return region.client.listAllocations({ [TAG.deployment]: deployment });
+}
+
+describe('create-vm', () => {
+  it('builds one ACTIVE server on one allocation, and a second run returns the same pair', async () => {
+    const activities = fast();
+    const input = vmInput(deploymentName('web'), 'api/0');
+    const first = await runActivity(activities.createVm, [input]);
+    const second = await runActivity(activities.createVm, [input]);
+
+    expect(second.value).toEqual(first.value);
+    expect(first.value.attempts).toBe(1);
+    const servers = await serversOf(input.deployment, input.claim);
+    expect(servers.map((s) => s.id)).toEqual([first.value.serverId]);
+    expect(servers[0]?.state).toBe('ACTIVE');
+    expect(servers[0]?.tags).toMatchObject({
+      [TAG.allocation]: first.value.allocationId,
+      [TAG.deployment]: input.deployment,
+      [TAG.claim]: 'api/0',
+      [TAG.operation]: 'op-1',
+      [TAG.group]: 'api',
+      [TAG.fingerprint]: 'fp-1',
+    });
+    const allocations = await allocationsOf(input.deployment);
+    expect(allocations.map((a) => a.id)).toEqual([first.value.allocationId]);
+    expect(allocations[0]?.key).toBe(`${input.deployment}/api/0/op-1`);
+    // It waited for BUILD → ACTIVE, heartbeating with what a retry needs to resume.
+    expect(first.heartbeats).toContainEqual(
+      expect.objectContaining({
+        allocationId: first.value.allocationId,
+        attempt: 1,
+        serverId: first.value.serverId,
+      }),
+    );
+  });
+
+  it('two concurrent runs of the same step still leave one server and one allocation', async () => {
+    const activities = fast();
+    const input = vmInput(deploymentName('web'), 'api/1');
+    const [a, b] = await Promise.all([
+      runActivity(activities.createVm, [input]),
+      runActivity(activities.createVm, [input]),
+    ]);
+    expect(a.value).toEqual(b.value);
+    expect(await serversOf(input.deployment, input.claim)).toHaveLength(1);
+    expect(await allocationsOf(input.deployment)).toHaveLength(1);
+  });
+
+  it('another operation for the same claim gets its own allocation and server (keys include the operation)', async () => {
+    const activities = fast();
+    const deployment = deploymentName('web');
+    const one = await runActivity(activities.createVm, [vmInput(deployment, 'api/0')]);
+    const two = await runActivity(activities.createVm, [vmInput(deployment, 'api/0', { operation: 'op-2' })]);
+    expect(two.value.serverId).not.toBe(one.value.serverId);
+    expect(two.value.allocationId).not.toBe(one.value.allocationId);
+  });
+
+  it('quota exceeded is a non-retryable QuotaExceeded that builds nothing', async () => {
+    const activities = fast();
+    const input = vmInput(deploymentName('web'), 'api/0', {
+      pool: 'tiny',
+      quota: { cpus: 4, memory_mb: 512, instances: 1 },
+    });
+    const failure = await failActivity(activities.createVm, [input]);
+    expect(failure.type).toBe(NON_RETRYABLE.quotaExceeded);
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain('cpus');
+    expect(await serversOf(input.deployment, input.claim)).toHaveLength(0);
+    expect(await allocationsOf(input.deployment)).toHaveLength(0);
+  });
+
+  it('an unknown image is a non-retryable ImageNotFound and the reserved quota is given back', async () => {
+    const activities = fast();
+    const base = vmInput(deploymentName('web'), 'api/0');
+    const input = { ...base, spec: { ...base.spec, image: { os: 'ubuntu-jammy', version: '9.999' } } };
+    const failure = await failActivity(activities.createVm, [input]);
+    expect(failure.type).toBe(NON_RETRYABLE.imageNotFound);
+    expect(failure.nonRetryable).toBe(true);
+    expect(await serversOf(input.deployment, input.claim)).toHaveLength(0);
+    expect(await allocationsOf(input.deployment)).toHaveLength(0);
+  });
+
+  it('an ERROR build is deleted and replaced by the next attempt, on the same allocation', async () => {
+    const activities = fast();
+    const input = vmInput(deploymentName('web'), 'api/0');
+    const since = (await region.client.events()).at(-1)?.seq ?? 0;
+    await region.client.setFaults({ error_build_rate: 1 });
+    // The first build's fate is fixed at creation: once it is building, later builds may succeed.
+    let healed: Promise<unknown> | undefined;
+    const run = await runActivity(activities.createVm, [input], {
+      onHeartbeat: (d) => {
+        if (healed === undefined && isProgress(d) && d.serverId !== undefined) {
+          healed = region.client.setFaults({ error_build_rate: 0 });
+        }
+      },
+    });
+    await healed;
+
+    expect(run.value.attempts).toBe(2);
+    const servers = await serversOf(input.deployment, input.claim);
+    expect(servers.map((s) => s.id)).toEqual([run.value.serverId]);
+    expect(await allocationsOf(input.deployment)).toHaveLength(1);
+    // The ERROR server was gone before its replacement was created.
+    const mine = (await region.client.events(since)).filter(
+      (e) => e.tags[TAG.deployment] === input.deployment,
+    );
+    const order = mine.filter((e) => e.type.startsWith('server.')).map((e) => e.type);
+    expect(order).toEqual([
+      'server.created',
+      'server.error',
+      'server.deleting',
+      'server.deleted',
+      'server.created',
+      'server.active',
+    ]);
+  });
+
+  it('builds that keep failing exhaust one execution retryably; the retry continues the attempts', async () => {
+    const activities = createActivities(region.client, { pollMs: 20, maxBuildAttempts: 2 });
+    const input = vmInput(deploymentName('web'), 'api/0');
+    await region.client.setFaults({ error_build_rate: 1 });
+    const failure = await failActivity(activities.createVm, [input]);
+    expect(failure.type).toBe(RETRYABLE.buildFailed);
+    expect(failure.nonRetryable).toBe(false);
+    expect(await serversOf(input.deployment, input.claim)).toHaveLength(0);
+    expect(await allocationsOf(input.deployment)).toHaveLength(1);
+
+    // A retry with no heartbeat to resume from walks past the two deleted attempts (410 Gone).
+    await region.client.setFaults({ error_build_rate: 0 });
+    const retry = await runActivity(activities.createVm, [input]);
+    expect(retry.value.attempts).toBe(3);
+    expect(await serversOf(input.deployment, input.claim)).toHaveLength(1);
+    expect(await allocationsOf(input.deployment)).toHaveLength(1);
+  });
+
+  it('a build stuck past its deadline is deleted and replaced', async () => {
+    const activities = fast();
+    const input = vmInput(deploymentName('web'), 'api/0', { buildDeadlineMs: 300 });
+    await region.client.setFaults({ stuck_build_rate: 1 });
+    let healed: Promise<unknown> | undefined;
+    const run = await runActivity(activities.createVm, [input], {
+      onHeartbeat: (d) => {
+        if (healed === undefined && isProgress(d) && d.serverId !== undefined) {
+          healed = region.client.setFaults({ stuck_build_rate: 0 });
+        }
+      },
+    });
+    await healed;
+    expect(run.value.attempts).toBe(2);
+    const servers = await serversOf(input.deployment, input.claim);
+    expect(servers.map((s) => [s.id, s.state])).toEqual([[run.value.serverId, 'ACTIVE']]);
+  });
+
+  it('a retry resumes from the heartbeat: it creates nothing new and reports the same attempt', async () => {
+    const activities = fast();
+    const input = vmInput(deploymentName('web'), 'api/0');
+    const first = await runActivity(activities.createVm, [input]);
+    const since = (await region.client.events()).at(-1)?.seq ?? 0;
+    const resumed = await runActivity(activities.createVm, [input], { resume: first.heartbeats.at(-1) });
+    expect(resumed.value).toEqual(first.value);
+    const created = (await region.client.events(since)).filter((e) => e.type === 'server.created');
+    expect(created).toHaveLength(0);
+  });
+
+  it('cancellation stops the wait with a CancelledFailure', async () => {
+    const activities = fast();
+    const input = vmInput(deploymentName('web'), 'api/0');
+    await region.client.setFaults({ build_ms: 5_000 });
+    const { MockActivityEnvironment } = await import('@temporalio/testing');
+    const env = new MockActivityEnvironment();
+    env.once('heartbeat', () => env.cancel());
+    const started = Date.now();
+    await expect(env.run(activities.createVm, input)).rejects.toMatchObject({ name: 'CancelledFailure' });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
+
+function isProgress(d: unknown): d is { serverId?: string; attempt: number } {
+  return typeof d === 'object' && d !== null && 'attempt' in d;
+}
