@@ -1,4 +1,113 @@
+// `converge plan MANIFEST -c CLOUD_CONFIG [--observed SNAPSHOT.json] [--json]`: the obligation a
+// deploy would enact, computed offline. Without --observed the cloud is taken as empty.
 import type { Command } from 'commander';
+import type { VmStrategy } from '../../domain/manifest';
+import { formatPath, UserError, ValidationError } from '../../domain/errors';
+import {
+  embodiment,
+  patent,
+  placementsFor,
+  planJson,
+  reconcile,
+  snapshotSchema,
+  type Snapshot,
+} from '../../planner/index';
+import { withUserErrors } from '../errors';
+import { loadDeploymentInputs, readInputFile } from '../load';
+import { renderPlan } from '../render-plan';
 
-/** Placeholder until the command lands. */
-export function registerPlan(_program: Command): void {}
+interface PlanOptions {
+  cloudConfig: string;
+  observed?: string;
+  json?: boolean;
+  recreate?: boolean;
+  defaultStrategy?: string;
+  showKeeps?: boolean;
+}
+
+export function registerPlan(program: Command): void {
+  program
+    .command('plan')
+    .description('Show what a deploy would do: create, replace (with reasons), delete, keep; offline')
+    .argument('<manifest>', 'deployment manifest (YAML)')
+    .requiredOption('-c, --cloud-config <file>', 'cloud config (YAML)')
+    .option(
+      '--observed <snapshot>',
+      'JSON snapshot {servers, allocations, volumes, instances} (default: empty cloud)',
+    )
+    .option('--recreate', 'plan replacing every started instance')
+    .option(
+      '--default-strategy <strategy>',
+      'strategy for groups that choose none (default: $CONVERGE_DEFAULT_VM_STRATEGY or delete_create)',
+    )
+    .option('--show-keeps', 'list unchanged instances too')
+    .option('--json', 'print the plan as JSON (byte-identical for identical inputs)')
+    .addHelpText('after', '\nExit codes: 0 planned, 2 bad input.')
+    .action(
+      withUserErrors((manifestPath: string, opts: PlanOptions) => {
+        const { manifest, cloudConfig } = loadDeploymentInputs(manifestPath, opts.cloudConfig);
+        const snapshot = opts.observed === undefined ? emptySnapshot() : loadSnapshot(opts.observed);
+        const defaultStrategy = strategyOption(
+          opts.defaultStrategy ?? process.env.CONVERGE_DEFAULT_VM_STRATEGY,
+        );
+        const thePatent = patent(manifest, cloudConfig, placementsFor(manifest, snapshot.instances), {
+          defaultStrategy,
+        });
+        const obligation = reconcile(thePatent, embodiment(manifest.name, snapshot, snapshot.instances), {
+          recreate: opts.recreate ?? false,
+          defaultStrategy,
+          operationSeq: 1,
+          operationId: 'plan',
+        });
+        if (opts.json) {
+          process.stdout.write(planJson(obligation));
+          for (const w of obligation.warnings) process.stderr.write(`warning: ${w}\n`);
+        } else {
+          process.stdout.write(
+            renderPlan(obligation, {
+              showKeeps: opts.showKeeps ?? false,
+              resourcePool: manifest.resource_pool,
+            }),
+          );
+        }
+      }),
+    );
+}
+
+function strategyOption(value: string | undefined): VmStrategy {
+  const v = value?.trim();
+  if (v === undefined || v === '') return 'delete_create';
+  if (v === 'hot_swap' || v === 'delete_create') return v;
+  throw new UserError(`--default-strategy: expected hot_swap or delete_create, got '${v}'`, 2);
+}
+
+const emptySnapshot = (): Snapshot => ({ servers: [], allocations: [], volumes: [], instances: [] });
+
+/** The snapshot file, or a ValidationError naming the file and each bad field. */
+export function loadSnapshot(path: string): Snapshot {
+  const text = readInputFile(path, 'snapshot');
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new ValidationError(
+      [{ path: '', line: null, column: null, message: `not JSON: ${why}`, hint: null }],
+      path,
+    );
+  }
+  const parsed = snapshotSchema.safeParse(data);
+  if (!parsed.success) {
+    throw new ValidationError(
+      parsed.error.issues.map((i) => ({
+        path: formatPath(i.path.filter((p): p is string | number => typeof p !== 'symbol')),
+        line: null,
+        column: null,
+        message: i.message,
+        hint: null,
+      })),
+      path,
+    );
+  }
+  return parsed.data;
+}
