@@ -160,7 +160,7 @@ function issueProblems(
     };
   };
   const present = lookup(doc.data, path);
-  const found = present.found ? describe(present.value) : 'nothing';
+  const found = present.found ? describeValue(present.value) : 'nothing';
 
   switch (issue.code) {
     case 'unrecognized_keys': {
@@ -292,7 +292,7 @@ function misspelledAs(key: string, parent: unknown, known: readonly string[]): s
 }
 
 /** How a found value reads in a message: `'smal'`, `0`, `a list`, `null (empty value)`. */
-export function describe(value: unknown): string {
+function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null (an empty value)';
   if (typeof value === 'string') return `'${value}'`;
