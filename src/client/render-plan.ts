@@ -45,6 +45,8 @@ export function renderPlan(
     if (list) list.push(p);
     else byGroup.set(g, [p]);
   }
+  // A converged plan lists every instance; otherwise unchanged ones are counted, not listed.
+  const showKeeps = opts.showKeeps ?? obligation.steps.length === 0;
   const policies = new Map(obligation.groups.map((g) => [g.name, g]));
   const order = [
     ...obligation.groups.map((g) => g.name),
@@ -52,22 +54,20 @@ export function renderPlan(
   ];
   for (const name of order) {
     const plans = byGroup.get(name) ?? [];
-    const body = plans.flatMap((p) => instanceLines(p, opts.showKeeps ?? obligation.steps.length === 0));
-    const kept = plans.filter((p) => p.action === 'keep' && p.reasons.length === 0).length;
-    if (body.length === 0 && kept === 0) continue;
+    const body = plans.flatMap((p) => instanceLines(p, showKeeps));
+    if (plans.length === 0) continue;
     const g = policies.get(name);
     const policy = g
       ? ` (${g.strategy}, canaries ${g.canaries}, max_in_flight ${g.maxInFlight}${g.serial ? ', serial' : ''})`
       : ' (removed from the manifest)';
     lines.push('', `${name}${policy}`, ...body);
-    if (body.length < plans.length && kept > 0 && !(opts.showKeeps ?? false)) {
-      lines.push(`  = ${kept} unchanged`);
-    }
+    const hidden = plans.filter((p) => instanceLines(p, showKeeps).length === 0).length;
+    if (hidden > 0) lines.push(`  = ${hidden} unchanged`);
   }
 
-  const cleanup = obligation.steps.filter(
-    (st) => st.group === '' && !obligation.instances.some((p) => p.instance === st.instance),
-  );
+  // Steps of no instance: orphans and strays.
+  const instances = new Set(obligation.instances.map((p) => p.instance));
+  const cleanup = obligation.steps.filter((st) => st.group === '' && !instances.has(st.instance));
   if (cleanup.length > 0) {
     lines.push('', 'cleanup');
     for (const st of cleanup) lines.push(`  - ${st.summary}`, ...st.reasons.map((r) => `      ${r}`));

@@ -12,7 +12,6 @@ import {
   plan,
   planAfter,
   recordOf,
-  serverOf,
 } from './baseline';
 
 describe('scale up', () => {
