@@ -1,12 +1,22 @@
 // Reading the user's files. The only file I/O of input loading; parsing and checks are pure (src/domain).
 import { readFileSync } from 'node:fs';
-import type { CloudConfig } from '../domain/cloud-config';
+import { cloudConfigSchema, type CloudConfig } from '../domain/cloud-config';
 import { UserError, ValidationError, type Problem } from '../domain/errors';
-import { checkDocument, readYamlDocument, type Parsed } from '../domain/load';
-import { cloudConfigSchema } from '../domain/cloud-config';
+import {
+  checkDocument,
+  parseCloudConfigDocument,
+  parseManifestDocument,
+  readYamlDocument,
+  type Parsed,
+} from '../domain/load';
 import { manifestSchema, type Manifest } from '../domain/manifest';
 import { cloudConfigProblems, crossDocumentProblems, manifestProblems } from '../domain/validate';
-import { parseCloudConfigDocument, parseManifestDocument } from '../domain/load';
+
+const READ_FAILURES: Record<string, string> = {
+  ENOENT: 'no such file',
+  EISDIR: 'it is a directory',
+  EACCES: 'permission denied',
+};
 
 /** The file's text, or a UserError (exit 2) naming the file and why it cannot be read. */
 export function readInputFile(path: string, what: string): string {
@@ -14,16 +24,7 @@ export function readInputFile(path: string, what: string): string {
     return readFileSync(path, 'utf8');
   } catch (err) {
     const code = err instanceof Error && 'code' in err ? String(err.code) : '';
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EISDIR'
-          ? 'it is a directory'
-          : code === 'EACCES'
-            ? 'permission denied'
-            : err instanceof Error
-              ? err.message
-              : String(err);
+    const why = READ_FAILURES[code] ?? (err instanceof Error ? err.message : String(err));
     throw new UserError(`cannot read ${what} '${path}': ${why}`, 2);
   }
 }
