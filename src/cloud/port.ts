@@ -33,6 +33,8 @@ export interface CreateVolumeRequest {
   pool: string;
   size_gb: number;
   tags: Tags;
+  /** Same key ⇒ the same volume, never a second one (410 once that volume was deleted). */
+  idempotency_key?: string;
 }
 
 export type ServerAction = 'start' | 'stop' | 'reboot';
@@ -51,6 +53,8 @@ export interface RegionEvent {
   type: string;
   at: string;
   subject: string;
+  /** The subject's tags at the time of the event. */
+  tags: Tags;
   data: Record<string, unknown>;
 }
 
