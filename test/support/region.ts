@@ -46,6 +46,9 @@ export interface RegionHandle {
   restart(options?: RestartOptions): Promise<void>;
 }
 
+/** The same handle under the name the integration harness uses. */
+export type StartedRegion = RegionHandle;
+
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
