@@ -2,6 +2,7 @@
 // hint, all of them, in order. The valid examples load.
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { describeError } from '../../../src/client/errors';
 import { loadCloudConfig, loadDeploymentInputs, loadManifest } from '../../../src/client/load';
 import { ValidationError } from '../../../src/domain/errors';
 import {
@@ -62,6 +63,12 @@ describe('the invalid-input corpus', () => {
       expect(p.message.length).toBeGreaterThan(10);
       if (p.line !== null) expect(err.message).toContain(`${p.source ?? ''}:${p.line}:`);
     }
+    // What the CLI prints for it (the CLI test runs a sample of these as real processes): exit 2,
+    // every problem on its own line, no stack trace even when debugging.
+    const printed = describeError(err, true);
+    expect(printed.exitCode).toBe(2);
+    expect(printed.text.trimEnd().split('\n')).toHaveLength(err.problems.length + 1);
+    expect(printed.text).not.toMatch(/^ {4}at /m);
   });
 });
 
