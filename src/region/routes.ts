@@ -56,15 +56,16 @@ export interface Stores {
 const ID = '([^/]+)';
 const ok = (body: unknown, status = 200): Reply => ({ status, body });
 const noContent: Reply = { status: 204 };
-const list = <T>(items: T[]): Reply => ok({ items, next: null });
+/** Small config-sized lists page in memory; the cursor is the position. */
+function list<T>(req: Request, items: T[]): Reply {
+  const q = parseListQuery(req.query, ['limit', 'after']);
+  const page = items.slice(q.after, q.after + q.limit);
+  const end = q.after + page.length;
+  return ok({ items: page, next: end < items.length ? String(end) : null });
+}
 
 function param(req: Request, i = 0): string {
   return decodeURIComponent(req.params[i] ?? '');
-}
-
-function noQuery(req: Request): void {
-  for (const key of req.query.keys())
-    throw new ApiError(400, 'invalid', `unknown query parameter ${key}`, key);
 }
 
 export function routes(s: Stores): Route[] {
@@ -148,7 +149,7 @@ export function routes(s: Stores): Route[] {
         return noContent;
       },
     },
-    { method: 'GET', pattern: /^\/v1\/pools$/, handle: (req) => (noQuery(req), list(s.allocations.pools())) },
+    { method: 'GET', pattern: /^\/v1\/pools$/, handle: (req) => list(req, s.allocations.pools()) },
     {
       method: 'GET',
       pattern: new RegExp(`^/v1/pools/${ID}$`),
@@ -159,7 +160,7 @@ export function routes(s: Stores): Route[] {
     {
       method: 'GET',
       pattern: /^\/v1\/storage-pools$/,
-      handle: (req) => (noQuery(req), list(s.volumes.storagePools())),
+      handle: (req) => list(req, s.volumes.storagePools()),
     },
     {
       method: 'POST',
@@ -205,7 +206,7 @@ export function routes(s: Stores): Route[] {
     },
 
     // images
-    { method: 'GET', pattern: /^\/v1\/images$/, handle: (req) => (noQuery(req), list(s.images.list())) },
+    { method: 'GET', pattern: /^\/v1\/images$/, handle: (req) => list(req, s.images.list()) },
     {
       method: 'POST',
       pattern: /^\/v1\/images$/,
