@@ -177,7 +177,23 @@ export class Servers {
     }
     this.#lastN = n;
     if (at !== null) this.onDeadline(at);
-    return { server: toServer(this.#mustGet(id)), created: true };
+    // Built from what was just written: saves a read on the hottest path.
+    const server: Server = {
+      id,
+      name: body.name,
+      state: 'BUILD',
+      power: 'stopped',
+      health: 'unknown',
+      addresses: [{ network: body.network, ip: numToIp(ipNum), mac: macFor(n) }],
+      az: body.az,
+      image: { os: body.image.os, version: body.image.version },
+      cpus: body.cpus,
+      memory_mb: body.memory_mb,
+      disk_gb: body.disk_gb,
+      tags: { ...body.tags },
+      created_at: createdAt,
+    };
+    return { server, created: true };
   }
 
   get(id: string): Server {
