@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createActivities, RETRYABLE } from '../../src/activities';
 import { NON_RETRYABLE } from '../../src/domain/activities';
 import { TAG } from '../../src/domain/cloud';
+import { RegionClient } from '../../src/cloud/region-client';
 import { startRegion } from '../support/region';
 import { deploymentName, failActivity, regionConfig, runActivity, vmInput } from './harness';
 
@@ -116,6 +117,36 @@ describe('create-vm', () => {
     expect(failure.nonRetryable).toBe(true);
     expect(await serversOf(input.deployment, input.claim)).toHaveLength(0);
     expect(await allocationsOf(input.deployment)).toHaveLength(0);
+  });
+
+  it('a static IP still held by another server is a retryable Conflict; once it is free the retry builds', async () => {
+    const activities = fast();
+    const deployment = deploymentName('web');
+    const withIp = (claim: string, operation: string) => {
+      const base = vmInput(deployment, claim, { operation });
+      return { ...base, spec: { ...base.spec, static_ip: '10.1.0.12' } };
+    };
+    const { value: holder } = await runActivity(activities.createVm, [withIp('api/0', 'op-1')]);
+    const failure = await failActivity(activities.createVm, [withIp('api/1', 'op-1')]);
+    expect(failure.type).toBe(RETRYABLE.conflict);
+    expect(failure.nonRetryable).toBe(false);
+    await runActivity(activities.deleteServer, [{ serverId: holder.serverId }]);
+    const { value: taker } = await runActivity(activities.createVm, [withIp('api/1', 'op-1')]);
+    const server = await region.client.getServer(taker.serverId);
+    expect(server.addresses.map((a) => a.ip)).toEqual(['10.1.0.12']);
+  });
+
+  it('wrong credentials are a non-retryable Unauthorized', async () => {
+    const stranger = new RegionClient({ url: region.url, token: 'not-the-token' });
+    try {
+      const failure = await failActivity(createActivities(stranger, { pollMs: 20 }).createVm, [
+        vmInput(deploymentName('web'), 'api/0'),
+      ]);
+      expect(failure.type).toBe(NON_RETRYABLE.unauthorized);
+      expect(failure.nonRetryable).toBe(true);
+    } finally {
+      stranger.close();
+    }
   });
 
   it('an ERROR build is deleted and replaced by the next attempt, on the same allocation', async () => {
