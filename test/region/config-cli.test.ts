@@ -151,7 +151,7 @@ function runRegion(
   return new Promise((resolve, reject) => {
     child.on('exit', (code) => {
       clearTimeout(killer);
-      if (probeError) reject(probeError as Error);
+      if (probeError) reject(probeError);
       else resolve({ code, stdout, stderr });
     });
   });
