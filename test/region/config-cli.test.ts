@@ -151,7 +151,7 @@ function runRegion(
   return new Promise((resolve, reject) => {
     child.on('exit', (code) => {
       clearTimeout(killer);
-      if (probeError) reject(probeError);
+      if (probeError) reject(probeError instanceof Error ? probeError : new Error(String(probeError)));
       else resolve({ code, stdout, stderr });
     });
   });
