@@ -128,7 +128,7 @@ function runRegion(
   });
   let stdout = '';
   let stderr = '';
-  let probeError: unknown;
+  let probeError: Error | undefined;
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
     stdout += d;
@@ -140,7 +140,7 @@ function runRegion(
         try {
           await runProbe(url);
         } catch (err) {
-          probeError = err;
+          probeError = err instanceof Error ? err : new Error('probe failed', { cause: err });
         }
         child.kill('SIGTERM');
       })();
@@ -151,7 +151,7 @@ function runRegion(
   return new Promise((resolve, reject) => {
     child.on('exit', (code) => {
       clearTimeout(killer);
-      if (probeError) reject(probeError instanceof Error ? probeError : new Error(String(probeError)));
+      if (probeError) reject(probeError);
       else resolve({ code, stdout, stderr });
     });
   });
