@@ -92,10 +92,10 @@ describe('builds', () => {
   });
 
   it('build_ms set at runtime applies to new servers', async () => {
-    await region.client.setFaults({ build_ms: 400 });
+    await region.client.setFaults({ build_ms: 1500 });
     try {
       const s = await region.client.createServer(serverRequest());
-      await sleep(150);
+      await sleep(100);
       expect((await region.client.getServer(s.id)).state).toBe('BUILD');
       await eventually(
         async () => ((await region.client.getServer(s.id)).state === 'ACTIVE' ? true : undefined),
@@ -109,14 +109,14 @@ describe('builds', () => {
 
 describe('latency and flags', () => {
   it('adds latency_ms to API calls but not to admin calls', async () => {
-    await region.client.setFaults({ latency_ms: 150 });
+    await region.client.setFaults({ latency_ms: 400 });
     try {
       let t = Date.now();
       await region.client.listImages();
-      expect(Date.now() - t).toBeGreaterThanOrEqual(140);
+      expect(Date.now() - t).toBeGreaterThanOrEqual(390);
       t = Date.now();
       await region.client.getFaults();
-      expect(Date.now() - t).toBeLessThan(140);
+      expect(Date.now() - t).toBeLessThan(390);
     } finally {
       await region.client.setFaults({ latency_ms: 0 });
     }

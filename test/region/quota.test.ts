@@ -126,15 +126,27 @@ describe('two-stage deprovision, enforced by the region', () => {
     const a = await region.client.createAllocation(alloc({ tags: d }));
     const s = await region.client.createServer(serverRequest({ tags: { ...d, [TAG.allocation]: a.id } }));
 
+    await eventually(async () =>
+      (await region.client.getServer(s.id)).state === 'ACTIVE' ? true : undefined,
+    );
     const refused = await raw(region, 'DELETE', `/v1/allocations/${a.id}`);
     expect(refused).toMatchObject({ status: 409, error: { code: 'allocation_in_use' } });
     await expect(region.client.deleteAllocation(a.id)).rejects.toBeInstanceOf(Conflict);
 
-    await region.client.deleteServer(s.id);
+    // A slow delete, so the DELETING window is wide enough to probe even on a busy machine.
+    await region.client.setFaults({ delete_ms: 1500 });
+    try {
+      await region.client.deleteServer(s.id);
+    } finally {
+      await region.client.setFaults({ delete_ms: 150 });
+    }
     expect((await region.client.getServer(s.id)).state).toBe('DELETING');
     await expect(region.client.deleteAllocation(a.id)).rejects.toBeInstanceOf(Conflict);
 
-    await eventually(async () => ((await region.client.listServers(d)).length === 0 ? true : undefined));
+    await eventually(
+      async () => ((await region.client.listServers(d)).length === 0 ? true : undefined),
+      10_000,
+    );
     await region.client.deleteAllocation(a.id);
     expect(await region.client.listAllocations(d)).toEqual([]);
 
