@@ -14,5 +14,13 @@ export function sha256Hex(text: string): string {
 export function derivedUuid(...parts: string[]): string {
   const hex = sha256Hex(parts.join('\u0000'));
   const variant = ((parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  // join, not a template: it yields one flat string, which later Map lookups and comparisons need
+  // (a template of slices is a rope that V8 walks again on every use).
+  return [
+    hex.slice(0, 8),
+    hex.slice(8, 12),
+    `8${hex.slice(13, 16)}`,
+    variant + hex.slice(17, 20),
+    hex.slice(20, 32),
+  ].join('-');
 }

@@ -30,8 +30,13 @@ export function quotaPeak(held: QuotaAmount, steps: readonly Step[]): QuotaAmoun
     if (list) list.push(s);
     else units.set(s.unit, [s]);
   }
-  const peak = { ...held };
-  for (const unitSteps of units.values()) {
+  return unitsPeak(held, [...units.values()]);
+}
+
+/** The same from steps already grouped by unit (what the reconciler holds). */
+export function unitsPeak(held: QuotaAmount, units: readonly (readonly Step[])[]): QuotaAmount {
+  const peak = { cpus: held.cpus, memory_mb: held.memory_mb, instances: held.instances };
+  for (const unitSteps of units) {
     const worst = unitWorst(unitSteps);
     for (const r of RESOURCES) peak[r] += worst[r];
   }
@@ -40,31 +45,30 @@ export function quotaPeak(held: QuotaAmount, steps: readonly Step[]): QuotaAmoun
 
 function unitWorst(steps: readonly Step[]): QuotaAmount {
   const worst = { cpus: 0, memory_mb: 0, instances: 0 };
-  const creates = steps.filter((s) => s.kind === 'create-vm');
+  const creates: number[] = [];
+  steps.forEach((s, i) => s.kind === 'create-vm' && creates.push(i));
   if (creates.length === 0) return worst;
-  const byId = new Map(steps.map((s) => [s.id, s]));
-  const closure = (roots: readonly Step[]): Set<string> => {
-    const seen = new Set<string>();
-    const stack = roots.map((r) => r.id);
-    for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
-      if (seen.has(id)) continue;
-      seen.add(id);
-      const step = byId.get(id);
-      if (!step) throw new Error(`planner bug: ${id} depends across units`);
-      stack.push(...step.dependsOn);
-    }
-    return seen;
+  // Units are a handful of steps: index arithmetic, no maps, for each of 50k units.
+  const index = (id: string): number => {
+    const i = steps.findIndex((s) => s.id === id);
+    if (i < 0) throw new Error(`planner bug: ${id} depends across units`);
+    return i;
   };
   // Units carry one create (two would be a replacement of a replacement); enumerate subsets anyway.
   if (creates.length > 12) throw new Error('planner bug: too many creates in one unit');
   for (let mask = 1; mask < 1 << creates.length; mask++) {
-    const chosen = creates.filter((_, i) => (mask >> i) & 1);
-    const total = { cpus: 0, memory_mb: 0, instances: 0 };
-    for (const id of closure(chosen)) {
-      const step = byId.get(id);
-      const delta = step ? quotaDelta(step) : null;
-      if (delta) for (const r of RESOURCES) total[r] += delta[r];
+    const inClosure: boolean[] = new Array<boolean>(steps.length).fill(false);
+    const stack = creates.filter((_, k) => (mask >> k) & 1);
+    for (let i = stack.pop(); i !== undefined; i = stack.pop()) {
+      if (inClosure[i]) continue;
+      inClosure[i] = true;
+      for (const d of (steps[i] as Step).dependsOn) stack.push(index(d));
     }
+    const total = { cpus: 0, memory_mb: 0, instances: 0 };
+    steps.forEach((step, i) => {
+      const delta = inClosure[i] ? quotaDelta(step) : null;
+      if (delta) for (const r of RESOURCES) total[r] += delta[r];
+    });
     for (const r of RESOURCES) worst[r] = Math.max(worst[r], total[r]);
   }
   return worst;

@@ -4,17 +4,61 @@
 // the cloud cannot show (env, cloud properties, subnet), from the server's `converge.spec` tag.
 import { TAG, type Server } from '../domain/cloud';
 import { fingerprintFields } from './fingerprint';
-import { PLAN_TAG, parseSpecTag, specRecord, type SpecRecord } from './spec-tag';
+import { encodeSpecTag, PLAN_TAG, parseSpecTag, specRecord, type SpecRecord } from './spec-tag';
 import type { Claim } from './types';
 
-/** The claim's own spec record, computed once per distinct fingerprint + vm_type name. */
+/**
+ * Per-plan memory: claims of a group share their spec (one per distinct fingerprint + vm_type
+ * name) and servers built alike share their tag, so each is computed once, not once per instance.
+ */
 export class ClaimSpecs {
-  private readonly memo = new Map<string, SpecRecord>();
-  of(claim: Claim): SpecRecord {
+  private readonly specs = new Map<string, { spec: SpecRecord; tag: string }>();
+  private readonly parsed = new Map<string, SpecRecord | null>();
+  private readonly changes = new Map<string, string[]>();
+
+  private entry(claim: Claim): { spec: SpecRecord; tag: string } {
     const key = `${claim.fingerprint}\u0000${claim.vmType.name}`;
-    let spec = this.memo.get(key);
-    if (!spec) this.memo.set(key, (spec = specRecord(claim.vmType.name, fingerprintFields(claim))));
+    let e = this.specs.get(key);
+    if (!e) {
+      const spec = specRecord(claim.vmType.name, fingerprintFields(claim));
+      this.specs.set(key, (e = { spec, tag: encodeSpecTag(spec) }));
+    }
+    return e;
+  }
+  of(claim: Claim): SpecRecord {
+    return this.entry(claim).spec;
+  }
+  /** The `converge.spec` tag a VM built for this claim carries. */
+  tag(claim: Claim): string {
+    return this.entry(claim).tag;
+  }
+  parse(tag: string | undefined): SpecRecord | null {
+    if (tag === undefined) return null;
+    let spec = this.parsed.get(tag);
+    if (spec === undefined) this.parsed.set(tag, (spec = parseSpecTag(tag)));
     return spec;
+  }
+  /** vmChanges, remembered by everything it reads. */
+  memo(claim: Claim, server: Server, compute: () => string[]): string[] {
+    const t = server.tags;
+    const spec = t[PLAN_TAG.spec];
+    const shown = spec === undefined ? server.addresses.map((a) => `${a.network}=${a.ip}`).join(',') : spec;
+    const key = [
+      claim.fingerprint,
+      claim.vmType.name,
+      t[TAG.fingerprint],
+      t[TAG.group],
+      server.image.os,
+      server.image.version,
+      server.cpus,
+      server.memory_mb,
+      server.disk_gb,
+      server.az,
+      shown,
+    ].join('\u0000');
+    let reasons = this.changes.get(key);
+    if (!reasons) this.changes.set(key, (reasons = compute()));
+    return reasons;
   }
 }
 
@@ -109,7 +153,11 @@ const PREDICATES: readonly Predicate[] = [
  * fingerprints differ; if no predicate can name the difference, it still says so.
  */
 export function vmChanges(claim: Claim, server: Server, specs: ClaimSpecs): string[] {
-  const seen: Seen = { claim, server, old: parseSpecTag(server.tags[PLAN_TAG.spec]), now: specs.of(claim) };
+  return specs.memo(claim, server, () => [...computeChanges(claim, server, specs)]);
+}
+
+function computeChanges(claim: Claim, server: Server, specs: ClaimSpecs): string[] {
+  const seen: Seen = { claim, server, old: specs.parse(server.tags[PLAN_TAG.spec]), now: specs.of(claim) };
   const reasons = PREDICATES.flatMap((p) => p(seen));
   if (reasons.length > 0) return reasons;
   const was = server.tags[TAG.fingerprint];

@@ -2,16 +2,16 @@
 // Reads top to bottom: adopt existing instances into claim slots, then plan each claim, each
 // obsolete instance, each orphan and stray; order the steps; compute the quota peak.
 import { TAG, type Allocation, type Server, type Volume } from '../domain/cloud';
-import { instanceName, type InstanceRecord } from '../domain/instance';
+import type { InstanceRecord } from '../domain/instance';
 import type { VmStrategy } from '../domain/manifest';
 import { adopt, type Obsolete, type Slotted } from './adopt';
 import { compareCodeUnits } from './canonical';
 import { whyKept } from './compare';
 import { derivedUuid } from './hash';
-import { quotaPeak, sumQuota } from './quota';
+import { sumQuota, unitsPeak } from './quota';
 import { ClaimSpecs, vmChanges } from './reasons';
 import { Unit } from './steps';
-import { topoSort } from './toposort';
+import { orderUnits } from './toposort';
 import type {
   Claim,
   EmbodiedInstance,
@@ -39,6 +39,9 @@ export function staticIpFallback(claim: Claim): string {
   const ips = claim.networks.flatMap((n) => (n.staticIp === null ? [] : [n.staticIp]));
   return `delete_create instead of hot_swap: static IP ${ips.join(', ')} cannot be held by two VMs`;
 }
+
+/** `<group>/<uuid>` as one flat string (unit names are map keys and id prefixes; see hash.ts). */
+const instanceName = (r: { group: string; id: string }): string => [r.group, r.id].join('/');
 
 /** Composite questions about one embodied instance, so no caller works them out again. */
 const needsVm = (e: EmbodiedInstance): boolean => e.record.state === 'started';
@@ -93,20 +96,23 @@ class Reconciler {
     }
     for (const volume of embodiment.strayVolumes) this.strayVolume(volume);
 
-    const steps = topoSort(this.units.flatMap((u) => u.steps));
+    const steps = orderUnits(this.units);
     return {
       deployment: patent.deployment,
       steps,
       instances: this.plans,
       groups: this.groups,
-      quotaPeak: quotaPeak(sumQuota(embodiment.allocations), steps),
+      quotaPeak: unitsPeak(
+        sumQuota(embodiment.allocations),
+        this.units.map((u) => u.steps),
+      ),
       records: this.records,
       warnings: this.warnings,
     };
   }
 
   private unit(name: string, group: string, reasons: readonly string[]): Unit {
-    const unit = new Unit(name, group, reasons);
+    const unit = new Unit(name, group, [...reasons]);
     this.units.push(unit);
     return unit;
   }
@@ -159,7 +165,7 @@ class Reconciler {
       pool: patent.resourcePool,
       claim,
       instanceId,
-      spec: this.specs.of(claim),
+      specTag: this.specs.tag(claim),
       dependsOn,
     });
   }
@@ -169,12 +175,14 @@ class Reconciler {
   private existing(claim: Claim, slot: Slotted<EmbodiedInstance>): void {
     const e = slot.item;
     const name = instanceName({ group: claim.group, id: e.record.id });
+    const r = e.record;
     this.records.push({
-      ...e.record,
+      id: r.id,
       group: claim.group,
       index: claim.index,
       az: claim.az,
       bootstrap: claim.bootstrap,
+      state: r.state,
     });
 
     const replace = needsVm(e) ? this.replacementReasons(claim, e, name) : [];

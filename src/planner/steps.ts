@@ -1,7 +1,11 @@
 // Step constructors: one per step kind, ids `<unit>:<kind>[:<object id>]`, a summary line for the
 // Temporal UI. A Unit is one instance update (or one cleanup); all its edges stay inside it.
+//
+// Performance note: each step is written as one object literal with every field, never as
+// `{...base, more}`. Spreading gives (in V8) nearly every object its own hidden class, which made
+// reading a field of 50k steps ~10× slower. Ids are built with join() for flat strings.
 import { TAG, type Allocation, type Server, type Volume } from '../domain/cloud';
-import { encodeSpecTag, PLAN_TAG, type SpecRecord } from './spec-tag';
+import { PLAN_TAG } from './spec-tag';
 import type {
   AssociateStep,
   Claim,
@@ -13,6 +17,13 @@ import type {
   Step,
 } from './types';
 
+type Deps = readonly (string | null)[];
+
+function deps(list: Deps): string[] {
+  const kept = list.filter((d): d is string => d !== null);
+  return kept.length < 2 ? kept : kept.sort();
+}
+
 export class Unit {
   readonly steps: Step[] = [];
   constructor(
@@ -20,30 +31,15 @@ export class Unit {
     readonly name: string,
     /** The group whose update policy schedules the unit ('' for cleanup). */
     readonly group: string,
-    readonly reasons: readonly string[],
+    /** Shared by the unit's steps: reasons are read, never written, after planning. */
+    readonly reasons: string[],
   ) {}
 
-  private base<K extends Step['kind']>(
-    kind: K,
-    object: string | null,
-    dependsOn: (string | null)[],
-    destructive: boolean,
-    summary: string,
-  ) {
-    return {
-      id: object === null ? `${this.name}:${kind}` : `${this.name}:${kind}:${object}`,
-      kind,
-      instance: this.name,
-      unit: this.name,
-      group: this.group,
-      dependsOn: dependsOn.filter((d): d is string => d !== null).sort(),
-      reasons: [...this.reasons],
-      destructive,
-      summary,
-    };
+  private id(kind: Step['kind'], object: string | null): string {
+    return object === null ? [this.name, kind].join(':') : [this.name, kind, object].join(':');
   }
 
-  private add<S extends Step>(step: S): string {
+  private add(step: Step): string {
     this.steps.push(step);
     return step.id;
   }
@@ -54,28 +50,32 @@ export class Unit {
     pool: string;
     claim: Claim;
     instanceId: string;
-    spec: SpecRecord;
-    dependsOn: (string | null)[];
+    /** The `converge.spec` tag (see spec-tag.ts). */
+    specTag: string;
+    dependsOn: Deps;
   }): string {
     const { claim } = args;
     const primary = claim.networks[0];
+    const { cpus, memory_mb, disk_gb } = claim.vmType;
     const step: CreateVmStep = {
-      ...this.base(
-        'create-vm',
-        null,
-        args.dependsOn,
-        false,
-        `create-vm ${claim.id} ${claim.az} ${claim.vmType.name} ${claim.stemcell.os}/${claim.stemcell.version}`,
-      ),
+      id: this.id('create-vm', null),
+      kind: 'create-vm',
+      instance: this.name,
+      unit: this.name,
+      group: this.group,
+      dependsOn: deps(args.dependsOn),
+      reasons: this.reasons,
+      destructive: false,
+      summary: `create-vm ${claim.id} ${claim.az} ${claim.vmType.name} ${claim.stemcell.os}/${claim.stemcell.version}`,
       claim: claim.id,
       instanceId: args.instanceId,
       pool: args.pool,
-      quota: { cpus: claim.vmType.cpus, memory_mb: claim.vmType.memory_mb, instances: 1 },
+      quota: { cpus, memory_mb, instances: 1 },
       spec: {
-        name: `${args.deployment}-${claim.group}-${claim.index}`,
-        cpus: claim.vmType.cpus,
-        memory_mb: claim.vmType.memory_mb,
-        disk_gb: claim.vmType.disk_gb,
+        name: [args.deployment, claim.group, claim.index].join('-'),
+        cpus,
+        memory_mb,
+        disk_gb,
         image: { os: claim.stemcell.os, version: claim.stemcell.version },
         az: claim.az,
         network: primary?.name ?? '',
@@ -87,7 +87,7 @@ export class Unit {
           [TAG.claim]: claim.id,
           [TAG.fingerprint]: claim.fingerprint,
           [TAG.operation]: args.operationId,
-          [PLAN_TAG.spec]: encodeSpecTag(args.spec),
+          [PLAN_TAG.spec]: args.specTag,
         },
         user_data: null,
       },
@@ -95,20 +95,17 @@ export class Unit {
     return this.add(step);
   }
 
-  associate(args: {
-    claim: Claim;
-    instanceId: string;
-    createStep: string;
-    dependsOn: (string | null)[];
-  }): string {
+  associate(args: { claim: Claim; instanceId: string; createStep: string; dependsOn: Deps }): string {
     const step: AssociateStep = {
-      ...this.base(
-        'associate-vm-to-instance',
-        null,
-        args.dependsOn,
-        false,
-        `associate-vm-to-instance ${args.claim.id} → ${this.name}`,
-      ),
+      id: this.id('associate-vm-to-instance', null),
+      kind: 'associate-vm-to-instance',
+      instance: this.name,
+      unit: this.name,
+      group: this.group,
+      dependsOn: deps(args.dependsOn),
+      reasons: this.reasons,
+      destructive: false,
+      summary: `associate-vm-to-instance ${args.claim.id} → ${this.name}`,
       claim: args.claim.id,
       instanceId: args.instanceId,
       createStep: args.createStep,
@@ -117,9 +114,17 @@ export class Unit {
     return this.add(step);
   }
 
-  detachDisk(volume: Volume, serverId: string, dependsOn: (string | null)[]): string {
+  detachDisk(volume: Volume, serverId: string, dependsOn: Deps): string {
     const step: DetachDiskStep = {
-      ...this.base('detach-disk', volume.id, dependsOn, false, `detach-disk ${volume.id} from ${serverId}`),
+      id: this.id('detach-disk', volume.id),
+      kind: 'detach-disk',
+      instance: this.name,
+      unit: this.name,
+      group: this.group,
+      dependsOn: deps(dependsOn),
+      reasons: this.reasons,
+      destructive: false,
+      summary: `detach-disk ${volume.id} from ${serverId}`,
       volumeId: volume.id,
       serverId,
     };
@@ -128,58 +133,61 @@ export class Unit {
 
   deleteServer(
     server: Server,
-    dependsOn: (string | null)[],
+    dependsOn: Deps,
     destructive: boolean,
-    reasons?: readonly string[],
+    reasons: string[] = this.reasons,
   ): string {
     const step: DeleteServerStep = {
-      ...this.base(
-        'delete-server',
-        server.id,
-        dependsOn,
-        destructive,
-        `delete-server ${server.id} ${server.tags[TAG.claim] ?? this.name}`,
-      ),
+      id: this.id('delete-server', server.id),
+      kind: 'delete-server',
+      instance: this.name,
+      unit: this.name,
+      group: this.group,
+      dependsOn: deps(dependsOn),
+      reasons,
+      destructive,
+      summary: `delete-server ${server.id} ${server.tags[TAG.claim] ?? this.name}`,
       serverId: server.id,
     };
-    if (reasons) step.reasons = [...reasons];
     return this.add(step);
   }
 
   releaseQuota(
     allocation: Allocation,
     serverId: string | null,
-    dependsOn: (string | null)[],
-    reasons?: readonly string[],
+    dependsOn: Deps,
+    reasons: string[] = this.reasons,
   ): string {
     const step: ReleaseQuotaStep = {
-      ...this.base(
-        'release-quota',
-        allocation.id,
-        dependsOn,
-        false,
-        `release-quota ${allocation.id} (${allocation.cpus} cpus, ${allocation.memory_mb} MB)`,
-      ),
+      id: this.id('release-quota', allocation.id),
+      kind: 'release-quota',
+      instance: this.name,
+      unit: this.name,
+      group: this.group,
+      dependsOn: deps(dependsOn),
+      reasons,
+      destructive: false,
+      summary: `release-quota ${allocation.id} (${allocation.cpus} cpus, ${allocation.memory_mb} MB)`,
       allocationId: allocation.id,
       serverId,
       quota: { cpus: allocation.cpus, memory_mb: allocation.memory_mb, instances: allocation.instances },
     };
-    if (reasons) step.reasons = [...reasons];
     return this.add(step);
   }
 
-  deleteDisk(volume: Volume, dependsOn: (string | null)[], reasons?: readonly string[]): string {
+  deleteDisk(volume: Volume, dependsOn: Deps, reasons: string[] = this.reasons): string {
     const step: DeleteDiskStep = {
-      ...this.base(
-        'delete-disk',
-        volume.id,
-        dependsOn,
-        true,
-        `delete-disk ${volume.id} (${volume.size_gb} GiB)`,
-      ),
+      id: this.id('delete-disk', volume.id),
+      kind: 'delete-disk',
+      instance: this.name,
+      unit: this.name,
+      group: this.group,
+      dependsOn: deps(dependsOn),
+      reasons,
+      destructive: true,
+      summary: `delete-disk ${volume.id} (${volume.size_gb} GiB)`,
       volumeId: volume.id,
     };
-    if (reasons) step.reasons = [...reasons];
     return this.add(step);
   }
 }

@@ -1,71 +1,63 @@
-// Topological order with ties broken by step id (code-unit order): Kahn's algorithm over a min-heap,
-// O(n log n), so 250k steps sort in well under a second.
+// Topological order with ties broken by step id (code-unit order).
+//
+// Every id starts with its unit's name and ':' and no step depends on another unit's step, so
+// the order Kahn's algorithm gives when it always takes the smallest ready id is simply: units in
+// the order of `<unit>:`, and inside each unit Kahn's order with ties by id. (A unit with a
+// smaller prefix always has a ready step until it is exhausted.) Computing it that way sorts only
+// the unit names: O(u log u) plus a tiny Kahn per unit, instead of a heap over every step.
+import { compareCodeUnits } from './canonical';
 import type { Step } from './types';
 
 export function topoSort(steps: readonly Step[]): Step[] {
-  const byId = new Map<string, Step>();
+  const units = new Map<string, Step[]>();
   for (const s of steps) {
-    if (byId.has(s.id)) throw new Error(`planner bug: duplicate step id ${s.id}`);
-    byId.set(s.id, s);
+    const list = units.get(s.unit);
+    if (list) list.push(s);
+    else units.set(s.unit, [s]);
   }
-  const waiting = new Map<string, number>();
-  const dependents = new Map<string, string[]>();
-  for (const s of steps) {
-    waiting.set(s.id, s.dependsOn.length);
-    for (const d of s.dependsOn) {
-      if (!byId.has(d)) throw new Error(`planner bug: ${s.id} depends on unknown step ${d}`);
-      const list = dependents.get(d);
-      if (list) list.push(s.id);
-      else dependents.set(d, [s.id]);
-    }
-  }
-  const heap = new MinHeap();
-  for (const s of steps) if (s.dependsOn.length === 0) heap.push(s.id);
+  return orderUnits([...units].map(([name, unitSteps]) => ({ name, steps: unitSteps })));
+}
+
+/** The same order from steps already grouped by unit (what the reconciler holds). */
+export function orderUnits(units: readonly { name: string; steps: readonly Step[] }[]): Step[] {
+  const sorted = units
+    .map((u) => ({ key: `${u.name}:`, steps: u.steps }))
+    .sort((a, b) => compareCodeUnits(a.key, b.key));
   const out: Step[] = [];
-  for (let id = heap.pop(); id !== undefined; id = heap.pop()) {
-    const step = byId.get(id);
-    if (step) out.push(step);
-    for (const next of dependents.get(id) ?? []) {
-      const left = (waiting.get(next) ?? 0) - 1;
-      waiting.set(next, left);
-      if (left === 0) heap.push(next);
-    }
-  }
-  if (out.length !== steps.length) throw new Error('planner bug: the obligation has a dependency cycle');
+  sorted.forEach((u, i) => {
+    if (i > 0 && sorted[i - 1]?.key === u.key) throw new Error(`planner bug: two units named ${u.key}`);
+    sortUnit(u.steps, out);
+  });
   return out;
 }
 
-class MinHeap {
-  private readonly items: string[] = [];
-  push(value: string): void {
-    const a = this.items;
-    a.push(value);
-    let i = a.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = a[parent] as string;
-      if (p <= value) break;
-      a[i] = p;
-      i = parent;
+/** Kahn's algorithm over one unit's handful of steps, smallest ready id first; appends to `out`. */
+function sortUnit(steps: readonly Step[], out: Step[]): void {
+  const n = steps.length;
+  for (const s of steps) {
+    if (s.id.charCodeAt(s.unit.length) !== 58 /* ':' */ || !s.id.startsWith(s.unit)) {
+      throw new Error(`planner bug: step ${s.id} is not named after its unit ${s.unit}`);
     }
-    a[i] = value;
   }
-  pop(): string | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length === 0 || last === undefined) return top;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= a.length) break;
-      const r = l + 1;
-      const c = r < a.length && (a[r] as string) < (a[l] as string) ? r : l;
-      if ((a[c] as string) >= last) break;
-      a[i] = a[c] as string;
-      i = c;
+  const taken: boolean[] = new Array<boolean>(n).fill(false);
+  // Index of each dependency inside the unit; a dependency outside it is a planner bug.
+  const deps = steps.map((s) =>
+    s.dependsOn.map((d) => {
+      const i = steps.findIndex((x) => x.id === d);
+      if (i < 0) throw new Error(`planner bug: ${s.id} depends on ${d}, outside its unit`);
+      return i;
+    }),
+  );
+  for (let emitted = 0; emitted < n; emitted++) {
+    let next = -1;
+    for (let i = 0; i < n; i++) {
+      if (taken[i] || !(deps[i] ?? []).every((d) => taken[d])) continue;
+      const id = (steps[i] as Step).id;
+      if (next < 0 || id < (steps[next] as Step).id) next = i;
+      else if (id === (steps[next] as Step).id) throw new Error(`planner bug: duplicate step id ${id}`);
     }
-    a[i] = last;
-    return top;
+    if (next < 0) throw new Error('planner bug: the obligation has a dependency cycle');
+    taken[next] = true;
+    out.push(steps[next] as Step);
   }
 }
