@@ -148,7 +148,21 @@ export class Deployments {
         await Promise.race([result.catch(() => undefined), sleep(pollMs)]);
       }
     }
-    return result;
+    const outcome = await result;
+    await this.settled(ticket);
+    return outcome;
+  }
+
+  /**
+   * The operation's result reaches us before the entity has recorded it; wait until it has, so the
+   * next command sees the new records and is not refused as "busy".
+   */
+  private async settled(ticket: OperationTicket): Promise<void> {
+    for (let i = 0; i < 300; i++) {
+      const status = await this.entity(ticket.deployment).query(statusQuery).catch(() => null);
+      if (!status || status.current?.operation !== ticket.operation) return;
+      await sleep(50);
+    }
   }
 
   /** The operation's handle, once the entity has started it. */

@@ -19,11 +19,12 @@ import { NON_RETRYABLE } from '../domain/activities';
 
 const nonRetryableErrorTypes = Object.values(NON_RETRYABLE);
 
-const retry = (maximumInterval: ActivityOptions['startToCloseTimeout'], maximumAttempts = 0) => ({
+/** `maximumAttempts` omitted means unlimited. */
+const retry = (maximumInterval: ActivityOptions['startToCloseTimeout'], maximumAttempts?: number) => ({
   initialInterval: '1s',
   backoffCoefficient: 2,
   maximumInterval,
-  maximumAttempts,
+  ...(maximumAttempts ? { maximumAttempts } : {}),
   nonRetryableErrorTypes,
 });
 
