@@ -2,6 +2,7 @@
 // deployment and a full replacement (every VM of every group gets a new stemcell) of 1,000 /
 // 10,000 / 50,000 instances. Figures go in the issue note; nothing here is asserted.
 // `benchPlanner()` is exported for the combined `npm run bench`.
+import os from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { TAG, type Observed } from '../src/domain/cloud';
@@ -15,8 +16,10 @@ export interface PlannerBenchRow {
   scenario: 'fresh' | 'replace-all';
   instances: number;
   steps: number;
-  /** Median over the runs of patent + embodiment + reconcile, in ms. */
+  /** Median over the runs of patent + embodiment + reconcile, in ms (wall clock). */
   medianMs: number;
+  /** Median CPU time (user + system, GC threads included) of the same runs, in ms. */
+  cpuMs: number;
   minMs: number;
   /** The most heap the planning held above the heap before it started, in MB (sampled per phase). */
   heapPeakMb: number;
@@ -139,8 +142,9 @@ function measure(
   run: (sample: () => void) => Obligation,
   runs: number,
   gc: () => void,
-): { times: number[]; heapPeak: number; steps: number } {
+): { times: number[]; cpu: number[]; heapPeak: number; steps: number } {
   const times: number[] = [];
+  const cpu: number[] = [];
   let heapPeak = 0;
   let steps = 0;
   for (let i = 0; i < runs; i++) {
@@ -148,14 +152,17 @@ function measure(
     const base = process.memoryUsage().heapUsed;
     let peak = 0;
     const sample = (): void => void (peak = Math.max(peak, process.memoryUsage().heapUsed - base));
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const o = run(sample);
     times.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
     sample();
     heapPeak = Math.max(heapPeak, peak);
     steps = o.steps.length;
   }
-  return { times, heapPeak, steps };
+  return { times, cpu, heapPeak, steps };
 }
 
 export function benchPlanner(options: { sizes?: number[]; runs?: number } = {}): PlannerBenchRow[] {
@@ -209,6 +216,7 @@ export function benchPlanner(options: { sizes?: number[]; runs?: number } = {}):
         instances: n,
         steps: m.steps,
         medianMs: median(m.times),
+        cpuMs: median(m.cpu),
         minMs: Math.min(...m.times),
         heapPeakMb: m.heapPeak / 2 ** 20,
         rssMb: rss,
@@ -245,13 +253,28 @@ export function formatPlannerBench(rows: readonly PlannerBenchRow[]): string {
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
+/**
+ * A fixed yardstick for reading the numbers across machines: one million small objects put in a
+ * Map. ~60 ms on a current laptop; a shared CI box or a loaded 2-core VM can take 5× that.
+ */
+export function yardstickMs(): number {
+  const t0 = performance.now();
+  const m = new Map<string, { id: string; n: number[] }>();
+  for (let i = 0; i < 1_000_000; i++) m.set(`k${i}`, { id: `k${i}`, n: [i] });
+  return performance.now() - t0;
+}
+
 if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
   const sizes = process.argv
     .slice(2)
     .map(Number)
     .filter((n) => Number.isInteger(n) && n > 0);
   const rows = benchPlanner(sizes.length > 0 ? { sizes } : {});
+  const yard = Math.min(yardstickMs(), yardstickMs(), yardstickMs());
+  const load = os.loadavg()[0] ?? 0;
   process.stdout.write(
-    `planner: patent + embodiment + reconcile, median of 5 runs (node ${process.version})\n${formatPlannerBench(rows)}\n`,
+    `planner: patent + embodiment + reconcile, median of 5 runs (node ${process.version}, ${os.cpus().length} cpus, load ${load.toFixed(1)})\n` +
+      `${formatPlannerBench(rows)}\n` +
+      `yardstick (1M objects into a Map): ${yard.toFixed(0)} ms on this machine\n`,
   );
 }

@@ -79,32 +79,39 @@ function embody(
   volumes: Volume[],
   allocationById: ReadonlyMap<string, Allocation>,
 ): EmbodiedInstance {
-  const serverIds = new Set(servers.map((s) => s.id));
   // The instance's volume: the one attached to one of its servers first, then a free one, then by id.
-  const volume =
-    [...volumes].sort((a, b) => {
-      const rank = (v: Volume): number =>
-        v.server_id !== null && serverIds.has(v.server_id) ? 0 : v.server_id === null ? 1 : 2;
-      return rank(a) - rank(b) || compareCodeUnits(a.id, b.id);
-    })[0] ?? null;
+  const volume = volumes.length <= 1 ? (volumes[0] ?? null) : pickVolume(volumes, servers);
   const hasVolume = (s: Server): boolean => volume !== null && volume.server_id === s.id;
 
   // A DELETING server is on its way out: never the instance's VM, but still to be awaited and released.
-  const live = rankServers(
-    servers.filter((s) => s.state !== 'DELETING'),
-    { hasVolume },
-  );
-  const departing = servers.filter((s) => s.state === 'DELETING').sort(byId);
+  const only = servers.length === 1 ? servers[0] : undefined;
+  // The common case (one server, not DELETING) needs no ranking.
+  const live =
+    only && only.state !== 'DELETING'
+      ? servers
+      : rankServers(
+          servers.filter((s) => s.state !== 'DELETING'),
+          { hasVolume },
+        );
+  const departing =
+    only && only.state !== 'DELETING' ? [] : servers.filter((s) => s.state === 'DELETING').sort(byId);
   const server = live[0] ?? null;
   const alloc = server?.tags[TAG.allocation];
   return {
     record,
     server,
-    duplicates: [...live.slice(1), ...departing],
+    duplicates: live.length <= 1 && departing.length === 0 ? [] : [...live.slice(1), ...departing],
     allocation: alloc === undefined ? null : (allocationById.get(alloc) ?? null),
     volume,
     condition: condition(record, server, departing.length > 0),
   };
+}
+
+function pickVolume(volumes: readonly Volume[], servers: readonly Server[]): Volume | null {
+  const serverIds = new Set(servers.map((s) => s.id));
+  const rank = (v: Volume): number =>
+    v.server_id !== null && serverIds.has(v.server_id) ? 0 : v.server_id === null ? 1 : 2;
+  return [...volumes].sort((a, b) => rank(a) - rank(b) || compareCodeUnits(a.id, b.id))[0] ?? null;
 }
 
 function condition(record: InstanceRecord, server: Server | null, departing: boolean): InstanceCondition {

@@ -185,6 +185,18 @@ class Reconciler {
       state: r.state,
     });
 
+    // Fast path for most of a large deployment: up to date, nothing to clean up.
+    if (this.upToDate(claim, e, name)) {
+      this.plans.push({
+        instance: name,
+        claim: claim.id,
+        action: 'keep',
+        strategy: null,
+        reasons: [],
+        destructive: false,
+      });
+      return;
+    }
     const replace = needsVm(e) ? this.replacementReasons(claim, e, name) : [];
     if (!needsVm(e)) this.digressionWarnings(claim, e, name);
     const getsVm = replace.length > 0;
@@ -255,6 +267,19 @@ class Reconciler {
         `${name}: its disk ${volume.id} was attached to a server being deleted; it stays free until the instance is recreated`,
       );
     }
+  }
+
+  private upToDate(claim: Claim, e: EmbodiedInstance, name: string): boolean {
+    const s = e.server;
+    return (
+      e.record.state === 'started' &&
+      s !== null &&
+      s.state !== 'ERROR' &&
+      s.tags[TAG.fingerprint] === claim.fingerprint &&
+      e.duplicates.length === 0 &&
+      (e.volume === null || e.volume.server_id === s.id) &&
+      !this.recreateAsked(claim, e.record, name)
+    );
   }
 
   /** Why a started instance needs a new VM, in a fixed order; empty when it is up to date. */
