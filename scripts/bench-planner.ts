@@ -233,6 +233,7 @@ export function formatPlannerBench(rows: readonly PlannerBenchRow[]): string {
     'steps',
     'median ms',
     'min ms',
+    'cpu ms',
     'µs/instance',
     'heap peak MB',
     'rss MB',
@@ -243,6 +244,7 @@ export function formatPlannerBench(rows: readonly PlannerBenchRow[]): string {
     String(r.steps),
     r.medianMs.toFixed(1),
     r.minMs.toFixed(1),
+    r.cpuMs.toFixed(1),
     ((r.medianMs * 1000) / r.instances).toFixed(1),
     r.heapPeakMb.toFixed(1),
     r.rssMb.toFixed(0),
@@ -254,8 +256,8 @@ export function formatPlannerBench(rows: readonly PlannerBenchRow[]): string {
 }
 
 /**
- * A fixed yardstick for reading the numbers across machines: one million small objects put in a
- * Map. ~60 ms on a current laptop; a shared CI box or a loaded 2-core VM can take 5× that.
+ * A fixed yardstick for comparing these numbers across machines (and across load on one machine):
+ * one million small objects put in a Map. Divide a planner time by it to compare two runs.
  */
 export function yardstickMs(): number {
   const t0 = performance.now();
