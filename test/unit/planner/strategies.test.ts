@@ -124,9 +124,6 @@ describe('steps', () => {
     o.steps.find((s): s is Extract<Step, { kind: K }> => s.unit === unit && s.kind === kind);
 
   it('have ids <unit>:<kind>[:<object id>]', () => {
-    const ids = o.steps
-      .filter((s) => s.unit === unit)
-      .map((s) => s.id.replace(/:(s|a|v)-?sim-\w+-\d+$/, ':<id>'));
     expect(o.steps.filter((s) => s.unit === unit).map((s) => s.id.slice(unit.length))).toEqual([
       ':create-vm',
       `:detach-disk:${of('detach-disk')?.volumeId ?? ''}`,
@@ -134,7 +131,6 @@ describe('steps', () => {
       `:delete-server:${of('delete-server')?.serverId ?? ''}`,
       `:release-quota:${of('release-quota')?.allocationId ?? ''}`,
     ]);
-    expect(ids).toHaveLength(5);
   });
 
   it('mark only the loss of the old VM destructive, and carry the instance reasons', () => {
