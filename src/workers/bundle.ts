@@ -19,6 +19,13 @@ export function bundleWorkflows(
   return bundle;
 }
 
+/** A fresh bundle, bypassing the cache (e.g. after the sources changed in watch mode). */
+export function buildWorkflowBundle(
+  workflowsPath: string = WORKFLOWS_PATH,
+): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+}
+
 // Webpack's INFO chatter ("asset workflow-bundle.js 1.2 MiB") drowns test output; warnings stay.
 const quietBundlerLogger = {
   log: () => undefined,

@@ -9,9 +9,10 @@ import {
   NativeConnection,
   Runtime,
   type Worker,
-  type WorkflowBundleWithSourceMap,
+  type WorkflowBundleOption,
 } from '@temporalio/worker';
 import { inject } from 'vitest';
+import { dataConverter } from '../../src/client/data-converter';
 import type { CloudPort } from '../../src/cloud/port';
 import { bundleWorkflows } from '../../src/workers/bundle';
 import { WORKFLOWS_PATH } from '../../src/workers/paths';
@@ -60,7 +61,7 @@ let workerConnection: Promise<NativeConnection> | undefined;
 /** A client on the suite's server; the connection is shared by the test file. */
 export async function testClient(): Promise<Client> {
   clientConnection ??= Connection.connect({ address: temporalAddress() });
-  return new Client({ connection: await clientConnection, namespace: temporalNamespace() });
+  return new Client({ connection: await clientConnection, namespace: temporalNamespace(), dataConverter });
 }
 
 /** The raw connection, for operator and workflow service calls. */
@@ -74,9 +75,13 @@ export async function testWorkerConnection(): Promise<NativeConnection> {
   return workerConnection;
 }
 
-/** Bundles `workflowsPath` (default src/workflows/index.ts) once per test process. */
-export function testBundle(workflowsPath: string = WORKFLOWS_PATH): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflows(workflowsPath);
+/**
+ * The bundle of `workflowsPath`: for src/workflows the one the global setup built for the whole
+ * suite, otherwise (or if that failed) built once per test file.
+ */
+export function testBundle(workflowsPath: string = WORKFLOWS_PATH): Promise<WorkflowBundleOption> {
+  const prebuilt = workflowsPath === WORKFLOWS_PATH ? inject('workflowBundlePath') : '';
+  return prebuilt !== '' ? Promise.resolve({ codePath: prebuilt }) : bundleWorkflows(workflowsPath);
 }
 
 export interface TestWorkerOptions {
