@@ -3,6 +3,7 @@
 // they talk to. Variable names follow Temporal's own environment configuration.
 import { readFileSync } from 'node:fs';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
+import { dataConverter } from './data-converter';
 
 export type Env = Record<string, string | undefined>;
 
@@ -83,7 +84,7 @@ export interface ConnectedClient {
 export async function connectClient(env: Env = process.env): Promise<ConnectedClient> {
   const settings = temporalSettingsFromEnv(env);
   const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: '5s' });
-  const client = new Client({ connection, namespace: settings.namespace });
+  const client = new Client({ connection, namespace: settings.namespace, dataConverter });
   return { client, connection, settings };
 }
 

@@ -15,6 +15,7 @@ import {
 } from '../client/connection';
 import { bundleWorkflows } from './bundle';
 import { WORKFLOWS_PATH } from './paths';
+import { dataConverter } from '../client/data-converter';
 import { settingsActivity, workerSettingsFromEnv } from './settings';
 import { tuningFromEnv, type WorkerTuning } from './tuning';
 
@@ -66,6 +67,7 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
       // Bundled here rather than by Worker.create so webpack's report stays out of the log.
       workflowBundle:
         options.workflowBundle ?? (await bundleWorkflows(options.workflowsPath ?? WORKFLOWS_PATH)),
+      dataConverter,
       activities: { ...createActivities(cloud), ...settingsActivity(workerSettingsFromEnv(env)) },
       ...tuning,
       // In-flight activities get this long to finish after a shutdown signal before they are

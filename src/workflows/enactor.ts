@@ -142,7 +142,8 @@ export class Enactor {
         let active = units.filter((u) => u.admitted && !this.unitDone(u)).length;
         for (const u of eligible) {
           if (active >= limit) break;
-          if (!u.admitted) {
+          // A unit finished before a continue-as-new needs no slot.
+          if (!u.admitted && !this.unitDone(u)) {
             u.admitted = true;
             active++;
           }

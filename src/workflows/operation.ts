@@ -187,6 +187,9 @@ export async function operation(input: OperationInput): Promise<OperationResult>
     operationId: input.operation,
   });
   failure = enactor.failure;
+  if (outcome === 'failed' && !failure) {
+    failure = { step: null, message: 'enactment stalled: steps remain that nothing can start', type: 'Stalled' };
+  }
   let status: OperationResult['status'] = outcome === 'stopped' ? 'cancelled' : outcome === 'done' ? 'converged' : 'failed';
   if (status === 'converged' && verify.steps.length > 0) {
     status = 'failed';
