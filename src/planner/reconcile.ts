@@ -64,6 +64,10 @@ class Reconciler {
   private readonly orphans: Map<string, Server>;
   /** Orphans deleted inside an instance's unit because they hold its volume. */
   private readonly orphansTaken = new Set<string>();
+  /** Every server consuming each allocation (normally one; a retried create can leave two). */
+  private readonly consumers = new Map<string, Server[]>();
+  /** Orphans tied to an instance: holding its disk, or sharing an allocation with its servers. */
+  private readonly orphanTies = new Map<string, Server[]>();
 
   constructor(
     private readonly patent: Patent,
@@ -77,6 +81,77 @@ class Reconciler {
     );
     this.policies = new Map(this.groups.map((g) => [g.name, g]));
     this.orphans = new Map(embodiment.orphans.map((s) => [s.id, s]));
+    this.tieOrphans();
+  }
+
+  private tieOrphans(): void {
+    const ownerOfServer = new Map<string, string>();
+    const ownerOfAllocation = new Map<string, string>();
+    const ownerOfVolumeHolder = new Map<string, string>();
+    const consume = (server: Server): void => {
+      const a = server.tags[TAG.allocation];
+      if (a === undefined) return;
+      const list = this.consumers.get(a);
+      if (list) list.push(server);
+      else this.consumers.set(a, [server]);
+    };
+    for (const e of this.embodiment.instances) {
+      for (const server of [...(e.server ? [e.server] : []), ...e.duplicates]) {
+        consume(server);
+        ownerOfServer.set(server.id, e.record.id);
+        const a = server.tags[TAG.allocation];
+        if (a !== undefined && !ownerOfAllocation.has(a)) ownerOfAllocation.set(a, e.record.id);
+      }
+      if (e.volume?.server_id != null) ownerOfVolumeHolder.set(e.volume.server_id, e.record.id);
+    }
+    for (const orphan of this.embodiment.orphans) {
+      consume(orphan);
+      const a = orphan.tags[TAG.allocation];
+      const owner =
+        ownerOfVolumeHolder.get(orphan.id) ?? (a === undefined ? undefined : ownerOfAllocation.get(a));
+      if (owner === undefined) continue;
+      const list = this.orphanTies.get(owner);
+      if (list) list.push(orphan);
+      else this.orphanTies.set(owner, [orphan]);
+    }
+  }
+
+  /**
+   * delete-server for each server, then one release-quota per allocation they held, after every
+   * server of this unit holding it is deleted, and none while a server outside the unit still
+   * holds it (two-stage: an allocation is released only once nothing consumes it).
+   */
+  private retire(
+    unit: Unit,
+    servers: readonly {
+      server: Server;
+      dependsOn: (string | null)[];
+      destructive: boolean;
+      reasons?: string[];
+    }[],
+  ): { deleted: Map<string, string>; released: Map<string, string> } {
+    const deleted = new Map<string, string>();
+    for (const s of servers)
+      deleted.set(s.server.id, unit.deleteServer(s.server, s.dependsOn, s.destructive, s.reasons));
+    const released = new Map<string, string>();
+    for (const s of servers) {
+      const id = s.server.tags[TAG.allocation];
+      const allocation = id === undefined ? undefined : this.allocations.get(id);
+      if (id === undefined || !allocation || released.has(id)) continue;
+      const holders = this.consumers.get(id) ?? [s.server];
+      if (!holders.every((h) => deleted.has(h.id))) continue;
+      const first = [...holders].sort((a, b) => compareCodeUnits(a.id, b.id))[0] ?? s.server;
+      released.set(
+        id,
+        unit.releaseQuota(
+          allocation,
+          first.id,
+          holders.map((h) => deleted.get(h.id) ?? null),
+          s.reasons,
+        ),
+      );
+    }
+    return { deleted, released };
   }
 
   run(): Obligation {
@@ -243,20 +318,24 @@ class Reconciler {
       ? unit.associate({ claim, instanceId: e.record.id, createStep: early, dependsOn: [early, detach] })
       : null;
 
-    let freed: string | null = null;
-    for (const server of retiring) {
-      const isOld = server.id === oldVm?.id;
-      const why = isOld ? undefined : [this.retireReason(e, server, name)];
-      const del = unit.deleteServer(
-        server,
-        [holder === server.id ? detach : null, isOld ? associated : null],
-        isOld,
-        why,
-      );
-      const alloc = this.allocationOf(server);
-      const rel = alloc ? unit.releaseQuota(alloc, server.id, [del], why) : null;
-      if (isOld) freed = rel ?? del;
-    }
+    const { deleted, released } = this.retire(
+      unit,
+      retiring.map((server) => {
+        const isOld = server.id === oldVm?.id;
+        return {
+          server,
+          dependsOn: [holder === server.id ? detach : null, isOld ? associated : null],
+          destructive: isOld,
+          ...(isOld ? {} : { reasons: [this.retireReason(e, server, name)] }),
+        };
+      }),
+    );
+    const oldAllocation = oldVm?.tags[TAG.allocation];
+    const freed = oldVm
+      ? ((oldAllocation === undefined ? undefined : released.get(oldAllocation)) ??
+        deleted.get(oldVm.id) ??
+        null)
+      : null;
     // delete_create: after the old VM is gone and its quota released. A missing VM: at once.
     if (getsVm && !early) {
       const create = this.createVm(unit, claim, e.record.id, [freed]);
@@ -277,6 +356,7 @@ class Reconciler {
       s.state !== 'ERROR' &&
       s.tags[TAG.fingerprint] === claim.fingerprint &&
       e.duplicates.length === 0 &&
+      !this.orphanTies.has(e.record.id) &&
       (e.volume === null || e.volume.server_id === s.id) &&
       !this.recreateAsked(claim, e.record, name)
     );
@@ -333,9 +413,7 @@ class Reconciler {
   }
 
   private orphansHolding(e: EmbodiedInstance): Server[] {
-    const holder = e.volume?.server_id ?? null;
-    const orphan = holder === null ? undefined : this.orphans.get(holder);
-    return orphan ? [orphan] : [];
+    return this.orphanTies.get(e.record.id) ?? [];
   }
 
   private known: Set<string> | null = null;
@@ -351,11 +429,6 @@ class Reconciler {
     return this.known.has(id);
   }
 
-  private allocationOf(server: Server): Allocation | null {
-    const id = server.tags[TAG.allocation];
-    return id === undefined ? null : (this.allocations.get(id) ?? null);
-  }
-
   // -- instances without a claim: scale down, removed groups -------------------------------
 
   private remove(obsolete: Obsolete<EmbodiedInstance>): void {
@@ -367,11 +440,14 @@ class Reconciler {
     const servers = [...(e.server ? [e.server] : []), ...e.duplicates, ...this.orphansHolding(e)];
     for (const s of this.orphansHolding(e)) this.orphansTaken.add(s.id);
     const detach = volume && holder !== null ? unit.detachDisk(volume, holder, []) : null;
-    for (const server of servers) {
-      const del = unit.deleteServer(server, [server.id === holder ? detach : null], true);
-      const alloc = this.allocationOf(server);
-      if (alloc) unit.releaseQuota(alloc, server.id, [del]);
-    }
+    this.retire(
+      unit,
+      servers.map((server) => ({
+        server,
+        dependsOn: [server.id === holder ? detach : null],
+        destructive: true,
+      })),
+    );
     if (volume) unit.deleteDisk(volume, [detach]);
     this.plans.push({
       instance: name,
@@ -403,18 +479,32 @@ class Reconciler {
 
   // -- cleanup: orphans, strays -------------------------------------------------------------
 
+  /** An orphan, and any other orphans sharing its allocation, deleted in one unit. */
   private orphan(server: Server): void {
-    const reason =
-      server.state === 'DELETING'
-        ? `server ${server.id} is being deleted: await it and release its quota`
+    const a = server.tags[TAG.allocation];
+    const group = (a === undefined ? [server] : (this.consumers.get(a) ?? [server])).filter(
+      (s) => this.orphans.has(s.id) && !this.orphansTaken.has(s.id),
+    );
+    for (const s of group) this.orphansTaken.add(s.id);
+    const reason = (s: Server): string =>
+      s.state === 'DELETING'
+        ? `server ${s.id} is being deleted: await it and release its quota`
         : REASON.orphan;
-    const unit = this.unit(`orphan/${server.id}`, '', [reason]);
-    const strays = this.embodiment.strayVolumes.filter((v) => v.server_id === server.id);
-    const detaches = strays.map((v) => unit.detachDisk(v, server.id, []));
-    const del = unit.deleteServer(server, detaches, false);
-    const alloc = this.allocationOf(server);
-    if (alloc) unit.releaseQuota(alloc, server.id, [del]);
-    strays.forEach((v, i) => unit.deleteDisk(v, [detaches[i] ?? null], [REASON.strayVolume]));
+    const unit = this.unit(`orphan/${server.id}`, '', [reason(server)]);
+    const strays = this.embodiment.strayVolumes.filter(
+      (v) => v.server_id !== null && group.some((s) => s.id === v.server_id),
+    );
+    const detaches = new Map(strays.map((v) => [v.id, unit.detachDisk(v, v.server_id ?? '', [])]));
+    this.retire(
+      unit,
+      group.map((s) => ({
+        server: s,
+        dependsOn: strays.filter((v) => v.server_id === s.id).map((v) => detaches.get(v.id) ?? null),
+        destructive: false,
+        reasons: [reason(s)],
+      })),
+    );
+    for (const v of strays) unit.deleteDisk(v, [detaches.get(v.id) ?? null], [REASON.strayVolume]);
   }
 
   private strayVolume(volume: Volume): void {

@@ -173,8 +173,8 @@ export function deploy(m: Manifest): World {
 export type Disturbance =
   | { kind: 'lose-server'; at: number; stale: boolean }
   | { kind: 'server-state'; at: number; state: Server['state'] }
-  | { kind: 'twin'; at: number; state: Server['state']; newer: boolean }
-  | { kind: 'orphan'; at: number; allocation: boolean; state: Server['state'] }
+  | { kind: 'twin'; at: number; state: Server['state']; newer: boolean; shared: boolean }
+  | { kind: 'orphan'; at: number; allocation: 'own' | 'none' | 'shared'; state: Server['state'] }
   | { kind: 'stray-allocation' }
   | { kind: 'stray-volume'; attachToOrphan: boolean }
   | { kind: 'record-state'; at: number; state: 'stopped' | 'detached' }
@@ -185,8 +185,20 @@ const states = fc.constantFrom<Server['state']>('ACTIVE', 'ERROR', 'BUILD', 'DEL
 export const disturbanceArb: fc.Arbitrary<Disturbance> = fc.oneof(
   fc.record({ kind: fc.constant('lose-server' as const), at: fc.nat(), stale: fc.boolean() }),
   fc.record({ kind: fc.constant('server-state' as const), at: fc.nat(), state: states }),
-  fc.record({ kind: fc.constant('twin' as const), at: fc.nat(), state: states, newer: fc.boolean() }),
-  fc.record({ kind: fc.constant('orphan' as const), at: fc.nat(), allocation: fc.boolean(), state: states }),
+  // shared: the twin holds the same allocation, as a create retried after an ERROR build leaves it.
+  fc.record({
+    kind: fc.constant('twin' as const),
+    at: fc.nat(),
+    state: states,
+    newer: fc.boolean(),
+    shared: fc.boolean(),
+  }),
+  fc.record({
+    kind: fc.constant('orphan' as const),
+    at: fc.nat(),
+    allocation: fc.constantFrom('own' as const, 'none' as const, 'shared' as const),
+    state: states,
+  }),
   fc.constant({ kind: 'stray-allocation' as const }),
   fc.record({ kind: fc.constant('stray-volume' as const), attachToOrphan: fc.boolean() }),
   fc.record({
@@ -238,7 +250,7 @@ export function disturb(world: World, disturbances: readonly Disturbance[]): Wor
         twin.id = id('s');
         twin.state = d.state;
         twin.created_at = d.newer ? '2031-01-01T00:00:00.000Z' : '2029-01-01T00:00:00.000Z';
-        twin.tags[TAG.allocation] = newAllocation(twin);
+        if (!d.shared) twin.tags[TAG.allocation] = newAllocation(twin);
         o.servers.push(twin);
         break;
       }
@@ -249,8 +261,8 @@ export function disturb(world: World, disturbances: readonly Disturbance[]): Wor
         orphan.id = id('s');
         orphan.state = d.state;
         delete orphan.tags[TAG.instance];
-        if (d.allocation) orphan.tags[TAG.allocation] = newAllocation(orphan);
-        else delete orphan.tags[TAG.allocation];
+        if (d.allocation === 'own') orphan.tags[TAG.allocation] = newAllocation(orphan);
+        else if (d.allocation === 'none') delete orphan.tags[TAG.allocation];
         o.servers.push(orphan);
         break;
       }

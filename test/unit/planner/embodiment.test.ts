@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { TAG, type Server } from '../../../src/domain/cloud';
 import { embodiment } from '../../../src/planner/index';
-import { cloudWith, deployed, instanceOf, manifestWith, plan, recordOf, serverOf } from './baseline';
+import { cloudWith, deployed, group, instanceOf, manifestWith, plan, recordOf, serverOf } from './baseline';
 
 const clone = (s: Server, patch: Partial<Server>): Server => ({ ...structuredClone(s), ...patch });
 
@@ -306,5 +306,36 @@ describe('cleanup in the obligation', () => {
       reasons: [`server old-1 of api/${r.id} is being deleted: await it and release its quota`],
     });
     expect(o.steps.map((s) => s.kind)).toEqual(['delete-server', 'release-quota']);
+  });
+
+  it("deletes a DELETING twin that shares the kept VM's allocation (a retried create) without releasing it", () => {
+    const world = deployed();
+    const r = recordOf(world, 'api/0');
+    const server = serverOf(world.observed, r.id);
+    world.observed.servers.push(clone(server, { id: 'old-1', state: 'DELETING', tags: { ...server.tags } }));
+    const o = plan(world, manifestWith(), cloudWith());
+    expect(o.steps.map((s) => s.kind)).toEqual(['delete-server']);
+    expect(o.quotaPeak).toEqual(plan(deployed(), manifestWith(), cloudWith()).quotaPeak);
+  });
+
+  it('releases an allocation two deleted servers shared once, after both are gone', () => {
+    const world = deployed();
+    const r = recordOf(world, 'api/0');
+    const server = serverOf(world.observed, r.id);
+    const orphan = clone(server, { id: 'o-1', tags: { ...server.tags } });
+    delete orphan.tags[TAG.instance];
+    world.observed.servers.push(orphan);
+    const o = plan(
+      world,
+      manifestWith((m) => (group(m, 'api').instances = 0)),
+      cloudWith(),
+    );
+    const unit = `api/${r.id}`;
+    const releases = o.steps.filter((s) => s.kind === 'release-quota');
+    expect(releases.filter((s) => s.unit === unit)).toHaveLength(1);
+    expect(releases.find((s) => s.unit === unit)?.dependsOn).toEqual(
+      [`${unit}:delete-server:o-1`, `${unit}:delete-server:${server.id}`].sort(),
+    );
+    expect(o.steps.filter((s) => s.unit.startsWith('orphan/'))).toEqual([]);
   });
 });
