@@ -5,7 +5,12 @@
 // and shrinks about tenfold. Payloads under the threshold are left as they are, so the Temporal UI
 // still shows small inputs and results as readable JSON.
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { METADATA_ENCODING_KEY, type DataConverter, type Payload, type PayloadCodec } from '@temporalio/common';
+import {
+  METADATA_ENCODING_KEY,
+  type DataConverter,
+  type Payload,
+  type PayloadCodec,
+} from '@temporalio/common';
 // @temporalio/proto is CommonJS: Node's ESM loader sees only its default export.
 import proto from '@temporalio/proto';
 
@@ -36,7 +41,7 @@ export class GzipPayloadCodec implements PayloadCodec {
       payloads.map((p) => {
         const encoding = p.metadata?.[METADATA_ENCODING_KEY];
         if (!encoding || new TextDecoder().decode(encoding) !== ENCODING || !p.data) return p;
-        return ProtoPayload.decode(gunzipSync(p.data)) as Payload;
+        return ProtoPayload.decode(gunzipSync(p.data));
       }),
     );
   }

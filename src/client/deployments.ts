@@ -60,7 +60,10 @@ export class Deployments {
       staticSummary: `deployment ${name}`,
     });
     return rejectionsAsUserErrors(name, () =>
-      this.client.workflow.executeUpdateWithStart(deployUpdate, { args: [req], startWorkflowOperation: start }),
+      this.client.workflow.executeUpdateWithStart(deployUpdate, {
+        args: [req],
+        startWorkflowOperation: start,
+      }),
     );
   }
 
@@ -85,7 +88,9 @@ export class Deployments {
   }
 
   instanceAction(name: string, req: InstanceActionRequest): Promise<OperationTicket> {
-    return rejectionsAsUserErrors(name, () => this.entity(name).executeUpdate(instanceActionUpdate, { args: [req] }));
+    return rejectionsAsUserErrors(name, () =>
+      this.entity(name).executeUpdate(instanceActionUpdate, { args: [req] }),
+    );
   }
 
   cancel(name: string): Promise<void> {
@@ -159,7 +164,9 @@ export class Deployments {
    */
   private async settled(ticket: OperationTicket): Promise<void> {
     for (let i = 0; i < 300; i++) {
-      const status = await this.entity(ticket.deployment).query(statusQuery).catch(() => null);
+      const status = await this.entity(ticket.deployment)
+        .query(statusQuery)
+        .catch(() => null);
       if (!status || status.current?.operation !== ticket.operation) return;
       await sleep(50);
     }

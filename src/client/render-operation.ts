@@ -1,6 +1,12 @@
 // Human output for operations: the plan with reasons, a live progress line, results and status tables.
 import type { InstancePlan } from '../planner/types';
-import type { DeploymentStatus, OperationProgress, OperationResult, PlanView, StatusRow } from '../workflows/types';
+import type {
+  DeploymentStatus,
+  OperationProgress,
+  OperationResult,
+  PlanView,
+  StatusRow,
+} from '../workflows/types';
 
 const SIGN: Record<InstancePlan['action'], string> = { create: '+', replace: '~', delete: '-', keep: '=' };
 
@@ -34,10 +40,14 @@ export function progressLine(p: OperationProgress, width = 30): string {
 }
 
 export function renderResult(r: OperationResult): string {
-  const lines = [`${r.kind} ${r.deployment} (${r.operation}): ${r.status.toUpperCase()}, ${r.stepsDone}/${r.stepsTotal} steps`];
+  const lines = [
+    `${r.kind} ${r.deployment} (${r.operation}): ${r.status.toUpperCase()}, ${r.stepsDone}/${r.stepsTotal} steps`,
+  ];
   if (r.failure) lines.push(`  failed${r.failure.step ? ` at ${r.failure.step}` : ''}: ${r.failure.message}`);
   if (r.remaining.length) {
-    lines.push(`  remaining steps (${r.remaining.length}): ${r.remaining.slice(0, 8).join(', ')}${r.remaining.length > 8 ? ', …' : ''}`);
+    lines.push(
+      `  remaining steps (${r.remaining.length}): ${r.remaining.slice(0, 8).join(', ')}${r.remaining.length > 8 ? ', …' : ''}`,
+    );
   }
   return lines.join('\n');
 }
@@ -60,7 +70,8 @@ export function renderInstances(rows: StatusRow[]): string {
 
 export function renderStatus(s: DeploymentStatus): string {
   const lines = [`Deployment ${s.deployment}${s.deleted ? ' (deleted)' : ''}: ${s.phase}`];
-  if (s.current) lines.push(`Current operation: ${s.current.operation} (${s.current.kind}) ${s.current.workflowId}`);
+  if (s.current)
+    lines.push(`Current operation: ${s.current.operation} (${s.current.kind}) ${s.current.workflowId}`);
   if (s.manifestDigest) lines.push(`Manifest digest: ${s.manifestDigest}`);
   lines.push('', renderInstances(s.instances));
   if (s.recent.length) {
@@ -74,5 +85,12 @@ export function renderStatus(s: DeploymentStatus): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -20,7 +20,7 @@ import { NON_RETRYABLE } from '../domain/activities';
 const nonRetryableErrorTypes = Object.values(NON_RETRYABLE);
 
 /** `maximumAttempts` omitted means unlimited. */
-const retry = (maximumInterval: ActivityOptions['startToCloseTimeout'], maximumAttempts?: number) => ({
+const retry = (maximumInterval: `${number}s`, maximumAttempts?: number) => ({
   initialInterval: '1s',
   backoffCoefficient: 2,
   maximumInterval,
@@ -45,7 +45,9 @@ export const ACTION_OPTIONS: ActivityOptions = { startToCloseTimeout: '2 minutes
 export const reads = proxyActivities<Pick<ConvergeActivities, 'observe' | 'getPool'>>(READ_OPTIONS);
 export const builds = proxyActivities<Pick<ConvergeActivities, 'createVm' | 'deleteServer'>>(BUILD_OPTIONS);
 export const attachments =
-  proxyActivities<Pick<ConvergeActivities, 'associateVmToInstance' | 'detachDisk' | 'deleteDisk'>>(ATTACH_OPTIONS);
+  proxyActivities<Pick<ConvergeActivities, 'associateVmToInstance' | 'detachDisk' | 'deleteDisk'>>(
+    ATTACH_OPTIONS,
+  );
 export const quota = proxyActivities<Pick<ConvergeActivities, 'releaseQuota'>>(QUOTA_OPTIONS);
 export const actions = proxyActivities<Pick<ConvergeActivities, 'instanceAction'>>(ACTION_OPTIONS);
 export const settings = proxyActivities<WorkerSettingsActivity>(READ_OPTIONS);

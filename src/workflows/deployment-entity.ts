@@ -92,7 +92,9 @@ export class DeploymentEntity {
     const picked = this.state.records.filter((r) => selects(req.instance, r));
     if (picked.length !== 1) throw new Error(`instance: '${req.instance}' must name exactly one instance`);
     if (picked[0]?.state === 'detached') {
-      throw new Error(`instance ${req.instance} is hard-stopped (detached): it has no VM; use 'converge start'`);
+      throw new Error(
+        `instance ${req.instance} is hard-stopped (detached): it has no VM; use 'converge start'`,
+      );
     }
   }
 
@@ -114,7 +116,9 @@ export class DeploymentEntity {
   private requireKnownInstances(selectors: string[] | undefined): void {
     for (const s of selectors ?? []) {
       if (!this.state.records.some((r) => selects(s, r))) {
-        throw new Error(`instances: no instance '${s}' in deployment ${this.name} (use <group>, <group>/<index> or <group>/<uuid>)`);
+        throw new Error(
+          `instances: no instance '${s}' in deployment ${this.name} (use <group>, <group>/<index> or <group>/<uuid>)`,
+        );
       }
     }
   }
@@ -144,7 +148,14 @@ export class DeploymentEntity {
         ...extra,
       },
     };
-    this.state.recent.unshift({ operation: ticket.operation, seq, kind, status: 'running', summary: null, failure: null });
+    this.state.recent.unshift({
+      operation: ticket.operation,
+      seq,
+      kind,
+      status: 'running',
+      summary: null,
+      failure: null,
+    });
     this.state.recent.length = Math.min(this.state.recent.length, RECENT);
     return ticket;
   }

@@ -28,23 +28,37 @@ import {
 } from './messages';
 import { operation, SEARCH_ATTRIBUTE_KEYS } from './operation';
 import { operationSummary } from './views';
-import type { DeploymentInput, DeploymentState, OperationResult } from './types';
+import type {
+  DeployRequest,
+  DeploymentInput,
+  DeploymentState,
+  InstanceActionRequest,
+  InstancesRequest,
+  OperationResult,
+  StopRequest,
+} from './types';
 
 export async function deployment(input: DeploymentInput): Promise<DeploymentState> {
   const entity = new DeploymentEntity(input);
   let child: ChildWorkflowHandle<typeof operation> | null = null;
 
-  setHandler(deployUpdate, (req) => entity.acceptDeploy(req), { validator: (req) => entity.validateDeploy(req) });
-  setHandler(stopUpdate, (req) => entity.accept('stop', { stop: req }), { validator: (req) => entity.validateStop(req) });
+  setHandler(deployUpdate, (req) => entity.acceptDeploy(req), {
+    validator: (req: DeployRequest) => entity.validateDeploy(req),
+  });
+  setHandler(stopUpdate, (req) => entity.accept('stop', { stop: req }), {
+    validator: (req: StopRequest) => entity.validateStop(req),
+  });
   setHandler(startUpdate, (req) => entity.accept('start', { start: req }), {
-    validator: (req) => entity.validateInstances('start', req),
+    validator: (req: InstancesRequest) => entity.validateInstances('start', req),
   });
   setHandler(recreateUpdate, (req) => entity.accept('recreate', { recreate: req.instances ?? true }), {
-    validator: (req) => entity.validateInstances('recreate', req),
+    validator: (req: InstancesRequest) => entity.validateInstances('recreate', req),
   });
-  setHandler(deleteUpdate, (_req) => entity.accept('delete'), { validator: (_req) => entity.validateDelete() });
+  setHandler(deleteUpdate, (_req) => entity.accept('delete'), {
+    validator: (_req) => entity.validateDelete(),
+  });
   setHandler(instanceActionUpdate, (req) => entity.accept('instance-action', { action: req }), {
-    validator: (req) => entity.validateInstanceAction(req),
+    validator: (req: InstanceActionRequest) => entity.validateInstanceAction(req),
   });
   setHandler(cancelSignal, () => {
     if (child) void child.signal(cancelOperationSignal).catch(() => undefined);
@@ -59,11 +73,15 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
 
   for (;;) {
     await condition(
-      () => entity.pending !== null || entity.hardStopRequested || (workflowInfo().continueAsNewSuggested && !entity.busy),
+      () =>
+        entity.pending !== null ||
+        entity.hardStopRequested ||
+        (workflowInfo().continueAsNewSuggested && !entity.busy),
     );
     if (entity.hardStopRequested && !entity.pending) {
       entity.hardStopRequested = false;
-      if (entity.state.manifest !== null && !entity.state.deleted) entity.accept('stop', { stop: { hard: true } });
+      if (entity.state.manifest !== null && !entity.state.deleted)
+        entity.accept('stop', { stop: { hard: true } });
     }
     const next = entity.takePending();
     if (next) {

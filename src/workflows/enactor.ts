@@ -13,7 +13,13 @@
 // the tear-down that keeps DESIGN §9 true: a hot_swap VM created but not yet associated is deleted and
 // its quota released (roll back); any other half-done unit finishes its remaining tear-down steps
 // (roll forward) but creates nothing. That cleanup runs in a scope that cannot be cancelled.
-import { ActivityFailure, ApplicationFailure, CancellationScope, condition, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { CreateVmResult } from '../domain/activities';
 import type { GroupPolicy, Obligation, Step } from '../planner/types';
 import { ATTACH_OPTIONS, BUILD_OPTIONS, QUOTA_OPTIONS, attachments, builds, quota } from './activities';
@@ -123,7 +129,9 @@ export class Enactor {
 
   private isReady(step: Step): boolean {
     return (
-      !this.ctx.done.has(step.id) && !this.inFlight.has(step.id) && step.dependsOn.every((d) => this.ctx.done.has(d))
+      !this.ctx.done.has(step.id) &&
+      !this.inFlight.has(step.id) &&
+      step.dependsOn.every((d) => this.ctx.done.has(d))
     );
   }
 
@@ -181,22 +189,26 @@ export class Enactor {
     const { deployment, operation } = this.ctx;
     switch (step.kind) {
       case 'create-vm': {
-        const r: CreateVmResult = await builds.createVm.executeWithOptions({ ...BUILD_OPTIONS, summary: step.summary }, [
-          {
-            deployment,
-            operation,
-            claim: step.claim,
-            pool: step.pool,
-            quota: step.quota,
-            spec: step.spec,
-            buildDeadlineMs: this.ctx.limits.buildDeadlineMs,
-          },
-        ]);
+        const r: CreateVmResult = await builds.createVm.executeWithOptions(
+          { ...BUILD_OPTIONS, summary: step.summary },
+          [
+            {
+              deployment,
+              operation,
+              claim: step.claim,
+              pool: step.pool,
+              quota: step.quota,
+              spec: step.spec,
+              buildDeadlineMs: this.ctx.limits.buildDeadlineMs,
+            },
+          ],
+        );
         return { serverId: r.serverId, allocationId: r.allocationId };
       }
       case 'associate-vm-to-instance': {
         const serverId = this.ctx.results.get(step.createStep)?.serverId;
-        if (!serverId) throw ApplicationFailure.nonRetryable(`no server recorded for ${step.createStep}`, 'Internal');
+        if (!serverId)
+          throw ApplicationFailure.nonRetryable(`no server recorded for ${step.createStep}`, 'Internal');
         const r = await attachments.associateVmToInstance.executeWithOptions(
           { ...ATTACH_OPTIONS, summary: step.summary },
           [{ deployment, serverId, instanceId: step.instanceId, disk: step.disk }],
@@ -250,11 +262,14 @@ export class Enactor {
     const made = this.ctx.results.get(create.id);
     if (!made?.serverId) return;
     const summary = `roll back ${create.instance}: delete unassociated VM ${made.serverId}`;
-    await builds.deleteServer.executeWithOptions({ ...BUILD_OPTIONS, summary }, [{ serverId: made.serverId }]);
+    await builds.deleteServer.executeWithOptions({ ...BUILD_OPTIONS, summary }, [
+      { serverId: made.serverId },
+    ]);
     if (made.allocationId) {
-      await quota.releaseQuota.executeWithOptions({ ...QUOTA_OPTIONS, summary: `roll back ${create.instance}: release quota` }, [
-        { allocationId: made.allocationId, serverId: made.serverId },
-      ]);
+      await quota.releaseQuota.executeWithOptions(
+        { ...QUOTA_OPTIONS, summary: `roll back ${create.instance}: release quota` },
+        [{ allocationId: made.allocationId, serverId: made.serverId }],
+      );
     }
     this.ctx.results.delete(create.id);
   }

@@ -17,7 +17,7 @@ import type { Obligation, Patent } from '../planner/types';
 import { actions, reads, settings } from './activities';
 import { Enactor } from './enactor';
 import { cancelOperationSignal, operationPlanQuery, progressQuery, SEARCH_ATTRIBUTES } from './messages';
-import { emptyManifestLike, planView, summarize } from './views';
+import { emptyManifestLike, planView } from './views';
 import { recordsAfter, recordsFor } from './records';
 import type {
   OperationFailure,
@@ -57,7 +57,8 @@ export async function operation(input: OperationInput): Promise<OperationResult>
     const p = progress();
     const lines = [`**${input.kind} ${input.deployment}** (${input.operation}): ${p.phase}`];
     if (plan) lines.push(summaryLine(plan));
-    if (p.stepsTotal) lines.push(`steps: ${p.stepsDone}/${p.stepsTotal} done, ${p.inFlight.length} in flight`);
+    if (p.stepsTotal)
+      lines.push(`steps: ${p.stepsDone}/${p.stepsTotal} done, ${p.inFlight.length} in flight`);
     for (const s of p.inFlight.slice(0, 5)) lines.push(`- ${s.summary}`);
     if (p.failure) lines.push(`failed: ${p.failure.message}`);
     setCurrentDetails(lines.join('\n'));
@@ -79,7 +80,8 @@ export async function operation(input: OperationInput): Promise<OperationResult>
   // an operation finishes on the code path it started with (Heat's rule).
   const defaultStrategy: VmStrategy =
     input.resume?.defaultStrategy ?? (await settings.workerSettings()).defaultStrategy;
-  const observed: Observed = input.resume?.observed ?? (await reads.observe({ deployment: input.deployment }));
+  const observed: Observed =
+    input.resume?.observed ?? (await reads.observe({ deployment: input.deployment }));
 
   enterPhase('planning');
   const { manifest, cloudConfig } = parseStoredInputs(input);
@@ -188,9 +190,14 @@ export async function operation(input: OperationInput): Promise<OperationResult>
   });
   failure = enactor.failure;
   if (outcome === 'failed' && !failure) {
-    failure = { step: null, message: 'enactment stalled: steps remain that nothing can start', type: 'Stalled' };
+    failure = {
+      step: null,
+      message: 'enactment stalled: steps remain that nothing can start',
+      type: 'Stalled',
+    };
   }
-  let status: OperationResult['status'] = outcome === 'stopped' ? 'cancelled' : outcome === 'done' ? 'converged' : 'failed';
+  let status: OperationResult['status'] =
+    outcome === 'stopped' ? 'cancelled' : outcome === 'done' ? 'converged' : 'failed';
   if (status === 'converged' && verify.steps.length > 0) {
     status = 'failed';
     failure = {
@@ -236,14 +243,20 @@ async function quotaShortfall(
   if (obligation.steps.every((s) => s.kind !== 'create-vm')) return null;
   const status = await reads.getPool(pool);
   const mine = observed.allocations.reduce(
-    (sum, a) => ({ cpus: sum.cpus + a.cpus, memory_mb: sum.memory_mb + a.memory_mb, instances: sum.instances + a.instances }),
+    (sum, a) => ({
+      cpus: sum.cpus + a.cpus,
+      memory_mb: sum.memory_mb + a.memory_mb,
+      instances: sum.instances + a.instances,
+    }),
     { cpus: 0, memory_mb: 0, instances: 0 },
   );
   const over: string[] = [];
   for (const r of ['cpus', 'memory_mb', 'instances'] as const) {
     const need = status.usage[r] - mine[r] + obligation.quotaPeak[r];
     if (need > status.limits[r]) {
-      over.push(`${r}: needs ${need} at peak, limit ${status.limits[r]} (short by ${need - status.limits[r]})`);
+      over.push(
+        `${r}: needs ${need} at peak, limit ${status.limits[r]} (short by ${need - status.limits[r]})`,
+      );
     }
   }
   return over.length
@@ -260,16 +273,22 @@ async function instanceAction(
   if (!action) return records;
   const e = embodiment(input.deployment, observed, records);
   const target = e.instances.find(
-    (i) => `${i.record.group}/${i.record.id}` === action.instance || `${i.record.group}/${i.record.index}` === action.instance,
+    (i) =>
+      `${i.record.group}/${i.record.id}` === action.instance ||
+      `${i.record.group}/${i.record.index}` === action.instance,
   );
   if (!target?.server) {
-    throw ApplicationFailure.nonRetryable(`instance ${action.instance} has no VM to ${action.action}`, 'InvalidState');
+    throw ApplicationFailure.nonRetryable(
+      `instance ${action.instance} has no VM to ${action.action}`,
+      'InvalidState',
+    );
   }
   await actions.instanceAction.executeWithOptions(
     { startToCloseTimeout: '2 minutes', summary: `${action.action} ${action.instance}` },
     [{ serverId: target.server.id, action: action.action }],
   );
-  const state = action.action === 'stop' ? 'stopped' : action.action === 'start' ? 'started' : target.record.state;
+  const state =
+    action.action === 'stop' ? 'stopped' : action.action === 'start' ? 'started' : target.record.state;
   return records.map((r) => (r.id === target.record.id ? { ...r, state } : r));
 }
 

@@ -36,7 +36,11 @@ export function recordsFor(input: OperationInput): InstanceRecord[] {
  * when the plan deleted it); an unfinished one keeps its old record, and a new one that never got
  * its VM associated does not exist yet.
  */
-export function recordsAfter(before: InstanceRecord[], obligation: Obligation, done: Set<string>): InstanceRecord[] {
+export function recordsAfter(
+  before: InstanceRecord[],
+  obligation: Obligation,
+  done: Set<string>,
+): InstanceRecord[] {
   const unfinished = new Set<string>();
   for (const step of obligation.steps) {
     if (!done.has(step.id)) unfinished.add(instanceIdOf(step.instance));

@@ -5,7 +5,8 @@ import type { InstancePlan, StepKind } from '../planner/types';
 
 export type OperationKind = 'deploy' | 'stop' | 'start' | 'recreate' | 'delete' | 'instance-action';
 export type OperationStatus = 'running' | 'converged' | 'failed' | 'cancelled' | 'planned';
-export type Phase = 'idle' | 'observing' | 'planning' | 'checking-quota' | 'enacting' | 'verifying' | 'cleaning-up' | 'done';
+export type Phase =
+  'idle' | 'observing' | 'planning' | 'checking-quota' | 'enacting' | 'verifying' | 'cleaning-up' | 'done';
 
 export interface DeployRequest {
   /** The manifest and cloud config as plain objects (the CLI parses YAML; the workflow validates again). */

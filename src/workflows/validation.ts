@@ -15,7 +15,9 @@ export function validateDeployPayload(
   const c = validateCloudConfigObject(cloudConfig);
   validateDeployment(m, c);
   if (m.name !== deployment) {
-    throw new Error(`manifest name '${m.name}' does not match deployment '${deployment}': a deployment is its name`);
+    throw new Error(
+      `manifest name '${m.name}' does not match deployment '${deployment}': a deployment is its name`,
+    );
   }
   return { manifest: m, cloudConfig: c };
 }

@@ -14,7 +14,13 @@ export function planView(operation: string, o: Obligation): PlanView {
     operation,
     summary: summarize(o.instances),
     instances: o.instances,
-    steps: o.steps.map((s) => ({ id: s.id, kind: s.kind, instance: s.instance, dependsOn: s.dependsOn, reasons: s.reasons })),
+    steps: o.steps.map((s) => ({
+      id: s.id,
+      kind: s.kind,
+      instance: s.instance,
+      dependsOn: s.dependsOn,
+      reasons: s.reasons,
+    })),
     quotaPeak: o.quotaPeak,
     warnings: o.warnings,
   };

@@ -61,7 +61,9 @@ describe('deploy', () => {
     const r = await h.deploy(bumped, cc);
     expect(r.status, JSON.stringify(r.failure)).toBe('converged');
     expect(r.summary.replace).toBe(5);
-    expect(r.instances.every((i) => i.strategy === 'hot_swap' && i.reasons.includes('stemcell 1.181 → 1.182'))).toBe(true);
+    expect(
+      r.instances.every((i) => i.strategy === 'hot_swap' && i.reasons.includes('stemcell 1.181 → 1.182')),
+    ).toBe(true);
     // uuids survive a replacement
     expect(r.records.map((x) => x.id).sort()).toEqual(first.records.map((x) => x.id).sort());
     const events = await eventsSince(before, 'hotswap');
@@ -115,7 +117,10 @@ describe('deploy', () => {
     const r2 = await h.deploy(down, cc);
     expect(r2.status).toBe('converged');
     expect(r2.summary).toMatchObject({ create: 0, delete: 3 });
-    const apiIndices = r2.records.filter((x) => x.group === 'api').map((x) => x.index).sort();
+    const apiIndices = r2.records
+      .filter((x) => x.group === 'api')
+      .map((x) => x.index)
+      .sort();
     expect(apiIndices).toEqual([0, 1]);
     await h.expectInvariants(r2, { manifest: down, cloudConfig: cc });
   });
@@ -123,7 +128,10 @@ describe('deploy', () => {
   it('renames a group with migrated_from: instances keep their uuids', async () => {
     const m = smallManifest('rename');
     const first = await h.deploy(m, cc);
-    const apiIds = first.records.filter((x) => x.group === 'api').map((x) => x.id).sort();
+    const apiIds = first.records
+      .filter((x) => x.group === 'api')
+      .map((x) => x.id)
+      .sort();
     const renamed = smallManifest('rename', (x) => {
       const g = group(x, 'api');
       g.name = 'web';
@@ -131,8 +139,17 @@ describe('deploy', () => {
     });
     const r = await h.deploy(renamed, cc);
     expect(r.status, JSON.stringify(r.failure)).toBe('converged');
-    expect(r.records.filter((x) => x.group === 'web').map((x) => x.id).sort()).toEqual(apiIds);
-    expect(r.instances.filter((i) => i.instance.startsWith('web/')).every((i) => i.reasons.includes('group renamed api → web'))).toBe(true);
+    expect(
+      r.records
+        .filter((x) => x.group === 'web')
+        .map((x) => x.id)
+        .sort(),
+    ).toEqual(apiIds);
+    expect(
+      r.instances
+        .filter((i) => i.instance.startsWith('web/'))
+        .every((i) => i.reasons.includes('group renamed api → web')),
+    ).toBe(true);
     await h.expectInvariants(r, { manifest: renamed, cloudConfig: cc });
   });
 
@@ -155,7 +172,9 @@ describe('deploy', () => {
     const r = await h.deploy(m, cc);
     expect(r.status).toBe('failed');
     expect(r.failure?.type).toBe('QuotaExceeded');
-    expect(r.failure?.message).toMatch(/quota exceeded in resource pool 'dev'.*cpus: needs \d+ at peak, limit 400/);
+    expect(r.failure?.message).toMatch(
+      /quota exceeded in resource pool 'dev'.*cpus: needs \d+ at peak, limit 400/,
+    );
     expect(await eventsSince(before, 'toobig')).toEqual([]);
   });
 });
@@ -171,7 +190,9 @@ describe('bad input', () => {
     const bad = smallManifest('badinput', (x) => {
       group(x, 'api').vm_type = 'smal';
     });
-    await expect(h.deployments.deploy('badinput', { manifest: bad, cloudConfig: cc })).rejects.toThrow(/vm_type/);
+    await expect(h.deployments.deploy('badinput', { manifest: bad, cloudConfig: cc })).rejects.toThrow(
+      /vm_type/,
+    );
     await expect(
       h.deployments.deploy('badinput', { manifest: { name: 'badinput', nonsense: true }, cloudConfig: cc }),
     ).rejects.toThrow(/rejected/);

@@ -14,7 +14,11 @@ export interface Harness {
   deployments: Deployments;
   taskQueue: string;
   /** Deploys and waits for the operation to end. */
-  deploy(manifest: Manifest, cloudConfig: CloudConfig, extra?: { recreate?: boolean }): Promise<OperationResult>;
+  deploy(
+    manifest: Manifest,
+    cloudConfig: CloudConfig,
+    extra?: { recreate?: boolean },
+  ): Promise<OperationResult>;
   wait(ticket: OperationTicket): Promise<OperationResult>;
   /** DESIGN §9 for the deployment after `result`, scoped to events since `sinceSeq`. */
   invariants(

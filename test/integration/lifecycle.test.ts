@@ -17,7 +17,10 @@ afterAll(async () => {
 });
 
 /** Waits until the running operation has done at least `steps` steps (or is enacting with builds in flight). */
-async function waitForProgress(ticket: OperationTicket, test: (p: OperationProgress) => boolean): Promise<void> {
+async function waitForProgress(
+  ticket: OperationTicket,
+  test: (p: OperationProgress) => boolean,
+): Promise<void> {
   for (let i = 0; i < 600; i++) {
     try {
       const p = await h.deployments.progress(ticket);
@@ -128,7 +131,9 @@ describe('lifecycle', () => {
     expect(r.status, JSON.stringify(r.failure)).toBe('converged');
     const observed = await observeDeployment(h.region.client, 'deleteme');
     expect(observed).toEqual({ servers: [], allocations: [], volumes: [] });
-    const events = (await h.region.client.events(before)).filter((e) => e.tags[TAG.deployment] === 'deleteme');
+    const events = (await h.region.client.events(before)).filter(
+      (e) => e.tags[TAG.deployment] === 'deleteme',
+    );
     const released = events.filter((e) => e.type === 'allocation.released');
     expect(released).toHaveLength(5);
     await h.expectInvariants(r, undefined, before);

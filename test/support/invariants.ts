@@ -51,7 +51,9 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
 
   // 2. No leak: every allocation belongs to a live server; every server to an instance.
   const liveServers = observed.servers.filter((s) => s.state !== 'DELETING');
-  const consumed = new Set(observed.servers.map((s) => s.tags[TAG.allocation]).filter((a): a is string => !!a));
+  const consumed = new Set(
+    observed.servers.map((s) => s.tags[TAG.allocation]).filter((a): a is string => !!a),
+  );
   const leaked = observed.allocations.filter((a) => !consumed.has(a.id));
   for (const a of leaked) violations.push(`leaked allocation ${a.id} (${a.key})`);
   const orphans = liveServers.filter((s) => {
@@ -76,7 +78,9 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
 
   // 3 and 4 over the event log: never two live servers for one claim in one operation; never an
   // allocation released before its server was gone.
-  const events = (await cloud.events(input.sinceSeq ?? 0)).filter((e) => e.tags[TAG.deployment] === deployment);
+  const events = (await cloud.events(input.sinceSeq ?? 0)).filter(
+    (e) => e.tags[TAG.deployment] === deployment,
+  );
   const history = replayEvents(events);
   duplicates += history.claimDuplicates.length;
   violations.push(...history.claimDuplicates, ...history.twoStage);
@@ -96,7 +100,13 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
       operationId: 'invariant-check',
     });
     remainingSteps = o.steps.length;
-    if (remainingSteps) violations.push(`not converged: ${o.steps.map((s) => s.id).slice(0, 5).join(', ')}`);
+    if (remainingSteps)
+      violations.push(
+        `not converged: ${o.steps
+          .map((s) => s.id)
+          .slice(0, 5)
+          .join(', ')}`,
+      );
   }
 
   return {

@@ -7,7 +7,13 @@ import { connectClient, TASK_QUEUE, uiLink, type ConnectedClient } from '../conn
 import { Deployments } from '../deployments';
 import { withUserErrors } from '../errors';
 import { loadDeploymentInputs } from '../load';
-import { progressLine, renderInstances, renderPlanView, renderResult, renderStatus } from '../render-operation';
+import {
+  progressLine,
+  renderInstances,
+  renderPlanView,
+  renderResult,
+  renderStatus,
+} from '../render-operation';
 import type { OperationResult, OperationTicket } from '../../workflows/types';
 import { deploymentWorkflowId } from '../../workflows/types';
 
@@ -34,18 +40,23 @@ export function registerDeployments(program: Command): void {
         'Ctrl-C detaches: the deployment goes on; watch it with `converge status -d NAME`.',
     )
     .action(
-      withUserErrors(async (manifestPath: string, opts: FollowOptions & { cloudConfig: string; recreate?: boolean; dryRun?: boolean }) => {
-        const { manifest, cloudConfig } = loadDeploymentInputs(manifestPath, opts.cloudConfig);
-        await withClient(async (d) => {
-          const ticket = await d.deploy(manifest.name, {
-            manifest,
-            cloudConfig,
-            recreate: opts.recreate ?? false,
-            dryRun: opts.dryRun ?? false,
+      withUserErrors(
+        async (
+          manifestPath: string,
+          opts: FollowOptions & { cloudConfig: string; recreate?: boolean; dryRun?: boolean },
+        ) => {
+          const { manifest, cloudConfig } = loadDeploymentInputs(manifestPath, opts.cloudConfig);
+          await withClient(async (d) => {
+            const ticket = await d.deploy(manifest.name, {
+              manifest,
+              cloudConfig,
+              recreate: opts.recreate ?? false,
+              dryRun: opts.dryRun ?? false,
+            });
+            await follow(d, ticket, opts, true);
           });
-          await follow(d, ticket, opts, true);
-        });
-      }),
+        },
+      ),
     );
 
   program
@@ -79,7 +90,9 @@ export function registerDeployments(program: Command): void {
 
   program
     .command('cancel')
-    .description('Cancel the running operation: in-flight steps finish, no new ones start, it ends consistent')
+    .description(
+      'Cancel the running operation: in-flight steps finish, no new ones start, it ends consistent',
+    )
     .requiredOption('-d, --deployment <name>', 'deployment name')
     .action(
       withUserErrors(async (opts: { deployment: string }) => {
@@ -90,26 +103,37 @@ export function registerDeployments(program: Command): void {
       }),
     );
 
-  operationCommand(program, 'stop', 'Stop instances (soft: VMs kept, powered off; --hard: VMs deleted, identities and disks kept)')
+  operationCommand(
+    program,
+    'stop',
+    'Stop instances (soft: VMs kept, powered off; --hard: VMs deleted, identities and disks kept)',
+  )
     .option('--hard', 'delete the VMs two-stage; instances become detached until `converge start`')
     .option('--now', 'with --hard: also interrupt a running operation (sends the hardStop signal)')
     .action(
-      withUserErrors(async (instances: string[], opts: FollowOptions & { deployment: string; hard?: boolean; now?: boolean }) => {
-        await withClient(async (d) => {
-          if (opts.hard && opts.now) {
-            await d.hardStop(opts.deployment);
-            print(`hard stop signalled for ${opts.deployment}`);
-            return;
-          }
-          const req = { hard: opts.hard ?? false, ...(instances.length ? { instances } : {}) };
-          await follow(d, await d.stop(opts.deployment, req), opts);
-        });
-      }),
+      withUserErrors(
+        async (
+          instances: string[],
+          opts: FollowOptions & { deployment: string; hard?: boolean; now?: boolean },
+        ) => {
+          await withClient(async (d) => {
+            if (opts.hard && opts.now) {
+              await d.hardStop(opts.deployment);
+              print(`hard stop signalled for ${opts.deployment}`);
+              return;
+            }
+            const req = { hard: opts.hard ?? false, ...(instances.length ? { instances } : {}) };
+            await follow(d, await d.stop(opts.deployment, req), opts);
+          });
+        },
+      ),
     );
 
   operationCommand(program, 'start', 'Start stopped or hard-stopped instances').action(
     withUserErrors(async (instances: string[], opts: FollowOptions & { deployment: string }) => {
-      await withClient(async (d) => follow(d, await d.start(opts.deployment, instances.length ? instances : undefined), opts));
+      await withClient(async (d) =>
+        follow(d, await d.start(opts.deployment, instances.length ? instances : undefined), opts),
+      );
     }),
   );
 
@@ -141,12 +165,16 @@ export function registerDeployments(program: Command): void {
     .argument('<action>', 'start | stop | reboot')
     .option('--json', 'print a machine-readable result')
     .action(
-      withUserErrors(async (instance: string, action: string, opts: FollowOptions & { deployment: string }) => {
-        if (action !== 'start' && action !== 'stop' && action !== 'reboot') {
-          throw new UserError(`action: expected start, stop or reboot; got '${action}'`, 2);
-        }
-        await withClient(async (d) => follow(d, await d.instanceAction(opts.deployment, { instance, action }), opts));
-      }),
+      withUserErrors(
+        async (instance: string, action: string, opts: FollowOptions & { deployment: string }) => {
+          if (action !== 'start' && action !== 'stop' && action !== 'reboot') {
+            throw new UserError(`action: expected start, stop or reboot; got '${action}'`, 2);
+          }
+          await withClient(async (d) =>
+            follow(d, await d.instanceAction(opts.deployment, { instance, action }), opts),
+          );
+        },
+      ),
     );
 }
 
@@ -176,10 +204,17 @@ async function withClient(body: (d: Deployments) => Promise<void>): Promise<void
 }
 
 /** Prints the plan, the workflow and its UI link, then a live progress line until the operation ends. */
-async function follow(d: Deployments, ticket: OperationTicket, opts: FollowOptions, showPlan = false): Promise<void> {
+async function follow(
+  d: Deployments,
+  ticket: OperationTicket,
+  opts: FollowOptions,
+  showPlan = false,
+): Promise<void> {
   const human = !opts.json;
   if (human) {
-    print(`${ticket.kind} ${ticket.deployment}: operation ${ticket.operation} (workflow ${ticket.workflowId})`);
+    print(
+      `${ticket.kind} ${ticket.deployment}: operation ${ticket.operation} (workflow ${ticket.workflowId})`,
+    );
     print(`Temporal UI: ${uiLink(ticket.workflowId)}`);
   }
   if (opts.detach) {
@@ -187,7 +222,9 @@ async function follow(d: Deployments, ticket: OperationTicket, opts: FollowOptio
     return;
   }
   process.once('SIGINT', () => {
-    process.stderr.write(`\ndetached: ${ticket.operation} goes on. Watch it: converge status -d ${ticket.deployment}\n`);
+    process.stderr.write(
+      `\ndetached: ${ticket.operation} goes on. Watch it: converge status -d ${ticket.deployment}\n`,
+    );
     process.exit(130);
   });
   if (human && showPlan) {
@@ -228,7 +265,8 @@ async function follow(d: Deployments, ticket: OperationTicket, opts: FollowOptio
   } else {
     if (result.status === 'planned') print(renderPlanView(result.plan, { showKeeps: true }));
     print(renderResult(result));
-    if (result.projection.length && result.status !== 'planned') print(`\n${renderInstances(result.projection)}`);
+    if (result.projection.length && result.status !== 'planned')
+      print(`\n${renderInstances(result.projection)}`);
   }
   process.exitCode = EXIT[result.status];
 }
