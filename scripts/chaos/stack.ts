@@ -1,0 +1,214 @@
+// The embedded stack the chaos harness breaks: the real Temporal CLI dev server (SQLite file), the real
+// region process (SQLite file) and real `converge worker` processes, on free ports under one temp dir.
+// Each can be SIGKILLed and restarted on the same database file and port. The harness talks to it
+// through the CLI's own client path (connectClient + Deployments) and a RegionClient.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Connection } from '@temporalio/client';
+import proto from '@temporalio/proto'; // CommonJS: named ESM imports fail at runtime under Node
+import { Deployments } from '../../src/client/deployments';
+import { connectClient, type ConnectedClient } from '../../src/client/connection';
+import { RegionClient } from '../../src/cloud/region-client';
+import type { Faults } from '../../src/cloud/port';
+import { resolveTemporalCli, searchAttributeArgs } from '../../src/workers/temporal-server';
+import { freePort, Service, sleep } from './processes';
+import { REGION_CONFIG } from './workload';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CONVERGE = join(ROOT, 'bin', 'converge.mjs');
+const NAMESPACE = 'default';
+const TOKEN = 'chaos-token';
+
+export interface StackOptions {
+  dir: string;
+  /** Region lifecycle: modest, so runs are quick but builds and deletes are still asynchronous. */
+  faults: Pick<Faults, 'build_ms' | 'delete_ms'>;
+  /** Handed to new deployment entities: stuck builds must be given up on quickly. */
+  buildDeadlineMs: number;
+  say: (line: string) => void;
+}
+
+export class ChaosStack {
+  readonly taskQueue = 'chaos';
+  readonly workers: Service[] = [];
+  private connected: ConnectedClient | null = null;
+  private deploymentsApi: Deployments | null = null;
+
+  private constructor(
+    readonly options: StackOptions,
+    readonly temporal: Service,
+    readonly region: Service,
+    readonly temporalAddress: string,
+    readonly regionUrl: string,
+    readonly cloud: RegionClient,
+  ) {}
+
+  static async start(options: StackOptions): Promise<ChaosStack> {
+    const { dir } = options;
+    mkdirSync(dir, { recursive: true });
+    const [temporalPort, regionPort] = [await freePort(), await freePort()];
+    const temporalAddress = `127.0.0.1:${temporalPort}`;
+    const regionUrl = `http://127.0.0.1:${regionPort}`;
+    const regionConfig = join(dir, 'region.json');
+    writeFileSync(regionConfig, JSON.stringify(REGION_CONFIG)); // JSON is YAML
+
+    const temporal = new Service({
+      name: 'temporal',
+      file: resolveTemporalCli(),
+      // prettier-ignore
+      args: [
+        'server', 'start-dev',
+        '--ip', '127.0.0.1',
+        '--port', String(temporalPort),
+        '--headless',
+        '--db-filename', join(dir, 'temporal.db'),
+        '--namespace', NAMESPACE,
+        ...searchAttributeArgs(),
+        '--log-level', 'warn',
+      ],
+      cwd: dir,
+      env: process.env,
+      logPath: join(dir, 'temporal.log'),
+      probe: () => temporalAnswers(temporalAddress),
+      readyTimeoutMs: 60_000,
+    });
+    const region = new Service({
+      name: 'region',
+      file: process.execPath,
+      // prettier-ignore
+      args: [
+        CONVERGE, 'region',
+        '--port', String(regionPort),
+        '--db', join(dir, 'region.db'),
+        '--config', regionConfig,
+        '--token', TOKEN,
+        '--build-ms', String(options.faults.build_ms),
+        '--delete-ms', String(options.faults.delete_ms),
+      ],
+      cwd: ROOT,
+      env: process.env,
+      logPath: join(dir, 'region.log'),
+      readyLine: /^region listening on /m,
+      readyTimeoutMs: 30_000,
+    });
+    const cloud = new RegionClient({ url: regionUrl, token: TOKEN, timeoutMs: 10_000 });
+    const stack = new ChaosStack(options, temporal, region, temporalAddress, regionUrl, cloud);
+    await Promise.all([temporal.start(), region.start()]);
+    return stack;
+  }
+
+  /** The CLI's client path; one connection for the whole run (it must survive server restarts). */
+  async deployments(): Promise<Deployments> {
+    if (!this.deploymentsApi) {
+      this.connected = await connectClient({
+        TEMPORAL_ADDRESS: this.temporalAddress,
+        TEMPORAL_NAMESPACE: NAMESPACE,
+      });
+      this.deploymentsApi = new Deployments(this.connected.client, {
+        taskQueue: this.taskQueue,
+        limits: { buildDeadlineMs: this.options.buildDeadlineMs },
+      });
+    }
+    return this.deploymentsApi;
+  }
+
+  /** Starts `count` more workers (in parallel: each bundles the workflows at start). */
+  async addWorkers(count: number): Promise<void> {
+    const added = Array.from({ length: count }, () => this.newWorker());
+    await Promise.all(added.map((w) => w.start()));
+  }
+
+  private newWorker(): Service {
+    const n = this.workers.length + 1;
+    const worker = new Service({
+      name: `worker-${n}`,
+      file: process.execPath,
+      args: [CONVERGE, 'worker'],
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: this.temporalAddress,
+        TEMPORAL_NAMESPACE: NAMESPACE,
+        TEMPORAL_API_KEY: '',
+        TEMPORAL_TLS: 'false',
+        CONVERGE_TASK_QUEUE: this.taskQueue,
+        CONVERGE_REGION_URL: this.regionUrl,
+        CONVERGE_REGION_TOKEN: TOKEN,
+        CONVERGE_DEFAULT_VM_STRATEGY: '',
+      },
+      logPath: join(this.options.dir, `worker-${n}.log`),
+      readyLine: /converge worker started/,
+      readyTimeoutMs: 120_000,
+    });
+    this.workers.push(worker);
+    return worker;
+  }
+
+  /** Whether Temporal lists this worker process as a poller of the workflow task queue. */
+  async workerPolls(worker: Service): Promise<boolean> {
+    const pid = worker.pid;
+    if (pid === null || !worker.running) return false;
+    let connection: Connection | undefined;
+    try {
+      connection = await Connection.connect({ address: this.temporalAddress, connectTimeout: '1s' });
+      const { pollers } = await connection.workflowService.describeTaskQueue({
+        namespace: NAMESPACE,
+        taskQueue: {
+          name: this.taskQueue,
+          kind: proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL,
+        },
+        taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+      });
+      return pollers.some((p) => p.identity === `${pid}@${hostname()}`);
+    } catch {
+      return false;
+    } finally {
+      await connection?.close().catch(() => undefined);
+    }
+  }
+
+  /** Sets region faults, retrying while the region is restarting. */
+  async setFaults(faults: Partial<Faults>): Promise<void> {
+    await retryFor(15_000, () => this.cloud.setFaults(faults));
+  }
+
+  /** Stops everything: workers first (SIGTERM drains), then the region and Temporal. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.kill('SIGTERM')));
+    this.cloud.close();
+    await this.connected?.connection.close().catch(() => undefined);
+    await Promise.all([this.region.kill('SIGTERM'), this.temporal.kill('SIGTERM')]);
+  }
+}
+
+async function temporalAnswers(address: string): Promise<boolean> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: '1s' });
+    const described = await connection.workflowService.describeNamespace({ namespace: NAMESPACE });
+    return described.namespaceInfo?.name === NAMESPACE;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+/** Calls `fn` until it succeeds or `ms` pass (then its last error is thrown). */
+export async function retryFor<T>(
+  ms: number,
+  fn: () => Promise<T>,
+  retryable: (err: unknown) => boolean = () => true,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline || !retryable(err)) throw err;
+      await sleep(250);
+    }
+  }
+}
