@@ -1,0 +1,121 @@
+// `converge dev up|status|down` as a user runs it: real detached processes (a second Temporal dev
+// server with its UI, a region, a worker) on free ports in a temporary directory, so a stack the
+// developer has running on the default ports is never touched.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CONVERGE = fileURLToPath(new URL('../../bin/converge.mjs', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'converge-dev-test-'));
+let env: NodeJS.ProcessEnv = {};
+
+beforeAll(async () => {
+  const [temporal, ui, region] = [await freePort(), await freePort(), await freePort()];
+  env = {
+    ...process.env,
+    CONVERGE_DEV_DIR: dir,
+    CONVERGE_TEMPORAL_PORT: String(temporal),
+    CONVERGE_UI_PORT: String(ui),
+    CONVERGE_REGION_PORT: String(region),
+  };
+  for (const name of [
+    'TEMPORAL_ADDRESS',
+    'TEMPORAL_NAMESPACE',
+    'CONVERGE_TASK_QUEUE',
+    'CONVERGE_REGION_URL',
+  ]) {
+    delete env[name];
+  }
+});
+
+afterAll(async () => {
+  // Whatever happened above, nothing this file started may outlive it.
+  await converge(['dev', 'down']);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('converge dev', () => {
+  it('starts the stack, reports it healthy, is idempotent, and stops every process', async () => {
+    const up = await converge(['dev', 'up']);
+    expect(up.code, up.output).toBe(0);
+    for (const name of ['temporal', 'region', 'worker'])
+      expect(up.output).toMatch(new RegExp(`${name}: healthy`));
+    expect(up.output).toContain(`http://127.0.0.1:${env.CONVERGE_UI_PORT}/namespaces/default/workflows`);
+    const pids = ['temporal', 'region', 'worker'].map((name) =>
+      Number(readFileSync(join(dir, `${name}.pid`), 'utf8')),
+    );
+
+    const status = await converge(['dev', 'status']);
+    expect(status.code, status.output).toBe(0);
+    expect(status.output.match(/ healthy /g)).toHaveLength(3);
+
+    const again = await converge(['dev', 'up']);
+    expect(again.code, again.output).toBe(0);
+    expect(again.output.match(/already running/g)).toHaveLength(3);
+
+    const ui = await fetch(`http://127.0.0.1:${env.CONVERGE_UI_PORT}/namespaces/default/workflows`);
+    expect(ui.status).toBe(200);
+    const region = await fetch(`http://127.0.0.1:${env.CONVERGE_REGION_PORT}/healthz`);
+    expect(region.status).toBe(200);
+
+    const down = await converge(['dev', 'down']);
+    expect(down.code, down.output).toBe(0);
+    for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
+    const after = await converge(['dev', 'status']);
+    expect(after.code).toBe(1);
+    expect(after.output.match(/ stopped /g)).toHaveLength(3);
+  });
+
+  it('refuses a bad port setting as a user error', async () => {
+    const bad = await converge(['dev', 'status'], { CONVERGE_REGION_PORT: 'eighty' });
+    expect(bad.code).toBe(2);
+    expect(bad.output).toContain('CONVERGE_REGION_PORT: expected a port 1-65535, got "eighty"');
+  });
+});
+
+function converge(
+  args: string[],
+  extra: Record<string, string> = {},
+): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CONVERGE, ...args],
+      { env: { ...env, ...extra }, timeout: 170_000 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+        resolve({ code, output: `${stdout}${stderr}` });
+      },
+    );
+  });
+}
+
+// Exited processes whose parent has not reaped them yet (zombies) count as gone.
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
