@@ -3,6 +3,7 @@
 // they talk to. Variable names follow Temporal's own environment configuration.
 import { readFileSync } from 'node:fs';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
+import { UserError } from '../domain/errors';
 import { dataConverter } from './data-converter';
 
 export type Env = Record<string, string | undefined>;
@@ -16,8 +17,11 @@ export const DEFAULT_NAMESPACE = 'default';
 export const TASK_QUEUE = taskQueueFromEnv(process.env);
 
 /** A misconfigured environment: a user error (exit 2), never a stack trace. */
-export class ConnectionConfigError extends Error {
-  override readonly name = 'ConnectionConfigError';
+export class ConnectionConfigError extends UserError {
+  constructor(message: string) {
+    super(message, 2);
+    this.name = 'ConnectionConfigError';
+  }
 }
 
 export interface TemporalSettings {

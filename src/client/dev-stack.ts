@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto'; // CommonJS: named ESM imports fail at runtime under Node
 import { resolveTemporalCli, searchAttributeArgs } from '../workers/temporal-server';
+import { UserError } from '../domain/errors';
 import { DEFAULT_NAMESPACE, taskQueueFromEnv, type Env } from './connection';
 
 export type ServiceName = 'temporal' | 'region' | 'worker';
@@ -49,13 +50,10 @@ export interface ServiceStatus {
 }
 
 /** A failure to start or reach the stack; `exitCode` 2 marks bad settings (user error). */
-export class DevStackError extends Error {
-  override readonly name = 'DevStackError';
-  constructor(
-    message: string,
-    readonly exitCode: 1 | 2 = 1,
-  ) {
-    super(message);
+export class DevStackError extends UserError {
+  constructor(message: string, exitCode: 1 | 2 = 1) {
+    super(message, exitCode);
+    this.name = 'DevStackError';
   }
 }
 
@@ -246,7 +244,10 @@ async function workerPolls(c: DevStackConfig, pid: number): Promise<boolean> {
     connection = await Connection.connect({ address: temporalAddress(c), connectTimeout: '1s' });
     const { pollers } = await connection.workflowService.describeTaskQueue({
       namespace: c.namespace,
-      taskQueue: { name: c.taskQueue, kind: proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      taskQueue: {
+        name: c.taskQueue,
+        kind: proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL,
+      },
       taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
     });
     return pollers.some((p) => p.identity === `${pid}@${hostname()}`);

@@ -2,6 +2,7 @@
 // operation per deployment) driving many activities that mostly wait on the cloud (create-vm waits
 // for ACTIVE, delete-server for 404), so the activity slots are wide and the workflow slots narrow.
 import type { Env } from '../client/connection';
+import { UserError } from '../domain/errors';
 
 export interface WorkerTuning {
   /**
@@ -43,8 +44,11 @@ export const TUNING_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** A bad tuning variable: a user error (exit 2). */
-export class WorkerConfigError extends Error {
-  override readonly name = 'WorkerConfigError';
+export class WorkerConfigError extends UserError {
+  constructor(message: string) {
+    super(message, 2);
+    this.name = 'WorkerConfigError';
+  }
 }
 
 export function tuningFromEnv(env: Env): WorkerTuning {

@@ -58,7 +58,7 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
   const cloud = options.cloud ?? cloudFromEnv(env);
 
   const ownsConnection = options.connection === undefined;
-  const connection = options.connection ?? (await NativeConnection.connect(connectionOptions(settings)));
+  const connection = options.connection ?? (await connectWorker(settings));
   try {
     const worker = await Worker.create({
       connection,
@@ -115,6 +115,19 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     await running;
   } finally {
     await close();
+  }
+}
+
+async function connectWorker(settings: TemporalSettings): Promise<NativeConnection> {
+  try {
+    return await NativeConnection.connect(connectionOptions(settings));
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    const refused = /connection refused|tcp connect error/i.test(reason) ? 'connection refused' : reason;
+    throw new Error(
+      `cannot reach Temporal at ${settings.address} (${refused}); start the embedded stack with ` +
+        '`converge dev up` or point TEMPORAL_ADDRESS at a running server',
+    );
   }
 }
 

@@ -1,7 +1,8 @@
 // `converge worker`: runs a Temporal worker for Converge in the foreground until SIGINT/SIGTERM.
 import type { Command } from 'commander';
-import { CONNECTION_ENV_HELP, ConnectionConfigError } from '../connection';
-import { TUNING_ENV_HELP, WorkerConfigError } from '../../workers/tuning';
+import { UserError } from '../../domain/errors';
+import { CONNECTION_ENV_HELP } from '../connection';
+import { TUNING_ENV_HELP } from '../../workers/tuning';
 
 const REGION_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
   ['CONVERGE_REGION_URL', 'base URL of the region (cloud) API (default http://127.0.0.1:7480)'],
@@ -36,7 +37,7 @@ export function registerWorker(program: Command): void {
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         console.error(`converge worker: ${message}`);
-        process.exitCode = err instanceof ConnectionConfigError || err instanceof WorkerConfigError ? 2 : 1;
+        process.exitCode = err instanceof UserError ? err.exitCode : 1;
       }
     });
 }
