@@ -32,6 +32,23 @@ interface Unit {
   group: string;
   steps: Step[];
   admitted: boolean;
+  /** Steps not done yet. */
+  left: number;
+  /** Ready steps waiting for the unit to be admitted. */
+  held: Step[];
+  /** Position within its group (canaries are the first ranks). */
+  rank: number;
+}
+
+/** Admission state of one group: units in plan order, admitted strictly in that order. */
+interface GroupState {
+  policy: GroupPolicy;
+  units: Unit[];
+  canaries: number;
+  next: number;
+  active: number;
+  done: number;
+  canariesDone: number;
 }
 
 export interface EnactorContext {
@@ -51,7 +68,14 @@ export class Enactor {
   private readonly running = new Map<string, Promise<void>>();
   private readonly units = new Map<string, Unit>();
   private readonly unitOf = new Map<string, Unit>();
-  private readonly stages: string[][];
+  private readonly stages: GroupState[][];
+  // Incremental bookkeeping, so each completion costs O(its dependents), not a rescan of the DAG.
+  private readonly position = new Map<string, number>();
+  private readonly waiting = new Map<string, number>();
+  private readonly dependents = new Map<string, Step[]>();
+  private readonly ready: MinHeap<Step>;
+  private readonly groupOf = new Map<string, GroupState>();
+  private doneCount = 0;
 
   constructor(
     private readonly obligation: Obligation,
@@ -61,7 +85,7 @@ export class Enactor {
     for (const step of obligation.steps) {
       let unit = this.units.get(step.unit);
       if (!unit) {
-        unit = { key: step.unit, group: step.group, steps: [], admitted: step.group === '' };
+        unit = { key: step.unit, group: step.group, steps: [], admitted: false, left: 0, held: [], rank: 0 };
         this.units.set(step.unit, unit);
       }
       unit.steps.push(step);
@@ -73,11 +97,55 @@ export class Enactor {
     );
     this.units.clear();
     for (const u of sorted) this.units.set(u.key, u);
-    this.stages = stagesOf(obligation.groups);
+
+    // Launch order is (unit in plan order, step in topological order): the same order in which a
+    // full rescan would find ready steps, so histories replay whichever bookkeeping recorded them.
+    let pos = 0;
+    for (const u of this.units.values()) for (const step of u.steps) this.position.set(step.id, pos++);
+    this.ready = new MinHeap<Step>((a, b) => (this.position.get(a.id) ?? 0) - (this.position.get(b.id) ?? 0));
+
+    const policies = new Map(obligation.groups.map((g) => [g.name, g] as const));
+    for (const u of this.units.values()) {
+      const policy = policies.get(u.group);
+      if (!policy) {
+        u.admitted = true; // cleanup of orphans and strays: no policy schedules it
+        continue;
+      }
+      let g = this.groupOf.get(u.group);
+      if (!g) {
+        g = { policy, units: [], canaries: 0, next: 0, active: 0, done: 0, canariesDone: 0 };
+        this.groupOf.set(u.group, g);
+      }
+      u.rank = g.units.length;
+      g.units.push(u);
+    }
+    for (const g of this.groupOf.values()) g.canaries = Math.min(g.policy.canaries, g.units.length);
+    this.stages = stagesOf(obligation.groups).map((names) =>
+      names.map((n) => this.groupOf.get(n)).filter((g): g is GroupState => g !== undefined),
+    );
+
+    for (const step of obligation.steps) {
+      for (const d of step.dependsOn) {
+        const list = this.dependents.get(d);
+        if (list) list.push(step);
+        else this.dependents.set(d, [step]);
+      }
+    }
+    for (const u of this.units.values()) {
+      u.left = u.steps.filter((st) => !ctx.done.has(st.id)).length;
+      this.doneCount += u.steps.length - u.left;
+      if (u.left === 0) this.unitFinished(u);
+    }
+    for (const step of obligation.steps) {
+      if (ctx.done.has(step.id)) continue;
+      const open = step.dependsOn.filter((d) => !ctx.done.has(d)).length;
+      this.waiting.set(step.id, open);
+      if (open === 0) this.markReady(step);
+    }
   }
 
   get stepsDone(): number {
-    return this.obligation.steps.filter((s) => this.ctx.done.has(s.id)).length;
+    return this.doneCount;
   }
 
   get remaining(): string[] {
@@ -119,14 +187,14 @@ export class Enactor {
 
   private startReady(): void {
     this.admit();
-    for (const unit of this.units.values()) {
-      for (const step of unit.steps) {
-        if (this.inFlight.size >= this.ctx.limits.maxConcurrentSteps) return;
-        if (this.isReady(step) && (unit.admitted || isBatchCreate(step))) this.launch(step);
-      }
+    while (this.inFlight.size < this.ctx.limits.maxConcurrentSteps) {
+      const step = this.ready.pop();
+      if (!step) return;
+      this.launch(step);
     }
   }
 
+  /** Used by the cleanup only (a rare, one-off pass). */
   private isReady(step: Step): boolean {
     return (
       !this.ctx.done.has(step.id) &&
@@ -135,35 +203,61 @@ export class Enactor {
     );
   }
 
-  /** Admit units group by group: canaries first, then max_in_flight at a time, stages in order. */
+  /** A step whose dependencies are done runs now if it is a batch create or its unit is admitted. */
+  private markReady(step: Step): void {
+    const unit = this.unitOf.get(step.id);
+    if (!unit || unit.admitted || isBatchCreate(step)) this.ready.push(step);
+    else unit.held.push(step);
+  }
+
+  private completed(step: Step): void {
+    this.doneCount++;
+    for (const next of this.dependents.get(step.id) ?? []) {
+      const open = (this.waiting.get(next.id) ?? 1) - 1;
+      this.waiting.set(next.id, open);
+      if (open === 0 && !this.ctx.done.has(next.id)) this.markReady(next);
+    }
+    const unit = this.unitOf.get(step.id);
+    if (unit && --unit.left === 0) this.unitFinished(unit);
+  }
+
+  private unitFinished(unit: Unit): void {
+    const g = this.groupOf.get(unit.group);
+    if (!g) return;
+    g.done++;
+    if (unit.admitted) g.active--;
+    if (unit.rank < g.canaries) g.canariesDone++;
+  }
+
+  /**
+   * Admit units group by group: the canaries first (all must finish), then max_in_flight at a time;
+   * a stage starts once every unit of the stages before it is done. Units are admitted in plan order,
+   * so a pointer per group is enough.
+   */
   private admit(): void {
     for (const stage of this.stages) {
       let stageDone = true;
-      for (const group of stage) {
-        const policy = this.obligation.groups.find((g) => g.name === group);
-        const units = [...this.units.values()].filter((u) => u.group === group);
-        if (!policy || units.length === 0) continue;
-        const canaries = units.slice(0, policy.canaries);
-        const canariesDone = canaries.every((u) => this.unitDone(u));
-        const eligible = canariesDone ? units : canaries;
-        const limit = canariesDone ? policy.maxInFlight : Math.min(policy.canaries, policy.maxInFlight);
-        let active = units.filter((u) => u.admitted && !this.unitDone(u)).length;
-        for (const u of eligible) {
-          if (active >= limit) break;
+      for (const g of stage) {
+        const canariesDone = g.canariesDone === g.canaries;
+        const eligible = canariesDone ? g.units.length : g.canaries;
+        const limit = canariesDone ? g.policy.maxInFlight : Math.min(g.policy.canaries, g.policy.maxInFlight);
+        while (g.active < limit && g.next < eligible) {
+          const u = g.units[g.next++];
           // A unit finished before a continue-as-new needs no slot.
-          if (!u.admitted && !this.unitDone(u)) {
+          if (u && !u.admitted && u.left > 0) {
             u.admitted = true;
-            active++;
+            g.active++;
+            for (const step of u.held.splice(0)) this.ready.push(step);
           }
         }
-        if (!units.every((u) => this.unitDone(u))) stageDone = false;
+        if (g.done < g.units.length) stageDone = false;
       }
       if (!stageDone) return;
     }
   }
 
   private unitDone(u: Unit): boolean {
-    return u.steps.every((s) => this.ctx.done.has(s.id));
+    return u.left === 0;
   }
 
   private launch(step: Step): void {
@@ -176,6 +270,7 @@ export class Enactor {
       const result = await this.call(step);
       this.ctx.done.add(step.id);
       if (result) this.ctx.results.set(step.id, result);
+      this.completed(step);
     } catch (err) {
       this.failure ??= describeFailure(step, err);
     } finally {
@@ -284,6 +379,7 @@ export class Enactor {
         const result = await this.call(next);
         this.ctx.done.add(next.id);
         if (result) this.ctx.results.set(next.id, result);
+        this.completed(next);
       } catch (err) {
         this.failure ??= describeFailure(next, err);
         return;
@@ -315,4 +411,43 @@ function describeFailure(step: Step, err: unknown): OperationFailure {
   const type = cause instanceof ApplicationFailure ? (cause.type ?? null) : null;
   const message = cause instanceof Error ? cause.message : String(cause);
   return { step: step.id, message: `${step.summary}: ${message}`, type };
+}
+
+/** A binary min-heap: the ready steps, lowest launch position first. */
+class MinHeap<T> {
+  private readonly items: T[] = [];
+  constructor(private readonly less: (a: T, b: T) => number) {}
+
+  push(item: T): void {
+    const a = this.items;
+    a.push(item);
+    let i = a.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.less(a[i] as T, a[parent] as T) >= 0) break;
+      [a[i], a[parent]] = [a[parent] as T, a[i] as T];
+      i = parent;
+    }
+  }
+
+  pop(): T | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last !== undefined) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && this.less(a[l] as T, a[m] as T) < 0) m = l;
+        if (r < a.length && this.less(a[r] as T, a[m] as T) < 0) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m] as T, a[i] as T];
+        i = m;
+      }
+    }
+    return top;
+  }
 }
