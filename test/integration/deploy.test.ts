@@ -101,6 +101,44 @@ describe('deploy', () => {
     await h.expectInvariants(r, { manifest: bumped, cloudConfig: cc }, before);
   });
 
+  it('canaries finish before the rest start, and at most max_in_flight instances update at once', async () => {
+    const shape = (x: ReturnType<typeof smallManifest>) => {
+      x.instance_groups = x.instance_groups.filter((g) => g.name === 'api');
+      group(x, 'api').instances = 6;
+      x.update = { ...x.update, canaries: 1, max_in_flight: 2, vm_strategy: 'hot_swap' };
+    };
+    const m = smallManifest('canary', shape);
+    const first = await h.deploy(m, cc);
+    const oldVm = new Map(first.projection.map((row) => [row.instance, row.vm]));
+    const before = await h.seq();
+    const bumped = smallManifest('canary', (x) => {
+      shape(x);
+      x.stemcells[0]!.version = '1.182';
+    });
+    const r = await h.deploy(bumped, cc);
+    expect(r.status, JSON.stringify(r.failure)).toBe('converged');
+    const events = await eventsSince(before, 'canary');
+    // An instance's update window: from its new VM's association to its old VM's deletion.
+    const windows = r.projection.map((row) => ({
+      instance: row.instance,
+      start: firstSeq(
+        events,
+        'server.tags',
+        (e) => e.subject === row.vm && e.tags[TAG.instance] !== undefined,
+      ),
+      end: firstSeq(events, 'server.deleted', (e) => e.subject === oldVm.get(row.instance)),
+    }));
+    windows.sort((a, b) => a.start - b.start);
+    const [canary, ...rest] = windows;
+    for (const w of rest)
+      expect(w.start, `${w.instance} started before the canary finished`).toBeGreaterThan(canary!.end);
+    for (const w of windows) {
+      const overlapping = windows.filter((o) => o.start <= w.start && o.end >= w.start).length;
+      expect(overlapping, `instances updating at once when ${w.instance} started`).toBeLessThanOrEqual(2);
+    }
+    await h.expectInvariants(r, { manifest: bumped, cloudConfig: cc }, before);
+  });
+
   it('scales up and then down, deleting the highest indices', async () => {
     const m = smallManifest('scale');
     await h.deploy(m, cc);
