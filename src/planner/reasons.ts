@@ -12,16 +12,19 @@ import type { Claim } from './types';
  * name) and servers built alike share their tag, so each is computed once, not once per instance.
  */
 export class ClaimSpecs {
-  private readonly specs = new Map<string, { spec: SpecRecord; tag: string }>();
+  /** fingerprint → vm_type name → spec (nested: no key strings built per lookup). */
+  private readonly specs = new Map<string, Map<string, { spec: SpecRecord; tag: string }>>();
   private readonly parsed = new Map<string, SpecRecord | null>();
   private readonly changes = new Map<string, string[]>();
 
   private entry(claim: Claim): { spec: SpecRecord; tag: string } {
-    const key = `${claim.fingerprint}\u0000${claim.vmType.name}`;
-    let e = this.specs.get(key);
+    let byName = this.specs.get(claim.fingerprint);
+    if (!byName)
+      this.specs.set(claim.fingerprint, (byName = new Map<string, { spec: SpecRecord; tag: string }>()));
+    let e = byName.get(claim.vmType.name);
     if (!e) {
       const spec = specRecord(claim.vmType.name, fingerprintFields(claim));
-      this.specs.set(key, (e = { spec, tag: encodeSpecTag(spec) }));
+      byName.set(claim.vmType.name, (e = { spec, tag: encodeSpecTag(spec) }));
     }
     return e;
   }

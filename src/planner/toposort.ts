@@ -31,33 +31,32 @@ export function orderUnits(units: readonly { name: string; steps: readonly Step[
   return out;
 }
 
-/** Kahn's algorithm over one unit's handful of steps, smallest ready id first; appends to `out`. */
+/**
+ * Kahn's algorithm over one unit's handful of steps, smallest ready id first; appends to `out`.
+ * Units hold at most a few steps, so it scans instead of building maps (no allocation per unit).
+ */
 function sortUnit(steps: readonly Step[], out: Step[]): void {
-  const n = steps.length;
+  const start = out.length;
+  const emitted = (id: string): boolean => {
+    for (let i = start; i < out.length; i++) if ((out[i] as Step).id === id) return true;
+    return false;
+  };
   for (const s of steps) {
     if (s.id.charCodeAt(s.unit.length) !== 58 /* ':' */ || !s.id.startsWith(s.unit)) {
       throw new Error(`planner bug: step ${s.id} is not named after its unit ${s.unit}`);
     }
   }
-  const taken: boolean[] = new Array<boolean>(n).fill(false);
-  // Index of each dependency inside the unit; a dependency outside it is a planner bug.
-  const deps = steps.map((s) =>
-    s.dependsOn.map((d) => {
-      const i = steps.findIndex((x) => x.id === d);
-      if (i < 0) throw new Error(`planner bug: ${s.id} depends on ${d}, outside its unit`);
-      return i;
-    }),
-  );
-  for (let emitted = 0; emitted < n; emitted++) {
-    let next = -1;
-    for (let i = 0; i < n; i++) {
-      if (taken[i] || !(deps[i] ?? []).every((d) => taken[d])) continue;
-      const id = (steps[i] as Step).id;
-      if (next < 0 || id < (steps[next] as Step).id) next = i;
-      else if (id === (steps[next] as Step).id) throw new Error(`planner bug: duplicate step id ${id}`);
+  for (let k = 0; k < steps.length; k++) {
+    let next: Step | undefined;
+    for (const s of steps) {
+      if (emitted(s.id) || !s.dependsOn.every(emitted)) continue;
+      if (next !== undefined && s.id === next.id) throw new Error(`planner bug: duplicate step id ${s.id}`);
+      if (next === undefined || s.id < next.id) next = s;
     }
-    if (next < 0) throw new Error('planner bug: the obligation has a dependency cycle');
-    taken[next] = true;
-    out.push(steps[next] as Step);
+    if (next === undefined) {
+      const stuck = steps.filter((s) => !emitted(s.id)).map((s) => s.id);
+      throw new Error(`planner bug: a dependency cycle, or one outside its unit, among ${stuck.join(', ')}`);
+    }
+    out.push(next);
   }
 }
