@@ -1,11 +1,14 @@
 // Smoke test of the infrastructure alone (no Converge workflows or activities): the suite's dev
 // server is up with Converge's search attributes, the shared connection module reaches it from the
 // environment, and a worker bundles, polls and runs a workflow from a test-only file.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectClient, uiLink } from '../../src/client/connection';
+import { connectClient, temporalSettingsFromEnv, uiLink } from '../../src/client/connection';
 import { SEARCH_ATTRIBUTES } from '../../src/workers/temporal-server';
 import {
   closeTestConnections,
@@ -94,6 +97,56 @@ describe('integration infrastructure', () => {
       return ids;
     });
     expect(found).toEqual([workflowId]);
+  });
+});
+
+describe('connection settings from the environment', () => {
+  it('defaults to the embedded stack, and CONVERGE_TEMPORAL_PORT moves the default address', () => {
+    expect(temporalSettingsFromEnv({})).toEqual({ address: '127.0.0.1:7233', namespace: 'default' });
+    expect(temporalSettingsFromEnv({ CONVERGE_TEMPORAL_PORT: '7300' }).address).toBe('127.0.0.1:7300');
+    expect(temporalSettingsFromEnv({ CONVERGE_TEMPORAL_PORT: '7300', TEMPORAL_ADDRESS: 'h:1' }).address).toBe(
+      'h:1',
+    );
+  });
+
+  it('turns TLS on for an API key unless TEMPORAL_TLS=false', () => {
+    expect(temporalSettingsFromEnv({ TEMPORAL_API_KEY: 'k' })).toMatchObject({ apiKey: 'k', tls: {} });
+    expect(temporalSettingsFromEnv({ TEMPORAL_API_KEY: 'k', TEMPORAL_TLS: 'false' }).tls).toBeUndefined();
+  });
+
+  it('reads the TLS files and names the variable that is wrong', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'converge-tls-'));
+    const pem = (name: string): string => {
+      const file = join(dir, `${name}.pem`);
+      writeFileSync(file, `pem of ${file}`);
+      return file;
+    };
+    const [crt, key, ca] = [pem('crt'), pem('key'), pem('ca')];
+    const tls = temporalSettingsFromEnv({
+      TEMPORAL_TLS_CLIENT_CERT_PATH: crt,
+      TEMPORAL_TLS_CLIENT_KEY_PATH: key,
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: ca,
+      TEMPORAL_TLS_SERVER_NAME: 'temporal.example',
+    }).tls;
+    expect(tls?.serverNameOverride).toBe('temporal.example');
+    expect(Buffer.from(tls?.clientCertPair?.crt ?? []).toString()).toBe(`pem of ${crt}`);
+    expect(Buffer.from(tls?.serverRootCACertificate ?? []).toString()).toBe(`pem of ${ca}`);
+    expect(() => temporalSettingsFromEnv({ TEMPORAL_TLS_CLIENT_CERT_PATH: crt })).toThrow(
+      'TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH must be set together',
+    );
+    expect(() =>
+      temporalSettingsFromEnv({ TEMPORAL_TLS_SERVER_CA_CERT_PATH: join(dir, 'missing.pem') }),
+    ).toThrow(/^TEMPORAL_TLS_SERVER_CA_CERT_PATH: cannot read/);
+    expect(() => temporalSettingsFromEnv({ TEMPORAL_TLS: 'maybe' })).toThrow(
+      'TEMPORAL_TLS: expected true or false',
+    );
+  });
+
+  it('links to the UI, by run when given', () => {
+    const env = { CONVERGE_UI_URL: 'https://ui.example/', TEMPORAL_NAMESPACE: 'prod' };
+    expect(uiLink('deployment/web/op/2', 'r1', env)).toBe(
+      'https://ui.example/namespaces/prod/workflows/deployment%2Fweb%2Fop%2F2/r1/history',
+    );
   });
 });
 
