@@ -12,6 +12,7 @@ import { instanceAction } from './instance-action';
 import { observe } from './observe';
 import { resolveOptions, type ActivityOptions } from './options';
 import { releaseQuota } from './release-quota';
+import { withTransientRetries } from './transient';
 
 export { DEFAULT_ACTIVITY_OPTIONS, type ActivityOptions } from './options';
 export { RETRYABLE } from './failures';
@@ -23,7 +24,8 @@ export type { CreateVmProgress } from './create-vm';
  * by name, and a test may hand one around on its own, since none of them uses `this`.
  */
 export function createActivities(cloud: CloudPort, options: Partial<ActivityOptions> = {}) {
-  const deps = { cloud, options: resolveOptions(options) };
+  const resolved = resolveOptions(options);
+  const deps = { cloud: withTransientRetries(cloud, resolved.transientRetries), options: resolved };
   return {
     observe: observe(deps),
     getPool: getPool(deps),

@@ -11,6 +11,8 @@ export interface ActivityOptions {
   actionDeadlineMs: number;
   /** Servers one createVm execution may build before it fails retryably (the next retry gets a new budget). */
   maxBuildAttempts: number;
+  /** Times a region call answered 429/502/503/504 is repeated in place (100, 200, 400 ms…) before the attempt fails. */
+  transientRetries: number;
 }
 
 /** Deadlines sit inside the workflow's start-to-close timeouts (src/workflows/activities.ts). */
@@ -20,6 +22,7 @@ export const DEFAULT_ACTIVITY_OPTIONS: ActivityOptions = {
   deleteDeadlineMs: 5 * 60_000,
   actionDeadlineMs: 90_000,
   maxBuildAttempts: 5,
+  transientRetries: 3,
 };
 
 export function resolveOptions(options: Partial<ActivityOptions> = {}): ActivityOptions {
@@ -30,5 +33,8 @@ export function resolveOptions(options: Partial<ActivityOptions> = {}): Activity
   }
   if (resolved.pollMs <= 0) throw new RangeError('pollMs must be positive');
   if (resolved.maxBuildAttempts < 1) throw new RangeError('maxBuildAttempts must be at least 1');
+  if (!Number.isInteger(resolved.transientRetries) || resolved.transientRetries < 0) {
+    throw new RangeError('transientRetries must be a whole number');
+  }
   return resolved;
 }
