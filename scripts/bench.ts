@@ -1,0 +1,202 @@
+// `npm run bench`: the benchmark. Starts its own embedded stack (Temporal dev server, region, a
+// worker per scenario) in a temp dir on free ports, runs each scenario, prints a markdown table and
+// writes bench/results/<date>.json. A benchmark, not a test: nothing here passes or fails.
+//
+//   npm run bench                          every scenario (about 10 minutes on 2 cores)
+//   npm run bench -- --quick               smaller sizes (about 2 minutes)
+//   npm run bench -- --only noop-1000,hotswap   scenarios by name or name prefix
+//   npm run bench -- --cpu-prof /tmp/prof  V8 CPU profile of each scenario's worker
+//   npm run bench -- --out file.json | --no-write | --keep (keep the temp dir with logs)
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { benchPlanner, formatPlannerBench, yardstickMs, type PlannerBenchRow } from './bench-planner';
+import { DeployHarness, type DeployRow, type DeployScenario } from './bench/harness';
+import { limitsTable, markdownTable } from './bench/report';
+import { startStack } from './bench/stack';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface BenchPlan {
+  plannerSizes: number[];
+  deploy: DeployScenario[];
+}
+
+export function fullPlan(quick: boolean): BenchPlan {
+  const s = (kind: DeployScenario['kind'], instances: number): DeployScenario => ({
+    name: `${kind}-${instances}`,
+    kind,
+    instances,
+  });
+  if (quick) {
+    return {
+      plannerSizes: [1_000, 10_000],
+      deploy: [
+        s('fresh', 100),
+        s('fresh', 500),
+        s('noop', 175),
+        s('noop', 500),
+        s('hotswap', 200),
+        s('delete', 200),
+      ],
+    };
+  }
+  return {
+    plannerSizes: [1_000, 10_000, 50_000],
+    deploy: [
+      s('fresh', 100),
+      s('fresh', 1_000),
+      s('fresh', 5_000),
+      s('noop', 175),
+      s('noop', 1_000),
+      s('noop', 5_000),
+      s('hotswap', 1_000),
+      s('delete', 1_000),
+      s('hotswap', 5_000),
+      s('delete', 5_000),
+    ],
+  };
+}
+
+/** `--only a,b`: names or prefixes (`noop` = every no-op scenario, `planner` = the planner). */
+export function selectPlan(plan: BenchPlan, only: string | undefined): BenchPlan {
+  if (!only) return plan;
+  const wanted = only
+    .split(',')
+    .map((w) => w.trim())
+    .filter(Boolean);
+  const picks = (name: string): boolean => wanted.some((w) => name === w || name.startsWith(`${w}-`));
+  const plannerSizes = plan.plannerSizes.filter((n) => picks(`planner-${n / 1000}k`));
+  const deploy = plan.deploy.filter((s) => picks(s.name));
+  if (plannerSizes.length === 0 && deploy.length === 0) {
+    const names = [
+      'planner',
+      ...plan.plannerSizes.map((n) => `planner-${n / 1000}k`),
+      ...plan.deploy.map((s) => s.name),
+    ];
+    throw new Error(`--only ${only}: no such scenario; known: ${names.join(', ')}`);
+  }
+  return { plannerSizes, deploy };
+}
+
+export async function runDeployScenarios(
+  scenarios: readonly DeployScenario[],
+  options: { say: (line: string) => void; cpuProfDir?: string; keepDir?: boolean },
+): Promise<DeployRow[]> {
+  if (scenarios.length === 0) return [];
+  const stack = await startStack({ say: options.say, ...(options.keepDir ? { keepDir: true } : {}) });
+  const stop = (): void => void stack.stop().finally(() => process.exit(130));
+  process.once('SIGINT', stop);
+  try {
+    const harness = await DeployHarness.create(stack, {
+      say: options.say,
+      ...(options.cpuProfDir ? { cpuProfDir: options.cpuProfDir } : {}),
+    });
+    const rows: DeployRow[] = [];
+    try {
+      for (const s of scenarios) {
+        options.say(`${s.name}: running`);
+        const row = await harness.run(s);
+        options.say(
+          `${s.name}: ${row.status}${row.wallMs !== null ? ` in ${(row.wallMs / 1000).toFixed(2)} s` : ''}` +
+            (row.idealMs ? ` (ideal ${(row.idealMs / 1000).toFixed(1)} s)` : '') +
+            (row.workerPeakRssMb !== null ? `, worker peak ${row.workerPeakRssMb.toFixed(0)} MB` : ''),
+        );
+        if (row.failure) options.say(`  ${row.failure.split('\n').slice(0, 6).join('\n  ')}`);
+        rows.push(row);
+      }
+    } finally {
+      await harness.dispose();
+    }
+    return rows;
+  } finally {
+    process.off('SIGINT', stop);
+    if (options.keepDir) options.say(`kept ${stack.dir}`);
+    await stack.stop();
+  }
+}
+
+export function machine(): Record<string, unknown> {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100),
+    platform: `${os.platform()} ${os.release()}`,
+  };
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
+      out: { type: 'string' },
+      'no-write': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+    },
+  });
+  const plan = selectPlan(fullPlan(values.quick), values.only);
+  const say = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+  const startedAt = new Date();
+
+  let planner: PlannerBenchRow[] = [];
+  if (plan.plannerSizes.length > 0) {
+    say(`planner: ${plan.plannerSizes.join(', ')} instances`);
+    planner = benchPlanner({ sizes: plan.plannerSizes });
+  }
+  const deploy = await runDeployScenarios(plan.deploy, {
+    say,
+    ...(values['cpu-prof'] ? { cpuProfDir: values['cpu-prof'] } : {}),
+    keepDir: values.keep,
+  });
+  const yardstick = Math.min(yardstickMs(), yardstickMs(), yardstickMs());
+
+  const table = markdownTable(planner, deploy);
+  process.stdout.write(`\n${table}\n`);
+  if (deploy.length > 0)
+    process.stdout.write(`\nTemporal limits per operation run:\n\n${limitsTable(deploy)}\n`);
+  if (planner.length > 0) process.stdout.write(`\nplanner detail:\n\n${formatPlannerBench(planner)}\n`);
+  process.stdout.write(`\nyardstick (1M objects into a Map): ${yardstick.toFixed(0)} ms\n`);
+
+  if (!values['no-write']) {
+    const date = startedAt.toISOString().slice(0, 10);
+    const partial = values.quick || values.only !== undefined;
+    const out = values.out ?? join(ROOT, 'bench', 'results', `${date}${partial ? '-partial' : ''}.json`);
+    mkdirSync(join(out, '..'), { recursive: true });
+    const doc = {
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      commit: gitCommit(),
+      machine: machine(),
+      yardstickMs: Math.round(yardstick),
+      options: { quick: values.quick, only: values.only ?? null },
+      table,
+      planner,
+      deploy,
+    };
+    writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
+    say(`wrote ${out}`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

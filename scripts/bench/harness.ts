@@ -1,0 +1,382 @@
+// Runs deployment scenarios on the embedded stack and measures each: wall time against the ideal
+// (critical path), Temporal history and activities per instance, worker peak RSS and CPU, Temporal
+// server and region CPU. One fresh worker process per scenario, so its peak RSS is its own.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { connectClient } from '../../src/client/connection';
+import { Deployments } from '../../src/client/deployments';
+import { TAG, type Observed } from '../../src/domain/cloud';
+import type { InstanceRecord } from '../../src/domain/instance';
+import type { Manifest } from '../../src/domain/manifest';
+import { embodiment, patent, placementsFor, reconcile } from '../../src/planner';
+import { deploymentWorkflowId, type OperationResult, type OperationTicket } from '../../src/workflows/types';
+import { criticalPathMs, stepDurations, type CloudLatencies } from './critical-path';
+import { chainStats, totalEvents } from './history';
+import { benchCloudConfig, benchManifest, NEW_STEMCELL, OLD_STEMCELL } from './inputs';
+import {
+  cpuSeconds,
+  NAMESPACE,
+  peakRssMb,
+  resetPeakRss,
+  setFaults,
+  startWorker,
+  type BenchWorker,
+  type Stack,
+} from './stack';
+
+export type DeployKind = 'fresh' | 'noop' | 'hotswap' | 'delete';
+
+export interface DeployScenario {
+  name: string;
+  kind: DeployKind;
+  instances: number;
+}
+
+export interface DeployRow {
+  scenario: string;
+  kind: DeployKind;
+  instances: number;
+  /** converged, failed, cancelled, error: …, skipped: … */
+  status: string;
+  wallMs: number | null;
+  idealMs: number | null;
+  ratio: number | null;
+  latencies: CloudLatencies;
+  stepsTotal: number | null;
+  /** Entity events added by the operation plus every event of every run of the operation. */
+  historyEvents: number | null;
+  eventsPerInstance: number | null;
+  activities: number | null;
+  activitiesPerInstance: number | null;
+  operationRuns: number | null;
+  maxRunEvents: number | null;
+  maxRunBytes: number | null;
+  maxPendingActivities: number | null;
+  workerPeakRssMb: number | null;
+  workerCpuS: number | null;
+  temporalCpuS: number | null;
+  regionCpuS: number | null;
+  failure: string | null;
+}
+
+/** Zero cloud latency: the deploy and no-op scenarios, and every setup deploy. */
+export const ZERO: CloudLatencies = { build_ms: 0, delete_ms: 0, latency_ms: 0 };
+/** The issue's latency-bound hot_swap (and the delete that follows it). */
+export const SLOW: CloudLatencies = { build_ms: 2000, delete_ms: 1000, latency_ms: 0 };
+
+export const TASK_QUEUE = 'converge-bench';
+
+export interface HarnessOptions {
+  say: (line: string) => void;
+  /** Write each scenario worker's V8 CPU profile here. */
+  cpuProfDir?: string;
+  /** Extra worker environment (tuning variables). */
+  workerEnv?: Record<string, string>;
+}
+
+interface Deployed {
+  instances: number;
+  version: string;
+  records: InstanceRecord[];
+}
+
+export class DeployHarness {
+  private readonly deployed = new Map<string, Deployed>();
+  private readonly broken = new Map<string, string>();
+
+  private constructor(
+    private readonly stack: Stack,
+    private readonly client: Client,
+    private readonly close: () => Promise<void>,
+    private readonly deployments: Deployments,
+    private readonly options: HarnessOptions,
+  ) {}
+
+  static async create(stack: Stack, options: HarnessOptions): Promise<DeployHarness> {
+    const { client, connection } = await connectClient({
+      TEMPORAL_ADDRESS: stack.temporal.address,
+      TEMPORAL_NAMESPACE: NAMESPACE,
+    });
+    const deployments = new Deployments(client, { taskQueue: TASK_QUEUE });
+    return new DeployHarness(stack, client, () => connection.close(), deployments, options);
+  }
+
+  async dispose(): Promise<void> {
+    await this.close();
+  }
+
+  async run(s: DeployScenario): Promise<DeployRow> {
+    const name = `bench-${s.instances}`;
+    const latencies = s.kind === 'hotswap' || s.kind === 'delete' ? SLOW : ZERO;
+    const row = emptyRow(s, latencies);
+    const brokenBecause = this.broken.get(name);
+    if (brokenBecause) return { ...row, status: `skipped: ${name} broke earlier (${brokenBecause})` };
+
+    const worker = await startWorker(this.stack, {
+      taskQueue: TASK_QUEUE,
+      ...(this.options.workerEnv ? { env: this.options.workerEnv } : {}),
+      ...(this.options.cpuProfDir ? { cpuProfDir: join(this.options.cpuProfDir, s.name) } : {}),
+    });
+    try {
+      await setFaults(this.stack, ZERO);
+      // Setup (not measured): the deployment the scenario starts from.
+      if (s.kind === 'fresh' && this.deployed.has(name)) throw new Error(`${name} already exists`);
+      if (s.kind === 'noop' || s.kind === 'hotswap') await this.ensure(name, s.instances, OLD_STEMCELL);
+      if (s.kind === 'delete')
+        await this.ensure(name, s.instances, this.deployed.get(name)?.version ?? OLD_STEMCELL);
+      await setFaults(this.stack, latencies);
+
+      const manifest = benchManifest(name, s.instances, s.kind === 'hotswap' ? NEW_STEMCELL : OLD_STEMCELL);
+      const idealMs = criticalPathMs(
+        await this.obligationFor(s.kind, name, manifest),
+        stepDurations(latencies),
+      );
+      const measured = await this.measure(worker, name, s.instances, () =>
+        s.kind === 'delete'
+          ? this.deployments.delete(name)
+          : this.deployments.deploy(name, { manifest, cloudConfig: benchCloudConfig }),
+      );
+      const { result } = measured;
+      if (s.kind === 'delete' && result.status === 'converged') this.deployed.delete(name);
+      else if (result.status === 'converged')
+        this.deployed.set(name, {
+          instances: s.instances,
+          version: versionOf(manifest),
+          records: result.records,
+        });
+      const expectSteps = s.kind === 'noop' ? 0 : null;
+      const status =
+        expectSteps !== null && result.stepsTotal !== expectSteps
+          ? `${result.status} (no-op planned ${result.stepsTotal} steps)`
+          : result.status;
+      if (result.status !== 'converged') this.broken.set(name, `${s.name} ${result.status}`);
+      return {
+        ...row,
+        ...measured.row,
+        status,
+        idealMs,
+        ratio: idealMs > 0 && typeof measured.row.wallMs === 'number' ? measured.row.wallMs / idealMs : null,
+        stepsTotal: result.stepsTotal,
+        failure: result.failure ? `${result.failure.step ?? ''} ${result.failure.message}`.trim() : null,
+      };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.broken.set(name, `${s.name}: ${message.split('\n')[0] ?? ''}`);
+      await this.terminate(name);
+      return {
+        ...row,
+        status: `error: ${message.split('\n')[0] ?? ''}`,
+        failure: `${message}\n${workerErrors(this.stack, TASK_QUEUE)}`,
+      };
+    } finally {
+      await setFaults(this.stack, ZERO).catch(() => undefined);
+      await worker.stop();
+    }
+  }
+
+  /** Deploys `name` at `version` (unmeasured) unless it is already there. */
+  private async ensure(name: string, instances: number, version: string): Promise<void> {
+    const current = this.deployed.get(name);
+    if (current?.version === version && current.instances === instances) return;
+    this.options.say(`  setup: deploy ${name} (${instances} instances, stemcell ${version})`);
+    const manifest = benchManifest(name, instances, version);
+    const ticket = await this.deployments.deploy(name, { manifest, cloudConfig: benchCloudConfig });
+    const result = await this.waitGuarded(name, ticket, timeoutFor(instances));
+    await this.settle(name);
+    if (result.status !== 'converged')
+      throw new Error(`setup deploy of ${name} ${result.status}: ${result.failure?.message ?? ''}`);
+    this.deployed.set(name, { instances, version, records: result.records });
+  }
+
+  /** The obligation the operation is about to compute (same planner, same inputs), for the ideal time. */
+  private async obligationFor(kind: DeployKind, name: string, manifest: Manifest) {
+    const records = this.deployed.get(name)?.records ?? [];
+    const observed = await observe(this.stack, name);
+    const desired = kind === 'delete' ? { ...manifest, instance_groups: [] } : manifest;
+    const p = patent(desired, benchCloudConfig, placementsFor(desired, records), {
+      defaultStrategy: 'hot_swap',
+    });
+    return reconcile(p, embodiment(name, observed, records), {
+      defaultStrategy: 'hot_swap',
+      operationSeq: 0,
+      operationId: 'ideal',
+    });
+  }
+
+  private async measure(
+    worker: BenchWorker,
+    name: string,
+    instances: number,
+    start: () => Promise<OperationTicket>,
+  ): Promise<{ result: OperationResult; row: Partial<DeployRow> }> {
+    const entityId = deploymentWorkflowId(name);
+    const entityBefore = await totalEvents(this.client, entityId);
+    resetPeakRss(worker.pid);
+    const cpu0 = {
+      worker: cpuSeconds(worker.pid),
+      temporal: cpuSeconds(this.stack.temporal.pid),
+      region: cpuSeconds(this.stack.region.pid),
+    };
+    const t0 = performance.now();
+    const ticket = await start();
+    const result = await this.waitGuarded(name, ticket, timeoutFor(instances));
+    const wallMs = performance.now() - t0;
+    const workerPeakRssMb = peakRssMb(worker.pid);
+    await this.settle(name);
+    const cpu = {
+      worker: cpuSeconds(worker.pid) - cpu0.worker,
+      temporal: cpuSeconds(this.stack.temporal.pid) - cpu0.temporal,
+      region: cpuSeconds(this.stack.region.pid) - cpu0.region,
+    };
+    const op = await chainStats(this.client, ticket.workflowId);
+    const entityAfter = await totalEvents(this.client, entityId);
+    const historyEvents = op.events + (entityAfter - entityBefore);
+    return {
+      result,
+      row: {
+        wallMs,
+        historyEvents,
+        eventsPerInstance: historyEvents / instances,
+        activities: op.activities,
+        activitiesPerInstance: op.activities / instances,
+        operationRuns: op.runs.length,
+        maxRunEvents: op.maxRunEvents,
+        maxRunBytes: op.maxRunBytes,
+        maxPendingActivities: op.maxPendingActivities,
+        workerPeakRssMb,
+        workerCpuS: cpu.worker,
+        temporalCpuS: cpu.temporal,
+        regionCpuS: cpu.region,
+      },
+    };
+  }
+
+  /**
+   * Waits for the operation, but gives up when it cannot end: a workflow task that keeps failing
+   * (e.g. a payload over Temporal's limit) is retried forever by Temporal, so watch for it.
+   */
+  private async waitGuarded(
+    name: string,
+    ticket: OperationTicket,
+    timeoutMs: number,
+  ): Promise<OperationResult> {
+    let stop = false;
+    const watchdog = (async (): Promise<never> => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        await sleep(5000);
+        if (stop) return new Promise<never>(() => undefined);
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s`);
+        for (const id of [deploymentWorkflowId(name), ticket.workflowId]) {
+          const d = await this.client.workflow
+            .getHandle(id)
+            .describe()
+            .catch(() => null);
+          const attempt = d?.raw.pendingWorkflowTask?.attempt ?? 0;
+          if (attempt >= 3) throw new Error(`workflow task of ${id} keeps failing (attempt ${attempt})`);
+        }
+      }
+    })();
+    try {
+      return await Promise.race([this.deployments.wait(ticket), watchdog]);
+    } finally {
+      stop = true;
+    }
+  }
+
+  /**
+   * Until the entity has recorded the operation's end. `Deployments.wait` may return before that
+   * (it treats a failed status query as settled), and then the next update is refused as busy.
+   */
+  private async settle(name: string): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const status = await this.deployments.status(name).catch(() => null);
+      if (status && status.current === null) return;
+      await sleep(50);
+    }
+    throw new Error(`entity of ${name} still shows an operation running 60 s after it ended`);
+  }
+
+  private async terminate(name: string): Promise<void> {
+    const ids: string[] = [];
+    for await (const w of this.client.workflow.list({
+      query: `ConvergeDeployment = "${name}" AND ExecutionStatus = "Running"`,
+    })) {
+      ids.push(w.workflowId);
+    }
+    ids.push(deploymentWorkflowId(name));
+    for (const id of new Set(ids)) {
+      await this.client.workflow
+        .getHandle(id)
+        .terminate('benchmark scenario failed')
+        .catch(() => undefined);
+    }
+    this.deployed.delete(name);
+  }
+}
+
+async function observe(stack: Stack, name: string): Promise<Observed> {
+  const tags = { [TAG.deployment]: name };
+  const c = stack.region.client;
+  const [servers, allocations, volumes] = await Promise.all([
+    c.listServers(tags),
+    c.listAllocations(tags),
+    c.listVolumes(tags),
+  ]);
+  return { servers, allocations, volumes };
+}
+
+function versionOf(m: Manifest): string {
+  return m.stemcells[0]?.version ?? '';
+}
+
+/** Generous: the watchdog, not this, catches a stuck workflow; this catches a slow crawl. */
+function timeoutFor(instances: number): number {
+  return 180_000 + instances * 200;
+}
+
+function emptyRow(s: DeployScenario, latencies: CloudLatencies): DeployRow {
+  return {
+    scenario: s.name,
+    kind: s.kind,
+    instances: s.instances,
+    status: 'not run',
+    wallMs: null,
+    idealMs: null,
+    ratio: null,
+    latencies,
+    stepsTotal: null,
+    historyEvents: null,
+    eventsPerInstance: null,
+    activities: null,
+    activitiesPerInstance: null,
+    operationRuns: null,
+    maxRunEvents: null,
+    maxRunBytes: null,
+    maxPendingActivities: null,
+    workerPeakRssMb: null,
+    workerCpuS: null,
+    temporalCpuS: null,
+    regionCpuS: null,
+    failure: null,
+  };
+}
+
+/** The worker's last error lines, for a scenario that broke. */
+function workerErrors(stack: Stack, taskQueue: string): string {
+  try {
+    const log = readFileSync(join(stack.dir, `worker-${taskQueue}.log`), 'utf8');
+    return log
+      .split('\n')
+      .filter((l) => /error|fail/i.test(l))
+      .slice(-5)
+      .map((l) => l.slice(0, 400))
+      .join('\n');
+  } catch {
+    return '';
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
