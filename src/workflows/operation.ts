@@ -4,6 +4,7 @@ import {
   ApplicationFailure,
   continueAsNew,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -179,6 +180,11 @@ export async function operation(input: OperationInput): Promise<OperationResult>
   if (input.kind === 'stop' && !input.stop?.hard && outcome === 'done') {
     await powerOff(input, newRecords, observed);
   }
+  // Before this patch `start` only marked stopped instances started and left their VMs powered off.
+  // Executions recorded without the marker (test/replay/histories) replay on the old path.
+  if (input.kind === 'start' && outcome === 'done' && patched(PATCHES.startPowersOn)) {
+    await powerOn(input, newRecords, observed);
+  }
 
   enterPhase('verifying');
   const after = await reads.observe({ deployment: input.deployment });
@@ -220,6 +226,11 @@ export async function operation(input: OperationInput): Promise<OperationResult>
     failure,
   };
 }
+
+/** patched() ids, kept until every execution that could lack the marker has finished (CONTRIBUTING.md). */
+export const PATCHES = {
+  startPowersOn: 'start-powers-on-stopped-vms',
+} as const;
 
 const SEARCH_ATTRIBUTE_KEYS = {
   deployment: { name: SEARCH_ATTRIBUTES.deployment, type: 'KEYWORD' },
@@ -290,6 +301,21 @@ async function instanceAction(
   const state =
     action.action === 'stop' ? 'stopped' : action.action === 'start' ? 'started' : target.record.state;
   return records.map((r) => (r.id === target.record.id ? { ...r, state } : r));
+}
+
+/** Powers on the VMs of instances `start` marked started that are still powered off. */
+async function powerOn(input: OperationInput, records: InstanceRecord[], observed: Observed): Promise<void> {
+  const e = embodiment(input.deployment, observed, records);
+  await Promise.all(
+    e.instances
+      .filter((i) => i.record.state === 'started' && i.server && i.server.power === 'stopped')
+      .map((i) =>
+        actions.instanceAction.executeWithOptions(
+          { startToCloseTimeout: '2 minutes', summary: `start ${i.record.group}/${i.record.id}` },
+          [{ serverId: i.server?.id ?? '', action: 'start' }],
+        ),
+      ),
+  );
 }
 
 async function powerOff(input: OperationInput, records: InstanceRecord[], observed: Observed): Promise<void> {
