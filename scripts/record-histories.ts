@@ -228,7 +228,7 @@ const SCENARIOS: Scenario[] = [
         2: 'a dry-run deploy: planned, nothing enacted',
         3: 'instance action: reboot one instance',
         4: 'stop: instances marked stopped and powered off',
-        5: 'start after a soft stop: instances marked started',
+        5: 'start after a soft stop: instances marked started, VMs powered on (patch start-powers-on-stopped-vms)',
         6: 'recreate one instance (by <group>/<index>): its VM replaced',
       },
     },
