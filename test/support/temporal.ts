@@ -89,6 +89,8 @@ export interface TestWorkerOptions {
   /** The cloud the activities use, e.g. a client of a region started for the test. */
   cloud: CloudPort;
   tuning?: Partial<WorkerTuning>;
+  /** The worker's environment (e.g. CONVERGE_DEFAULT_VM_STRATEGY); empty by default, never the test's own. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -106,7 +108,7 @@ export async function createTestWorker(options: TestWorkerOptions): Promise<Work
     namespace: temporalNamespace(),
     workflowBundle: await testBundle(),
     ...(options.tuning !== undefined ? { tuning: options.tuning } : {}),
-    env: {},
+    env: options.env ?? {},
   });
   return worker;
 }
