@@ -187,6 +187,7 @@ export class DeploymentEntity {
     this.current = null;
     const entry = this.state.recent.find((r) => r.operation === ticket.operation);
     if (result) {
+      this.state.lastPlan = result.plan;
       if (result.status !== 'planned') {
         this.state.records = result.records;
         this.state.projection = result.projection;

@@ -20,6 +20,7 @@ import {
   deployUpdate,
   hardStopSignal,
   instanceActionUpdate,
+  operationFinishedSignal,
   planQuery,
   recreateUpdate,
   startUpdate,
@@ -67,6 +68,9 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
     entity.hardStopRequested = true;
     if (child) void child.signal(cancelOperationSignal).catch(() => undefined);
   });
+  setHandler(operationFinishedSignal, (result) => {
+    if (entity.current?.operation === result.operation) entity.finish(entity.current, result, null);
+  });
   setHandler(statusQuery, () => entity.status(entity.busy ? 'enacting' : 'idle'));
   setHandler(planQuery, () => entity.state.lastPlan);
   upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.deployment, value: entity.name }]);
@@ -95,13 +99,13 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
           staticDetails: `operation ${next.ticket.operation} of deployment ${entity.name}`,
         });
         result = await child.result();
-        entity.state.lastPlan = result.plan;
       } catch (err) {
         error = err instanceof ChildWorkflowFailure && err.cause ? err.cause.message : String(err);
       } finally {
         child = null;
       }
-      entity.finish(next.ticket, result, error);
+      // Usually already recorded by the operationFinished signal; the result is the fallback.
+      if (entity.current?.operation === next.ticket.operation) entity.finish(next.ticket, result, error);
       if (entity.state.deleted) break;
       continue;
     }

@@ -6,6 +6,7 @@ import type {
   InstanceActionRequest,
   InstancesRequest,
   OperationProgress,
+  OperationResult,
   OperationTicket,
   PlanView,
   StopRequest,
@@ -30,6 +31,12 @@ export const planQuery = defineQuery<PlanView | null>('plan');
 // Operation child: the entity forwards cancellation; the CLI reads progress.
 export const cancelOperationSignal = defineSignal('cancelOperation');
 export const progressQuery = defineQuery<OperationProgress>('progress');
+/**
+ * The operation's last act: its result, to the entity. A signal handler runs as its job is processed,
+ * so a validator later in the same activation already sees the entity idle with the new records;
+ * the child's completion only resolves a promise, which runs after every job of the activation.
+ */
+export const operationFinishedSignal = defineSignal<[OperationResult]>('operationFinished');
 export const operationPlanQuery = defineQuery<PlanView | null>('operationPlan');
 
 export const SEARCH_ATTRIBUTES = {

@@ -3,8 +3,9 @@
 import {
   ApplicationFailure,
   continueAsNew,
-  log,
+  getExternalWorkflowHandle,
   patched,
+  log,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -13,11 +14,17 @@ import {
 import type { VmStrategy } from '../domain/manifest';
 import type { Observed } from '../domain/cloud';
 import type { InstanceRecord } from '../domain/instance';
-import { embodiment, patent, projectStatus, reconcile } from '../planner';
+import { embodiment, patent, placementsFor, projectStatus, reconcile } from '../planner';
 import type { Obligation, Patent } from '../planner/types';
 import { actions, reads, settings } from './activities';
 import { Enactor } from './enactor';
-import { cancelOperationSignal, operationPlanQuery, progressQuery, SEARCH_ATTRIBUTES } from './messages';
+import {
+  cancelOperationSignal,
+  operationFinishedSignal,
+  operationPlanQuery,
+  progressQuery,
+  SEARCH_ATTRIBUTES,
+} from './messages';
 import { emptyManifestLike, planView } from './views';
 import { recordsAfter, recordsFor } from './records';
 import type {
@@ -32,6 +39,15 @@ import type {
 import { parseStoredInputs } from './validation';
 
 export async function operation(input: OperationInput): Promise<OperationResult> {
+  const result = await runOperation(input);
+  const parent = workflowInfo().parent;
+  if (parent && patched(PATCHES.finishedSignal)) {
+    await getExternalWorkflowHandle(parent.workflowId).signal(operationFinishedSignal, result);
+  }
+  return result;
+}
+
+async function runOperation(input: OperationInput): Promise<OperationResult> {
   let phase: Phase = 'observing';
   let plan: PlanView | null = null;
   let enactor: Enactor | null = null;
@@ -87,12 +103,12 @@ export async function operation(input: OperationInput): Promise<OperationResult>
   enterPhase('planning');
   const { manifest, cloudConfig } = parseStoredInputs(input);
   const records = recordsFor(input);
-  const thePatent: Patent = patent(
-    input.kind === 'delete' ? emptyManifestLike(manifest) : manifest,
-    cloudConfig,
-    records.map((r) => ({ group: r.group, index: r.index, az: r.az })),
-    { defaultStrategy },
-  );
+  const desired = input.kind === 'delete' ? emptyManifestLike(manifest) : manifest;
+  // Placements follow instance adoption (migrated_from, scale down), not the raw records.
+  const placements = patched(PATCHES.adoptedPlacements)
+    ? placementsFor(desired, records)
+    : records.map((r) => ({ group: r.group, index: r.index, az: r.az }));
+  const thePatent: Patent = patent(desired, cloudConfig, placements, { defaultStrategy });
   const obligation: Obligation = reconcile(thePatent, embodiment(input.deployment, observed, records), {
     recreate: input.recreate,
     defaultStrategy,
@@ -230,6 +246,10 @@ export async function operation(input: OperationInput): Promise<OperationResult>
 /** patched() ids, kept until every execution that could lack the marker has finished (CONTRIBUTING.md). */
 export const PATCHES = {
   startPowersOn: 'start-powers-on-stopped-vms',
+  /** The operation signals its result to the entity before completing (see messages.ts). */
+  finishedSignal: 'operation-finished-signal',
+  /** AZ placements come from `placementsFor` (adoption-aware) instead of the raw records. */
+  adoptedPlacements: 'adopted-placements',
 } as const;
 
 const SEARCH_ATTRIBUTE_KEYS = {

@@ -32,6 +32,8 @@ export interface Harness {
     sinceSeq?: number,
   ): Promise<InvariantReport>;
   seq(): Promise<number>;
+  /** Replaces the worker with a new one (empty workflow cache: the next task replays from history). */
+  restartWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -43,8 +45,8 @@ export async function startHarness(
     faults: { build_ms: options.buildMs ?? 30, delete_ms: options.deleteMs ?? 30 },
   });
   const taskQueue = taskQueueFor(name);
-  const worker: Worker = await createTestWorker({ taskQueue, cloud: region.client });
-  const running = worker.run();
+  let worker: Worker = await createTestWorker({ taskQueue, cloud: region.client });
+  let running = worker.run();
   const deployments = new Deployments(await testClient(), {
     taskQueue,
     limits: { buildDeadlineMs: 60_000, ...options.limits },
@@ -72,6 +74,12 @@ export async function startHarness(
       return report;
     },
     seq: () => lastEventSeq(region.client),
+    async restartWorker() {
+      worker.shutdown();
+      await running;
+      worker = await createTestWorker({ taskQueue, cloud: region.client });
+      running = worker.run();
+    },
     async stop() {
       worker.shutdown();
       await running;

@@ -6,7 +6,7 @@ import { TAG, type Observed } from '../../src/domain/cloud';
 import type { InstanceRecord } from '../../src/domain/instance';
 import type { Manifest } from '../../src/domain/manifest';
 import type { CloudPort, RegionEvent } from '../../src/cloud/port';
-import { embodiment, patent, reconcile } from '../../src/planner';
+import { embodiment, patent, placementsFor, reconcile } from '../../src/planner';
 
 export interface InvariantReport {
   /** Tagged servers no instance owns (and not on their way out). */
@@ -91,7 +91,7 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
     const p = patent(
       input.desired.manifest,
       input.desired.cloudConfig,
-      records.map((r) => ({ group: r.group, index: r.index, az: r.az })),
+      placementsFor(input.desired.manifest, records),
       { defaultStrategy: 'delete_create' },
     );
     const o = reconcile(p, embodiment(deployment, observed, records), {
