@@ -193,6 +193,7 @@ async function withClient(body: (d: Deployments) => Promise<void>): Promise<void
   try {
     connected = await connectClient();
   } catch (err) {
+    if (err instanceof UserError) throw err; // bad TEMPORAL_* settings: the user's to fix (exit 2)
     const why = err instanceof Error ? err.message : String(err);
     throw new UserError(`cannot reach Temporal (${why}); is the stack running? Try 'converge dev up'.`, 1);
   }
