@@ -50,10 +50,43 @@ export interface Parsed<T> {
 // ---------------------------------------------------------------------------------------------
 // Documents
 
+const MAX_FLOW_DEPTH = 512;
+
+/** The offset where `[`/`{` nesting first exceeds `max` (quotes and comments roughly skipped), or null. */
+function flowDepthBeyond(text: string, max: number): number | null {
+  let depth = 0;
+  let quote: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === quote) quote = null;
+      else if (c === '\\' && quote === '"') i++;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '#') while (i < text.length && text[i] !== '\n') i++;
+    else if (c === '[' || c === '{') {
+      if (++depth > max) return i;
+    } else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+    else if (c === '\n') quote = null;
+  }
+  return null;
+}
+
+function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset; i++) if (text[i] === '\n') line++;
+  return line;
+}
+
 /** Parse YAML text, keeping node ranges so any field path can be mapped back to line:column. */
 export function readYamlDocument(text: string, source: string | null): SourceDocument {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  // yaml's composer recurses per level: refuse absurd nesting before it can overflow the stack.
+  const tooDeep = flowDepthBeyond(text, MAX_FLOW_DEPTH);
+  const doc = parseDocument(tooDeep === null ? text : '', {
+    lineCounter,
+    prettyErrors: true,
+    uniqueKeys: true,
+  });
   const syntaxProblems: Problem[] = doc.errors.map((error) => {
     const at = error.linePos?.[0];
     return {
@@ -65,7 +98,32 @@ export function readYamlDocument(text: string, source: string | null): SourceDoc
       source,
     };
   });
-  const data: unknown = syntaxProblems.length === 0 ? doc.toJS({ maxAliasCount: 100 }) : undefined;
+  if (tooDeep !== null) {
+    syntaxProblems.push({
+      path: '',
+      line: lineOf(text, tooDeep),
+      column: null,
+      message: `YAML syntax: nested more than ${MAX_FLOW_DEPTH} levels deep`,
+      hint: null,
+      source,
+    });
+  }
+  let data: unknown = undefined;
+  if (syntaxProblems.length === 0) {
+    try {
+      data = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      // An alias without its anchor, or an alias bomb: yaml throws instead of reporting.
+      syntaxProblems.push({
+        path: '',
+        line: null,
+        column: null,
+        message: `YAML syntax: ${firstLine(err instanceof Error ? err.message : String(err))}`,
+        hint: null,
+        source,
+      });
+    }
+  }
   const position = (offset: number): Position => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };

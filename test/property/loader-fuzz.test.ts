@@ -54,7 +54,7 @@ function count(kind: string, outcome: Outcome): void {
  * ReferenceError for an alias to a missing anchor and for an alias bomb. Counted in the table, not
  * hidden; remove the entry when src/domain/load.ts catches them.
  */
-const KNOWN_BUGS = [/^Unresolved alias/, /^Excessive alias count/];
+const KNOWN_BUGS: RegExp[] = []; // fixed in src/domain/load.ts (readYamlDocument)
 
 /**
  * Runs one loader call: a value or a typed rejection is fine, anything else fails the property (and
@@ -284,10 +284,8 @@ describe('the loaders only ever throw ValidationError', () => {
     }
   });
 
-  // KNOWN BUG (src/domain/load.ts): yaml's toJS throws a plain ReferenceError for an alias without
-  // its anchor and for an alias bomb (`maxAliasCount`); it escapes the loader, and the CLI prints
-  // "unexpected error" and exits 1. Fix: catch it in readYamlDocument and report a syntax problem.
-  // Then flip these to `it` and empty KNOWN_BUGS.
+  // Was a bug: yaml's toJS throws a plain ReferenceError for an alias without its anchor and for an
+  // alias bomb; readYamlDocument now reports both as syntax problems.
   const typed = (text: string): void => {
     try {
       parseManifest(text);
@@ -295,10 +293,10 @@ describe('the loaders only ever throw ValidationError', () => {
       if (!(err instanceof ValidationError)) throw err;
     }
   };
-  it.fails('KNOWN BUG: an alias without its anchor is rejected as a ValidationError', () => {
+  it('an alias without its anchor is rejected as a ValidationError', () => {
     typed('name: *a');
   });
-  it.fails('KNOWN BUG: a YAML alias bomb is rejected as a ValidationError', () => {
+  it('a YAML alias bomb is rejected as a ValidationError', () => {
     const bomb = ['a: &a [x,x,x,x,x,x,x,x,x]']
       .concat(['b', 'c', 'd'].map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abc'[i]}`).join(',')}]`))
       .join('\n');
@@ -403,11 +401,9 @@ describe('converge plan on generated bad input', () => {
     expect(failures).toEqual([]);
   }, 300_000); // ~1.4 s of CPU per process: 20 s on an idle two-core box, minutes on a busy one
 
-  // KNOWN BUG (src/domain/load.ts): yaml's composer overflows the stack on ~800 levels of flow
-  // nesting; it reports that as a syntax error the first time, but the second such document in one
-  // process makes V8 abort (FATAL "RegExpCompiler Allocation failed", exit 134). The CLI parses two
-  // files. Fix: refuse documents nested deeper than a bound (say 64) before handing them to yaml.
-  it.fails('KNOWN BUG: 5,000 levels of flow nesting in both files exit 2, not abort', async () => {
+  // Was a bug: yaml's composer overflows the stack on ~800 levels of flow nesting, and a second such
+  // document in one process made V8 abort. readYamlDocument now refuses nesting deeper than 512.
+  it('5,000 levels of flow nesting in both files exit 2, not abort', async () => {
     const deep = `${dir}/deep.yml`;
     writeFileSync(deep, '['.repeat(5000));
     const run = await converge(['plan', deep, '-c', deep]);
