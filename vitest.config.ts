@@ -13,7 +13,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/replay/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/replay/**/*.test.ts', 'test/chaos/**/*.test.ts'],
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,

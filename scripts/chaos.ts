@@ -1,4 +1,4 @@
-// `npm run chaos [-- --short] [--seed N] [--scenario ID[,ID]] [--runs N] [--instances N] [--keep]`:
+// `npm run chaos [-- --short] [--seed N] [--scenario ID[,ID]] [--runs N] [--instances N] [--lanes N] [--keep]`:
 // crashes and faults against the real embedded stack (see scripts/chaos/README.md). Prints a markdown
 // table; exits 1 when any duplicate, leak, orphan or two-stage count is non-zero, a follow-up deploy
 // does not converge, or a run breaks a rule of the design; 2 on bad flags.
@@ -30,6 +30,7 @@ interface Flags {
   scenario?: ScenarioId[];
   runs?: number;
   instances?: number;
+  lanes?: number;
   keep?: boolean;
 }
 
@@ -39,7 +40,12 @@ const program = new Command('chaos')
   .option('--seed <n>', 'base seed; a run is reproducible from it', int('--seed', 0), 1)
   .option('--scenario <ids>', `comma-separated subset of: ${SCENARIO_IDS.join(', ')}`, scenarioList)
   .option('--runs <n>', 'runs per scenario (overrides the mode default)', int('--runs', 1))
-  .option('--instances <n>', 'instances in the deployment (default 30)', int('--instances', 3))
+  .option('--instances <n>', 'instances in the deployment (default 30, short 12)', int('--instances', 3))
+  .option(
+    '--lanes <n>',
+    'independent stacks to spread the scenarios over (default 1, short 3)',
+    int('--lanes', 1),
+  )
   .option('--keep', 'keep the temp dir (logs, databases) even when everything passed')
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .parse();
@@ -52,6 +58,7 @@ const options: ChaosOptions = {
   ...(flags.scenario ? { scenarios: flags.scenario } : {}),
   ...(flags.runs !== undefined ? { runs: flags.runs } : {}),
   ...(flags.instances !== undefined ? { instances: flags.instances } : {}),
+  ...(flags.lanes !== undefined ? { lanes: flags.lanes } : {}),
   keep: flags.keep ?? false,
   say: (line) => console.log(line),
 };

@@ -22,7 +22,7 @@ import {
   type ScenarioContext,
   type ScenarioId,
 } from './scenarios';
-import { ChaosStack, retryFor } from './stack';
+import { ChaosStack, retryFor, writeWorkflowBundle } from './stack';
 import { workload, type Workload } from './workload';
 
 export interface ChaosOptions {
@@ -32,6 +32,10 @@ export interface ChaosOptions {
   runs: number | Partial<Record<ScenarioId, number>>;
   instances: number;
   killsPerOperation: number;
+  /** Independent stacks the scenarios are spread over (they run at the same time). */
+  lanes: number;
+  /** Break every step of the workload, or one step per run picked by the seed. */
+  brokenSteps: 'all' | 'one';
   /** An operation not ended this long after its start is cancelled and counted as not converged. */
   operationTimeoutMs: number;
   buildMs: number;
@@ -54,6 +58,8 @@ export const FULL: Omit<ChaosOptions, 'say' | 'seed'> = {
   },
   instances: 30,
   killsPerOperation: 2,
+  brokenSteps: 'all',
+  lanes: 1,
   operationTimeoutMs: 300_000,
   buildMs: 300,
   deleteMs: 200,
@@ -61,17 +67,23 @@ export const FULL: Omit<ChaosOptions, 'say' | 'seed'> = {
   keep: false,
 };
 
+/** What `npm test` runs (test/chaos/chaos.test.ts) and `npm run chaos -- --short`. */
 export const SHORT: Omit<ChaosOptions, 'say' | 'seed'> = {
   ...FULL,
   runs: 1,
+  instances: 12,
   killsPerOperation: 1,
-  operationTimeoutMs: 180_000,
+  brokenSteps: 'one',
+  lanes: 3,
+  operationTimeoutMs: 150_000,
 };
 
 export interface OperationOutcome {
   label: string;
   operation: string;
   status: OperationResult['status'] | 'timeout';
+  /** Whether the scenario broke things during this operation. */
+  chaos: boolean;
   ms: number;
   failure: string | null;
   remaining: number;
@@ -121,8 +133,62 @@ export interface ChaosReport {
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'converge-chaos-'));
+  options.say(`chaos: seed ${options.seed}, ${options.instances} instances, state and logs in ${dir}`);
+  const bundle = writeWorkflowBundle(join(dir, 'workflow-bundle.js'));
+  bundle.catch(() => undefined); // awaited (and reported) by the first worker start
+  const lanes = assignLanes(options.scenarios, options.lanes);
+  const results = await Promise.all(
+    lanes.map((ids, i) => {
+      const prefix = lanes.length > 1 ? `[lane ${i + 1}] ` : '';
+      const say = (line: string): void =>
+        options.say(
+          line
+            .split('\n')
+            .map((l) => prefix + l)
+            .join('\n'),
+        );
+      return runLane(ids, join(dir, `lane-${i + 1}`), bundle, { ...options, say });
+    }),
+  );
+  const runs = options.scenarios.flatMap((id) => results.flat().filter((r) => r.scenario === id));
+  const rows = tabulate(options.scenarios, runs);
+  const ok = runs.every(runOk) && runs.length > 0;
+  if (ok && !options.keep) rmSync(dir, { recursive: true, force: true });
+  return { runs, rows, ok, elapsedMs: Date.now() - started, dir };
+}
+
+/** Relative cost of a scenario's run (kills of a worker wait out heartbeat timeouts), to balance lanes. */
+const WEIGHT: Record<ScenarioId, number> = {
+  'worker-kill': 3,
+  'two-workers': 3,
+  'region-faults': 2,
+  'temporal-kill': 1,
+  'region-kill': 1,
+  'concurrent-deploys': 1,
+};
+
+/** Scenarios split over `count` independent stacks, heaviest first onto the lightest lane. */
+export function assignLanes(scenarios: readonly ScenarioId[], count: number): ScenarioId[][] {
+  const lanes = Array.from({ length: Math.max(1, Math.min(count, scenarios.length)) }, () => ({
+    ids: [] as ScenarioId[],
+    weight: 0,
+  }));
+  const heaviestFirst = [...scenarios].sort((a, b) => WEIGHT[b] - WEIGHT[a]);
+  for (const id of heaviestFirst) {
+    const lane = lanes.reduce((min, l) => (l.weight < min.weight ? l : min));
+    lane.ids.push(id);
+    lane.weight += WEIGHT[id];
+  }
+  return lanes.map((l) => scenarios.filter((id) => l.ids.includes(id)));
+}
+
+async function runLane(
+  ids: ScenarioId[],
+  dir: string,
+  bundle: Promise<string>,
+  options: ChaosOptions,
+): Promise<RunOutcome[]> {
   const { say } = options;
-  say(`chaos: seed ${options.seed}, ${options.instances} instances, state and logs in ${dir}`);
   const runs: RunOutcome[] = [];
   let stack: ChaosStack | null = null;
   try {
@@ -130,10 +196,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       dir,
       faults: { build_ms: options.buildMs, delete_ms: options.deleteMs },
       buildDeadlineMs: options.buildDeadlineMs,
+      bundle,
       say,
     });
-    say(`chaos: temporal ${stack.temporalAddress}, region ${stack.regionUrl}`);
-    for (const id of options.scenarios) {
+    say(`chaos: temporal ${stack.temporalAddress}, region ${stack.regionUrl}: ${ids.join(', ')}`);
+    for (const id of ids) {
       const count = typeof options.runs === 'number' ? options.runs : (options.runs[id] ?? 0);
       for (let run = 1; run <= count; run++) {
         const outcome = await runOnce(stack, SCENARIOS[id], run, options);
@@ -141,13 +208,31 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         say(describeRun(outcome));
       }
     }
+  } catch (err) {
+    // A stack that cannot start fails every run it owed.
+    say(`chaos: lane stopped: ${err instanceof Error ? err.message : String(err)}`);
+    for (const id of ids.filter((x) => !runs.some((r) => r.scenario === x))) {
+      runs.push(emptyOutcome(id, 1, options.seed, `lane stopped: ${String(err)}`));
+    }
   } finally {
     await stack?.close().catch(() => undefined);
   }
-  const rows = tabulate(options.scenarios, runs);
-  const ok = runs.every(runOk);
-  if (ok && !options.keep) rmSync(dir, { recursive: true, force: true });
-  return { runs, rows, ok, elapsedMs: Date.now() - started, dir };
+  return runs;
+}
+
+function emptyOutcome(scenario: ScenarioId, run: number, seed: number, problem: string): RunOutcome {
+  return {
+    scenario,
+    run,
+    seed,
+    deployment: '-',
+    kills: { worker: 0, temporal: 0, region: 0 },
+    operations: [],
+    followUp: null,
+    invariants: { orphans: 0, leakedAllocations: 0, duplicates: 0, twoStageViolations: 0 },
+    problems: [problem],
+    notes: [],
+  };
 }
 
 export function runOk(r: RunOutcome): boolean {
@@ -198,8 +283,12 @@ async function runOnce(
     }
     say(`    baseline converged in ${scaleMs} ms`);
 
-    let last: OperationResult | null = null;
-    for (const step of w.steps) {
+    // Which steps are broken: all (full run), or one picked by the seed (short run, keeps npm test quick).
+    const broken = new Set(
+      options.brokenSteps === 'all' ? w.steps.map((_, i) => i) : [rng.int(0, w.steps.length - 1)],
+    );
+    for (const [i, step] of w.steps.entries()) {
+      const chaosOn = broken.has(i);
       const extra: OperationTicket[] = [];
       const ctx: ScenarioContext = {
         stack,
@@ -215,38 +304,47 @@ async function runOnce(
       };
       const sinceSeq = await lastEventSeq(stack.cloud);
       const begin = Date.now();
-      const ticket = await (scenario.launch ? scenario.launch(ctx) : ctx.deploy());
+      const ticket = await (chaosOn && scenario.launch ? scenario.launch(ctx) : ctx.deploy());
       let done = false;
       const waiting = waitResilient(deployments, ticket, begin + options.operationTimeoutMs);
-      const op: RunningOperation = {
-        startedAt: begin,
-        isDone: () => done,
-        ended: waiting.then(
-          () => undefined,
-          () => undefined,
-        ),
-      };
-      void op.ended.then(() => (done = true));
-      const chaos = scenario.during(ctx, op);
-      const [result] = await Promise.all([waiting.catch((err: unknown) => err), chaos]);
+      const ended = waiting.then(
+        () => undefined,
+        () => undefined,
+      );
+      void ended.then(() => (done = true));
+      const op: RunningOperation = { startedAt: begin, isDone: () => done, ended };
+      const chaos = chaosOn ? scenario.during(ctx, op) : Promise.resolve();
+      let [result] = await Promise.all([waiting.catch((err: unknown) => err), chaos]);
       const ms = Date.now() - begin;
+      if (result === null) {
+        // Not ended in time: it was cancelled; a cancelled operation must still end and say what remains.
+        outcome.problems.push(
+          `${step.label}: ${ticket.operation} did not end within ${options.operationTimeoutMs} ms`,
+        );
+        result = await waitResilient(deployments, ticket, Date.now() + 120_000).catch((err: unknown) => err);
+      }
 
       // Everything is up again; settle extras and the entity before looking at the cloud.
-      for (const t of extra)
+      for (const t of extra) {
         await waitResilient(deployments, t, Date.now() + options.operationTimeoutMs).catch(() => null);
-      const o = await recordOperation(deployments, step.label, ticket, result, ms);
+      }
+      const o = await recordOperation(deployments, step.label, ticket, result, ms, chaosOn);
       outcome.operations.push(o);
-      say(`    ${step.label}: ${o.status} in ${o.ms} ms${o.failure ? ` (${o.failure})` : ''}`);
-      if (o.status !== 'converged' && !(o.failure && o.remaining > 0)) {
+      say(
+        `    ${step.label}${chaosOn ? '' : ' (no chaos)'}: ${o.status} in ${o.ms} ms${o.failure ? ` (${o.failure})` : ''}`,
+      );
+      // Converged, or it says why (a failure, or the cancel) and what remains.
+      const explained = o.status === 'cancelled' || o.failure !== null;
+      if (o.status !== 'converged' && !(explained && o.remaining > 0)) {
         outcome.problems.push(`${step.label}: ${o.status} without a reason and remaining steps`);
       }
-      if (result instanceof Error || o.status === 'timeout') continue;
-      last = result as OperationResult;
+      if (result === null || result instanceof Error) continue;
+      const r = result as OperationResult;
       await addInvariants(
         stack,
         outcome,
         deployment,
-        last,
+        r,
         o.status === 'converged' ? step.manifest : null,
         w,
         sinceSeq,
@@ -263,12 +361,12 @@ async function runOnce(
       label: 'follow-up',
       operation: follow.operation,
       status: follow.status,
+      chaos: false,
       ms: Date.now() - t1,
       failure: follow.failure?.message ?? null,
       remaining: follow.remaining.length,
     };
     await addInvariants(stack, outcome, deployment, follow, finalManifest, w, sinceSeq);
-    if (last === null) outcome.notes.push('no chaos operation returned a result');
   } catch (err) {
     outcome.problems.push(`run aborted: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
@@ -353,15 +451,17 @@ async function recordOperation(
   ticket: OperationTicket,
   result: unknown,
   ms: number,
+  chaos: boolean,
 ): Promise<OperationOutcome> {
   if (result === null || result instanceof Error) {
-    const why = result instanceof Error ? result.message : 'did not end in time (cancelled)';
+    const why = result instanceof Error ? result.message : 'did not end in time, nor after a cancel';
     const status = await deployments.status(ticket.deployment).catch(() => null);
     const rec = status?.recent.find((r) => r.operation === ticket.operation);
     return {
       label,
       operation: ticket.operation,
       status: 'timeout',
+      chaos,
       ms,
       failure: rec?.failure?.message ?? why,
       remaining: 0,
@@ -372,6 +472,7 @@ async function recordOperation(
     label,
     operation: ticket.operation,
     status: r.status,
+    chaos,
     ms,
     failure: r.failure?.message ?? null,
     remaining: r.remaining.length,
@@ -468,7 +569,7 @@ function describeRun(r: RunOutcome): string {
 export function tabulate(scenarios: readonly ScenarioId[], runs: RunOutcome[]): ScenarioRow[] {
   return scenarios.map((scenario) => {
     const mine = runs.filter((r) => r.scenario === scenario);
-    const ops = mine.flatMap((r) => r.operations);
+    const ops = mine.flatMap((r) => r.operations).filter((o) => o.chaos);
     const converged = ops.filter((o) => o.status === 'converged');
     const kills = { worker: 0, temporal: 0, region: 0 };
     for (const r of mine) for (const k of ['worker', 'temporal', 'region'] as const) kills[k] += r.kills[k];

@@ -1,5 +1,6 @@
 // The embedded stack the chaos harness breaks: the real Temporal CLI dev server (SQLite file), the real
-// region process (SQLite file) and real `converge worker` processes, on free ports under one temp dir.
+// region process (SQLite file) and real worker processes (`converge worker`'s runWorker, with the
+// workflow code bundled once per run: see worker-main.ts), on free ports under one temp dir.
 // Each can be SIGKILLed and restarted on the same database file and port. The harness talks to it
 // through the CLI's own client path (connectClient + Deployments) and a RegionClient.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -12,12 +13,14 @@ import { Deployments } from '../../src/client/deployments';
 import { connectClient, type ConnectedClient } from '../../src/client/connection';
 import { RegionClient } from '../../src/cloud/region-client';
 import type { Faults } from '../../src/cloud/port';
+import { buildWorkflowBundle } from '../../src/workers/bundle';
 import { resolveTemporalCli, searchAttributeArgs } from '../../src/workers/temporal-server';
 import { freePort, Service, sleep } from './processes';
 import { REGION_CONFIG } from './workload';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CONVERGE = join(ROOT, 'bin', 'converge.mjs');
+const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
 const NAMESPACE = 'default';
 const TOKEN = 'chaos-token';
 
@@ -27,7 +30,16 @@ export interface StackOptions {
   faults: Pick<Faults, 'build_ms' | 'delete_ms'>;
   /** Handed to new deployment entities: stuck builds must be given up on quickly. */
   buildDeadlineMs: number;
+  /** The workflow bundle every worker of the run loads (one build shared by all lanes). */
+  bundle: Promise<string>;
   say: (line: string) => void;
+}
+
+/** Bundles src/workflows once into `path` (see worker-main.ts for why workers share one bundle). */
+export async function writeWorkflowBundle(path: string): Promise<string> {
+  const { code } = await buildWorkflowBundle();
+  writeFileSync(path, code);
+  return path;
 }
 
 export class ChaosStack {
@@ -114,21 +126,23 @@ export class ChaosStack {
     return this.deploymentsApi;
   }
 
-  /** Starts `count` more workers (in parallel: each bundles the workflows at start). */
+  /** Starts `count` more workers, in parallel. */
   async addWorkers(count: number): Promise<void> {
-    const added = Array.from({ length: count }, () => this.newWorker());
+    const bundle = await this.options.bundle;
+    const added = Array.from({ length: count }, () => this.newWorker(bundle));
     await Promise.all(added.map((w) => w.start()));
   }
 
-  private newWorker(): Service {
+  private newWorker(bundle: string): Service {
     const n = this.workers.length + 1;
     const worker = new Service({
       name: `worker-${n}`,
       file: process.execPath,
-      args: [CONVERGE, 'worker'],
+      args: ['--import', 'tsx', WORKER_MAIN],
       cwd: ROOT,
       env: {
         ...process.env,
+        CHAOS_WORKFLOW_BUNDLE: bundle,
         TEMPORAL_ADDRESS: this.temporalAddress,
         TEMPORAL_NAMESPACE: NAMESPACE,
         TEMPORAL_API_KEY: '',
