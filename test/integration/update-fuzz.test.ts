@@ -1,0 +1,334 @@
+// Bad updates sent straight through the Temporal client, past the CLI and the Deployments class
+// (issue 5, DESIGN §9.5): generated garbage for every update of the deployment entity. Each must be
+// rejected by the update's validator, and a rejected update writes nothing: the entity's history has
+// exactly as many events afterwards, no operation was started, and the region saw no call.
+import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Deployments } from '../../src/client/deployments';
+import {
+  deleteUpdate,
+  deployUpdate,
+  instanceActionUpdate,
+  recreateUpdate,
+  startUpdate,
+  statusQuery,
+  stopUpdate,
+} from '../../src/workflows/messages';
+import { deploymentWorkflowId, type OperationTicket } from '../../src/workflows/types';
+import { mutate, mutationsArb, oddValueArb, retarget, retargetsArb, type Json } from '../property/bad-input';
+import { cloudConfig, smallManifest } from '../support/fixtures';
+import { lastEventSeq } from '../support/invariants';
+import { startRegion, type StartedRegion } from '../support/region';
+import { closeTestConnections, createTestWorker, taskQueueFor, testClient } from '../support/temporal';
+
+const SEED = 5_000_007;
+const SCALE = Number(process.env.CONVERGE_FUZZ_SCALE ?? 1);
+const runs = (n: number) => ({ seed: SEED, numRuns: Math.max(1, Math.round(n * SCALE)) });
+const NAME = 'fuzzed';
+
+let region: StartedRegion;
+let taskQueue: string;
+let worker: Worker;
+let running: Promise<void>;
+let client: Client;
+let entity: WorkflowHandle;
+const manifest = smallManifest(NAME) as unknown as Json;
+const cc = cloudConfig() as unknown as Json;
+
+beforeAll(async () => {
+  region = await startRegion({ faults: { build_ms: 20, delete_ms: 20 } });
+  taskQueue = taskQueueFor('update fuzz');
+  worker = await createTestWorker({ taskQueue, cloud: region.client });
+  running = worker.run();
+  client = await testClient();
+  const d = new Deployments(client, { taskQueue, limits: { buildDeadlineMs: 60_000 } });
+  // A deployed, idle entity: every validator gets past "never deployed" and "busy" to the payload.
+  const r = await d.wait(await d.deploy(NAME, { manifest: smallManifest(NAME), cloudConfig: cloudConfig() }));
+  expect(r.status).toBe('converged');
+  entity = client.workflow.getHandle(deploymentWorkflowId(NAME));
+});
+
+afterAll(async () => {
+  const rows = [...tally.entries()].map(([kind, t]) => ({ class: kind, ...t }));
+  console.log(
+    `[update-fuzz] ${rows.reduce((n, r) => n + r.updates, 0)} bad updates (seed ${SEED}, scale ${SCALE})`,
+  );
+  console.table(rows);
+  worker?.shutdown();
+  await running;
+  await region?.stop();
+  await closeTestConnections();
+});
+
+const tally = new Map<
+  string,
+  { updates: number; 'message names a field or rule': number; 'JS error message': number }
+>();
+
+/** What a validator's rejection says, classified: a message for a user, or a JavaScript accident. */
+const JS_ERROR = /Cannot read properties|is not a function|is not iterable|is not defined|Cannot convert/;
+
+type Send = (payload: Json) => Promise<unknown>;
+const SENDERS: Record<string, Send> = {
+  deploy: (p) => entity.executeUpdate(deployUpdate, { args: [p as never] }),
+  stop: (p) => entity.executeUpdate(stopUpdate, { args: [p as never] }),
+  start: (p) => entity.executeUpdate(startUpdate, { args: [p as never] }),
+  recreate: (p) => entity.executeUpdate(recreateUpdate, { args: [p as never] }),
+  instanceAction: (p) => entity.executeUpdate(instanceActionUpdate, { args: [p as never] }),
+};
+
+/** Sends one bad update; it must come back rejected by the validator, not for being busy. */
+async function rejected(kind: string, send: Send, payload: Json): Promise<void> {
+  let error: unknown;
+  try {
+    await send(payload);
+  } catch (err) {
+    error = err;
+  }
+  const shown = JSON.stringify(payload)?.slice(0, 300);
+  expect(error, `accepted: ${kind} ${shown}`).toBeInstanceOf(WorkflowUpdateFailedError);
+  const message = (error as WorkflowUpdateFailedError).cause?.message ?? '';
+  if (/is busy/.test(message)) {
+    // Rejected for the wrong reason: an earlier "bad" update was accepted and its operation runs.
+    const recent = (await entity.query(statusQuery)).recent.slice(0, 2);
+    throw new Error(`rejected as busy, so an earlier update was accepted: ${JSON.stringify(recent)}`);
+  }
+  const t = tally.get(kind) ?? { updates: 0, 'message names a field or rule': 0, 'JS error message': 0 };
+  t.updates++;
+  t[JS_ERROR.test(message) ? 'JS error message' : 'message names a field or rule']++;
+  tally.set(kind, t);
+}
+
+async function historyLength(): Promise<number> {
+  return (await entity.fetchHistory()).events?.length ?? 0;
+}
+
+describe('bad updates straight through the Temporal client', () => {
+  let eventsBefore: number;
+  let seqBefore: number;
+  let regionSeqBefore: number;
+
+  beforeAll(async () => {
+    eventsBefore = await historyLength();
+    const status = await entity.query(statusQuery);
+    expect(status.current).toBeNull();
+    seqBefore = status.recent.length;
+    regionSeqBefore = await lastEventSeq(region.client);
+  });
+
+  it('deploy with mutated manifests and cloud configs', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        mutationsArb,
+        mutationsArb,
+        fc.constantFrom('manifest', 'cloud config', 'both'),
+        async (mm, cm, which) => {
+          const m = which === 'cloud config' ? manifest : mutate(manifest, mm).doc;
+          const c = which === 'manifest' ? cc : mutate(cc, cm).doc;
+          fc.pre(m !== manifest || c !== cc);
+          // A mutation may leave a document valid (an optional key dropped): not bad input.
+          fc.pre(!(await validPair(m, c)));
+          await rejected('deploy: mutated documents', SENDERS.deploy!, { manifest: m, cloudConfig: c });
+        },
+      ),
+      runs(120),
+    );
+  });
+
+  it('deploy with well-typed documents whose references are broken', async () => {
+    await fc.assert(
+      fc.asyncProperty(retargetsArb, retargetsArb, async (mr, cr) => {
+        const m = retarget(manifest, mr);
+        const c = retarget(cc, cr);
+        fc.pre(!(await validPair(m, c)));
+        await rejected('deploy: broken references', SENDERS.deploy!, { manifest: m, cloudConfig: c });
+      }),
+      runs(60),
+    );
+  });
+
+  it('deploy of another deployment’s manifest to this entity', async () => {
+    for (const name of ['other', 'fuzzed2', 'FUZZED']) {
+      const m = { ...(manifest as Record<string, Json>), name };
+      await rejected('deploy: name mismatch', SENDERS.deploy!, { manifest: m, cloudConfig: cc });
+    }
+  });
+
+  it('deploy and instanceAction with a payload that is not an object', async () => {
+    // (stop, start and recreate accept one today: see the gaps below)
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('deploy', 'instanceAction'), oddValueArb, async (kind, value) => {
+        fc.pre(value === null || typeof value !== 'object' || Array.isArray(value));
+        await rejected(`${kind}: not an object`, SENDERS[kind]!, value);
+      }),
+      runs(80),
+    );
+  });
+
+  it('stop, start and recreate naming instances that do not exist', async () => {
+    const selectors = fc.array(
+      fc.oneof(
+        fc.string({ maxLength: 20 }),
+        fc.constantFrom('db', 'api/99', 'api/-1', 'worker/abc', 'api/', '/0', 'API', 'api/0 ', 'api//0'),
+        oddValueArb,
+      ),
+      { minLength: 1, maxLength: 3 },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('stop', 'start', 'recreate'), selectors, async (kind, instances) => {
+        fc.pre(
+          !instances.some(
+            (s) => typeof s === 'string' && /^(api|worker)(\/[0-9]+|\/[0-9a-f-]{36})?$/.test(s),
+          ),
+        );
+        await rejected(`${kind}: unknown instances`, SENDERS[kind]!, { instances });
+      }),
+      runs(90),
+    );
+  });
+
+  it('instance actions with unknown actions, unknown instances or missing fields', async () => {
+    const payloads = fc.oneof(
+      fc.record({ instance: fc.constant('api/0'), action: fc.oneof(fc.string(), oddValueArb) }),
+      fc.record({
+        instance: fc.oneof(fc.string(), oddValueArb),
+        action: fc.constantFrom('start', 'stop', 'reboot'),
+      }),
+      fc.constantFrom<Json>(
+        {},
+        { instance: 'api/0' },
+        { action: 'reboot' },
+        { instance: 'api', action: 'reboot' },
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(payloads, async (p) => {
+        const o = p as { instance?: Json; action?: Json };
+        const action = typeof o.action === 'string' ? o.action : '';
+        const instance = typeof o.instance === 'string' ? o.instance : '';
+        fc.pre(!(['start', 'stop', 'reboot'].includes(action) && /^(api|worker)\/[0-9]+$/.test(instance)));
+        await rejected('instanceAction: bad', SENDERS.instanceAction!, p);
+      }),
+      runs(60),
+    );
+  });
+
+  it('afterwards: not one event more in the entity’s history, no operation started, no cloud call', async () => {
+    expect(await historyLength()).toBe(eventsBefore);
+    const status = await entity.query(statusQuery);
+    expect(status.current).toBeNull();
+    expect(status.recent.length).toBe(seqBefore);
+    expect(await lastEventSeq(region.client)).toBe(regionSeqBefore);
+  });
+});
+
+// KNOWN GAPS (src/workflows/deployment-entity.ts): the validators check the documents and the
+// instance selectors, but not the request objects themselves: options of the wrong type or unknown
+// options pass, and so does a payload that is not an object at all. Some do real harm (`stop {hard:
+// "no"}` is a hard stop; `recreate 42` recreates every VM). Fix: parse each request with a strict zod
+// schema in its validator. These tests pin today's behaviour (the update is ACCEPTED); each turns red
+// when its gap is closed, and then asserts the rejection instead (see `rejected` above).
+describe('KNOWN GAPS: requests the validators let through today', () => {
+  const probes: [string, (entity: WorkflowHandle, name: string) => Promise<OperationTicket>][] = [
+    [
+      'deploy with recreate: "yes"',
+      (e, name) =>
+        e.executeUpdate(deployUpdate, {
+          args: [{ manifest: tiny(name), cloudConfig: cc, recreate: 'yes' } as never],
+        }),
+    ],
+    [
+      'deploy with dryRun: "no" (runs as a dry run)',
+      (e, name) =>
+        e.executeUpdate(deployUpdate, {
+          args: [{ manifest: tiny(name), cloudConfig: cc, dryRun: 'no' } as never],
+        }),
+    ],
+    [
+      'deploy with an unknown option',
+      (e, name) =>
+        e.executeUpdate(deployUpdate, {
+          args: [{ manifest: tiny(name), cloudConfig: cc, force: true } as never],
+        }),
+    ],
+    [
+      'stop with hard: "no" (runs as a hard stop)',
+      (e) => e.executeUpdate(stopUpdate, { args: [{ hard: 'no' } as never] }),
+    ],
+    [
+      'stop with an unknown option',
+      (e) => e.executeUpdate(stopUpdate, { args: [{ graceful: true } as never] }),
+    ],
+    ['stop with a number (stops everything)', (e) => e.executeUpdate(stopUpdate, { args: [42 as never] })],
+    ['start with a string', (e) => e.executeUpdate(startUpdate, { args: ['api' as never] })],
+    [
+      'recreate with a number (recreates every VM)',
+      (e) => e.executeUpdate(recreateUpdate, { args: [42 as never] }),
+    ],
+    ['delete with options', (e) => e.executeUpdate(deleteUpdate, { args: [{ force: true } as never] })],
+    ['delete with a number', (e) => e.executeUpdate(deleteUpdate, { args: [42 as never] })],
+  ];
+  const nameOf = (i: number): string => `lenient-${i + 1}`;
+
+  // One small, deployed, idle entity per probe (an accepted probe starts an operation), all at once.
+  beforeAll(async () => {
+    const d = new Deployments(client, { taskQueue, limits: { buildDeadlineMs: 60_000 } });
+    const results = await Promise.all(
+      probes.map(async (_p, i) =>
+        d.wait(await d.deploy(nameOf(i), { manifest: tiny(nameOf(i)), cloudConfig: cloudConfig() })),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(probes.map(() => 'converged'));
+  });
+
+  it.each(probes.map(([what, send], i) => ({ what, send, i })))(
+    'KNOWN GAP: $what is accepted',
+    async ({ what, send, i }) => {
+      const handle = client.workflow.getHandle(deploymentWorkflowId(nameOf(i)));
+      try {
+        const ticket = await send(handle, nameOf(i));
+        expect(ticket.operation).toBe('op-2');
+      } finally {
+        await idle(handle);
+      }
+      // What the harmful ones did with the misread option:
+      const status = await handle.query(statusQuery);
+      if (what.startsWith('stop with hard'))
+        expect(status.instances.map((r) => r.state)).toEqual(['detached']);
+      if (what.startsWith('deploy with dryRun')) expect(status.recent[0]?.status).toBe('planned');
+      if (what.startsWith('recreate')) expect(status.recent[0]?.summary?.replace).toBe(1);
+    },
+  );
+});
+
+/** Waits until the entity runs no operation (an accepted probe's operation must not outlive the test). */
+async function idle(handle: WorkflowHandle): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const status = await handle.query(statusQuery).catch(() => null);
+    if (status === null || status.current === null) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A one-instance deployment (the fuzzed one's shape, smaller). */
+function tiny(name: string): Json {
+  const m = smallManifest(name, (x) => {
+    x.instance_groups = x.instance_groups.filter((g) => g.name === 'api');
+    const g = x.instance_groups[0];
+    if (g) g.instances = 1;
+  });
+  return m as unknown as Json;
+}
+
+/** Whether the pair would pass the entity's validator (same functions, run here). */
+async function validPair(m: Json, c: Json): Promise<boolean> {
+  const { validateDeployPayload } = await import('../../src/workflows/validation');
+  try {
+    validateDeployPayload(m, c, NAME);
+    return true;
+  } catch {
+    return false;
+  }
+}
