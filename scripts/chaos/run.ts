@@ -32,6 +32,12 @@ export interface ChaosOptions {
   runs: number | Partial<Record<ScenarioId, number>>;
   instances: number;
   killsPerOperation: number;
+  /**
+   * When a kill comes: a delay (ms) drawn from this range, from the operation's start or the previous
+   * restart. Fixed per mode (not measured) so that a seed names the same moments on any machine; a
+   * moment after the operation has ended kills nothing.
+   */
+  momentMs: readonly [number, number];
   /** Independent stacks the scenarios are spread over (they run at the same time). */
   lanes: number;
   /** Break every step of the workload, or one step per run picked by the seed. */
@@ -58,6 +64,7 @@ export const FULL: Omit<ChaosOptions, 'say' | 'seed'> = {
   },
   instances: 30,
   killsPerOperation: 2,
+  momentMs: [300, 8_000],
   brokenSteps: 'all',
   lanes: 1,
   operationTimeoutMs: 300_000,
@@ -73,6 +80,7 @@ export const SHORT: Omit<ChaosOptions, 'say' | 'seed'> = {
   runs: 1,
   instances: 12,
   killsPerOperation: 1,
+  momentMs: [300, 4_000],
   brokenSteps: 'one',
   lanes: 3,
   operationTimeoutMs: 150_000,
@@ -274,14 +282,14 @@ async function runOnce(
 
     const t0 = Date.now();
     const baseline = await deployAndWait(deployments, deployment, w, w.baseline, options, 'baseline');
-    const scaleMs = Date.now() - t0;
+    const baselineMs = Date.now() - t0;
     if (baseline.status !== 'converged') {
       outcome.problems.push(
         `baseline deploy did not converge: ${baseline.failure?.message ?? baseline.status}`,
       );
       return outcome;
     }
-    say(`    baseline converged in ${scaleMs} ms`);
+    say(`    baseline converged in ${baselineMs} ms`);
 
     // Which steps are broken: all (full run), or one picked by the seed (short run, keeps npm test quick).
     const broken = new Set(
@@ -293,7 +301,7 @@ async function runOnce(
       const ctx: ScenarioContext = {
         stack,
         rng: rng.fork(step.label),
-        scaleMs,
+        momentMs: options.momentMs,
         killsPerOperation: options.killsPerOperation,
         kill: (kind) => (outcome.kills[kind] += 1),
         deploy: () => deployments.deploy(deployment, { manifest: step.manifest, cloudConfig: w.cloudConfig }),

@@ -33,8 +33,8 @@ export interface RunningOperation {
 export interface ScenarioContext {
   stack: ChaosStack;
   rng: Rng;
-  /** How long the baseline deploy of this run took: the scale for "a random moment". */
-  scaleMs: number;
+  /** "A random moment": a delay drawn from this range (ms), fixed per mode so a seed names it. */
+  momentMs: readonly [number, number];
   /** Worker kills per operation in the worker-kill scenario. */
   killsPerOperation: number;
   kill(kind: ProcessKind): void;
@@ -70,8 +70,8 @@ async function waitOrEnd(op: RunningOperation, ms: number): Promise<boolean> {
   return ended || op.isDone();
 }
 
-/** A random moment inside the operation's expected span. */
-const moment = (ctx: ScenarioContext): number => ctx.rng.int(200, Math.max(2_000, ctx.scaleMs));
+/** A random moment (from the operation's start, or from the previous restart). */
+const moment = (ctx: ScenarioContext): number => ctx.rng.int(ctx.momentMs[0], ctx.momentMs[1]);
 
 /**
  * After Temporal comes back: every worker must be polling again. A worker that died, or that is alive
