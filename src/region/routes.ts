@@ -65,7 +65,13 @@ function list<T>(req: Request, items: T[]): Reply {
 }
 
 function param(req: Request, i = 0): string {
-  return decodeURIComponent(req.params[i] ?? '');
+  const raw = req.params[i] ?? '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    // Broken percent-encoding is the caller's mistake, never a 500.
+    throw new ApiError(400, 'invalid', `path: malformed percent-encoding in '${raw.slice(0, 80)}'`, 'path');
+  }
 }
 
 export function routes(s: Stores): Route[] {

@@ -18,7 +18,7 @@ import type {
   StopRequest,
 } from './types';
 import { selects } from './records';
-import { validateDeployPayload } from './validation';
+import { checkRequest, validateDeployPayload } from './validation';
 
 const RECENT = 20;
 const ACTIONS = new Set(['start', 'stop', 'reboot']);
@@ -61,28 +61,33 @@ export class DeploymentEntity {
   // ----- validators: throw to reject; a rejected update leaves no trace in history -----
 
   validateDeploy(req: DeployRequest): void {
+    checkRequest('deploy', req);
     this.refuseWhileBusy('deploy');
     validateDeployPayload(req.manifest, req.cloudConfig, this.name);
   }
 
   validateStop(req: StopRequest): void {
+    checkRequest('stop', req);
     this.refuseWhileBusy(req.hard ? 'stop --hard' : 'stop');
     this.requireDeployed();
     this.requireKnownInstances(req.instances);
   }
 
   validateInstances(kind: 'start' | 'recreate', req: InstancesRequest): void {
+    checkRequest('instances', req);
     this.refuseWhileBusy(kind);
     this.requireDeployed();
     this.requireKnownInstances(req.instances);
   }
 
-  validateDelete(): void {
+  validateDelete(req: unknown): void {
+    checkRequest('delete', req);
     this.refuseWhileBusy('delete');
     this.requireDeployed();
   }
 
   validateInstanceAction(req: InstanceActionRequest): void {
+    checkRequest('instanceAction', req);
     this.refuseWhileBusy('instance action');
     this.requireDeployed();
     if (!ACTIONS.has(req.action)) {

@@ -56,7 +56,7 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
     validator: (req: InstancesRequest) => entity.validateInstances('recreate', req),
   });
   setHandler(deleteUpdate, (_req) => entity.accept('delete'), {
-    validator: (_req) => entity.validateDelete(),
+    validator: (req) => entity.validateDelete(req),
   });
   setHandler(instanceActionUpdate, (req) => entity.accept('instance-action', { action: req }), {
     validator: (req: InstanceActionRequest) => entity.validateInstanceAction(req),

@@ -26,7 +26,7 @@ import {
   SEARCH_ATTRIBUTES,
 } from './messages';
 import { emptyManifestLike, planView } from './views';
-import { recordsAfter, recordsFor } from './records';
+import { recordsAfter, recordsFor, selects } from './records';
 import type {
   OperationFailure,
   OperationInput,
@@ -109,8 +109,15 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
     ? placementsFor(desired, records)
     : records.map((r) => ({ group: r.group, index: r.index, az: r.az }));
   const thePatent: Patent = patent(desired, cloudConfig, placements, { defaultStrategy });
+  // Selectors may name a group: the planner takes instance names, so expand them here.
+  const recreate =
+    Array.isArray(input.recreate) && patched(PATCHES.recreateSelectors)
+      ? records
+          .filter((r) => input.recreate instanceof Array && input.recreate.some((s) => selects(s, r)))
+          .map((r) => `${r.group}/${r.id}`)
+      : input.recreate;
   const obligation: Obligation = reconcile(thePatent, embodiment(input.deployment, observed, records), {
-    recreate: input.recreate,
+    recreate,
     defaultStrategy,
     operationSeq: input.seq,
     operationId: input.operation,
@@ -250,6 +257,8 @@ export const PATCHES = {
   finishedSignal: 'operation-finished-signal',
   /** AZ placements come from `placementsFor` (adoption-aware) instead of the raw records. */
   adoptedPlacements: 'adopted-placements',
+  /** `recreate` selectors (`api`, `api/0`, `api/<uuid>`) are expanded to instance names. */
+  recreateSelectors: 'recreate-selectors',
 } as const;
 
 const SEARCH_ATTRIBUTE_KEYS = {

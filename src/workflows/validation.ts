@@ -1,5 +1,6 @@
 // Update validators: reject bad input before anything is written to history (DESIGN §9.5).
 import { ApplicationFailure } from '@temporalio/workflow';
+import { z } from 'zod';
 import { cloudConfigSchema, type CloudConfig } from '../domain/cloud-config';
 import { manifestSchema, type Manifest } from '../domain/manifest';
 import { validateCloudConfigObject, validateDeployment, validateManifestObject } from '../domain';
@@ -30,4 +31,40 @@ export function parseStoredInputs(input: OperationInput): { manifest: Manifest; 
     throw ApplicationFailure.nonRetryable('stored manifest or cloud config no longer parses', 'InvalidInput');
   }
   return { manifest: m.data, cloudConfig: c.data };
+}
+
+// The request objects themselves, strictly: a mistyped option must never be read as another one
+// (`stop {hard: "no"}` is not a hard stop) and an unknown option is a mistake, not a no-op.
+const instanceSelectors = z.array(z.string().min(1)).optional();
+const deployRequestSchema = z.strictObject({
+  manifest: z.unknown(),
+  cloudConfig: z.unknown(),
+  recreate: z.boolean().optional(),
+  dryRun: z.boolean().optional(),
+});
+const stopRequestSchema = z.strictObject({ hard: z.boolean().optional(), instances: instanceSelectors });
+const instancesRequestSchema = z.strictObject({ instances: instanceSelectors });
+const deleteRequestSchema = z.strictObject({});
+const instanceActionRequestSchema = z.strictObject({
+  instance: z.string().min(1),
+  action: z.enum(['start', 'stop', 'reboot']),
+});
+
+export const REQUESTS = {
+  deploy: deployRequestSchema,
+  stop: stopRequestSchema,
+  instances: instancesRequestSchema,
+  delete: deleteRequestSchema,
+  instanceAction: instanceActionRequestSchema,
+} as const;
+
+/** Throws a message naming every bad field of an update's request object. */
+export function checkRequest(kind: keyof typeof REQUESTS, request: unknown): void {
+  const result = REQUESTS[kind].safeParse(request);
+  if (result.success) return;
+  const problems = result.error.issues.map((i) => {
+    const path = i.path.length ? i.path.map(String).join('.') : '(request)';
+    return `${path}: ${i.message}`;
+  });
+  throw new Error(`invalid ${kind} request: ${problems.join('; ')}`);
 }

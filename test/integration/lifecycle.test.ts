@@ -123,6 +123,17 @@ describe('lifecycle', () => {
     expect(observed.allocations).toEqual([]);
   });
 
+  it('recreate takes a group name and replaces only that group', async () => {
+    const m = smallManifest('recreategroup');
+    const first = await h.deploy(m, cc);
+    const r = await h.wait(await h.deployments.recreate('recreategroup', ['worker']));
+    expect(r.status, JSON.stringify(r.failure)).toBe('converged');
+    expect(r.summary).toMatchObject({ replace: 2, keep: 3 });
+    expect(r.instances.filter((i) => i.action === 'replace').every((i) => i.instance.startsWith('worker/'))).toBe(true);
+    expect(r.records.map((x) => x.id).sort()).toEqual(first.records.map((x) => x.id).sort());
+    await h.expectInvariants(r, { manifest: m, cloudConfig: cc });
+  });
+
   it('delete removes everything: each allocation is released only after its server is gone', async () => {
     const m = smallManifest('deleteme');
     await h.deploy(m, cc);

@@ -554,10 +554,8 @@ describe('every region endpoint refuses bad input with a 4xx and stores nothing'
     );
   });
 
-  // KNOWN BUG (src/region/routes.ts `param`): a path id with broken percent-encoding makes
-  // decodeURIComponent throw a URIError, answered as a 500. Fix: catch it and answer 400 (or 404).
-  // Flip `it.fails` to `it` once fixed.
-  it.fails('KNOWN BUG: a path id with broken percent-encoding is a 4xx, not a 500', async () => {
+  // Was a bug (src/region/routes.ts `param`): decodeURIComponent's URIError was answered as a 500.
+  it('a path id with broken percent-encoding is a 4xx, not a 500', async () => {
     for (const id of ['%ZZ', '%E0%A4%A', 'abc%'])
       await refused('broken percent-encoding', { method: 'GET', path: `/v1/servers/${id}` });
   });
