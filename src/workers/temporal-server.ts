@@ -11,6 +11,18 @@ export function searchAttributeArgs(): string[] {
   return SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]);
 }
 
+/**
+ * `--sqlite-pragma` pairs for a dev server with a database file. SQLite's defaults (rollback journal,
+ * synchronous=FULL) fsync several times per transaction, and Temporal writes a few transactions per
+ * activity, so the file, not the CPU, capped the embedded stack at ~20 activities/s. WAL with
+ * synchronous=NORMAL survives a crash of the server process; only an OS crash or power loss may
+ * lose the last transactions (never corrupt the file). Measured (npm run bench, 2 cores): fresh
+ * deploy of 500 24.0 → 11.5 s, delete of 200 12.5 → 4.1 s, Temporal CPU about halved.
+ */
+export function sqlitePragmaArgs(): string[] {
+  return ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal'];
+}
+
 export const TEMPORAL_SCRIPT = fileURLToPath(new URL('../../scripts/temporal.sh', import.meta.url));
 
 /**
