@@ -13,7 +13,7 @@ import { Connection } from '@temporalio/client';
 import { RegionClient } from '../../src/cloud/region-client';
 import type { Faults } from '../../src/cloud/port';
 import { buildWorkflowBundle } from '../../src/workers/bundle';
-import { resolveTemporalCli, searchAttributeArgs } from '../../src/workers/temporal-server';
+import { resolveTemporalCli, searchAttributeArgs, sqlitePragmaArgs } from '../../src/workers/temporal-server';
 import { benchRegionConfig } from './inputs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -60,7 +60,7 @@ export async function startStack(
       '--ip', '127.0.0.1',
       '--port', String(temporalPort),
       '--headless',
-      ...(process.env.BENCH_TEMPORAL_MEMORY ? [] : ['--db-filename', join(dir, 'temporal.db')]),
+      ...(process.env.BENCH_TEMPORAL_MEMORY ? [] : ['--db-filename', join(dir, 'temporal.db'), ...sqlitePragmaArgs()]),
       ...(process.env.BENCH_TEMPORAL_ARGS?.split(' ').filter(Boolean) ?? []),
       '--namespace', NAMESPACE,
       ...searchAttributeArgs(),
@@ -217,6 +217,7 @@ interface RegionProcess {
 async function startRegionProcess(dir: string, config: string, token: string): Promise<RegionProcess> {
   // prettier-ignore
   const args = [
+    ...(process.env.BENCH_REGION_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
     BIN, 'region', '--port', '0', '--db', join(dir, 'region.db'), '--config', config,
     '--build-ms', '0', '--delete-ms', '0', '--latency-ms', '0', '--exit-with-parent',
   ];
