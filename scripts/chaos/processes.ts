@@ -5,7 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-const live = new Set<ChildProcess>();
+/** Live children, and whether each leads its own process group (tethered). */
+const live = new Map<ChildProcess, boolean>();
 let exitHookInstalled = false;
 
 function installExitHook(): void {
@@ -16,9 +17,10 @@ function installExitHook(): void {
 
 /** SIGKILLs every child still alive (synchronous: safe in an exit handler). */
 export function killAllChildren(): void {
-  for (const child of live) {
+  for (const [child, group] of live) {
     try {
-      child.kill('SIGKILL');
+      if (group && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      else child.kill('SIGKILL');
     } catch {
       // already gone
     }
@@ -38,7 +40,27 @@ export interface ServiceSpec {
   readyLine?: RegExp;
   probe?: () => Promise<boolean>;
   readyTimeoutMs: number;
+  /**
+   * Give the child a stdin pipe that this process holds open: a child that exits when its stdin closes
+   * (the region's --exit-with-parent, worker-main.ts) then dies with the harness even on SIGKILL.
+   */
+  stdinPipe?: boolean;
+  /**
+   * For a child that cannot watch its stdin (the Temporal CLI): run it under a bash tether in its own
+   * process group. The tether SIGKILLs it when our pipe closes; `kill` signals the whole group.
+   */
+  tether?: boolean;
 }
+
+// bash puts background jobs' stdin on /dev/null, hence fd 3 for the watcher.
+const TETHER = [
+  'exec 3<&0',
+  '"$@" </dev/null & child=$!',
+  '{ cat >/dev/null; kill -9 "$child" 2>/dev/null; } <&3 & watcher=$!',
+  'wait "$child"; status=$?',
+  'kill "$watcher" 2>/dev/null',
+  'exit "$status"',
+].join('\n');
 
 export class Service {
   private child: ChildProcess | null = null;
@@ -72,26 +94,30 @@ export class Service {
       spec.logPath,
       `\n=== ${new Date().toISOString()} start #${this.starts}: ${spec.args.join(' ')}\n`,
     );
-    const child = spawn(spec.file, spec.args, {
+    const [file, args] = spec.tether
+      ? ['bash', ['-c', TETHER, 'tether', spec.file, ...spec.args]]
+      : [spec.file, spec.args];
+    const child = spawn(file, args, {
       cwd: spec.cwd,
       env: spec.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [spec.stdinPipe || spec.tether ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      detached: spec.tether === true,
     });
     this.child = child;
-    live.add(child);
+    live.set(child, spec.tether === true);
     const exit: { reason: string | null } = { reason: null };
     this.exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
         live.delete(child);
         exit.reason = signal !== null ? `killed by ${signal}` : `exit code ${code ?? '?'}`;
-        appendFileSync(spec.logPath, `=== ${new Date().toISOString()} ${exit.reason}\n`);
+        appendLog(spec.logPath, `=== ${new Date().toISOString()} ${exit.reason}\n`);
         resolve();
       });
     });
     const onData = (chunk: Buffer): void => {
       const text = chunk.toString('utf8');
       this.output = (this.output + text).slice(-64_000);
-      appendFileSync(spec.logPath, text);
+      appendLog(spec.logPath, text);
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
@@ -114,11 +140,40 @@ export class Service {
   /** Sends `signal` and waits for the exit (SIGKILL after 10 s if a softer signal is ignored). */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.child;
-    if (!child || !this.running) return;
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const pid = child?.pid;
+    if (!child || pid === undefined || !this.running) return;
+    const send = (sig: NodeJS.Signals): void => {
+      try {
+        if (this.spec.tether) process.kill(-pid, sig);
+        else child.kill(sig);
+      } catch {
+        // already gone
+      }
+    };
+    send(signal);
+    const timer = setTimeout(() => send('SIGKILL'), 10_000);
     await this.exited;
     clearTimeout(timer);
+    // The tether may be reaped before its child: wait until the group is empty (port and files free).
+    for (let i = 0; this.spec.tether && i < 100 && groupAlive(pid); i++) await sleep(50);
+  }
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Logs are for the post-mortem: failing to write one (dir removed meanwhile) must not crash the run. */
+function appendLog(path: string, text: string): void {
+  try {
+    appendFileSync(path, text);
+  } catch {
+    // the output is still kept in memory for failure messages
   }
 }
 

@@ -83,6 +83,7 @@ export class ChaosStack {
       cwd: dir,
       env: process.env,
       logPath: join(dir, 'temporal.log'),
+      tether: true,
       probe: () => temporalAnswers(temporalAddress),
       readyTimeoutMs: 60_000,
     });
@@ -98,7 +99,9 @@ export class ChaosStack {
         '--token', TOKEN,
         '--build-ms', String(options.faults.build_ms),
         '--delete-ms', String(options.faults.delete_ms),
+        '--exit-with-parent',
       ],
+      stdinPipe: true,
       cwd: ROOT,
       env: process.env,
       logPath: join(dir, 'region.log'),
@@ -154,6 +157,7 @@ export class ChaosStack {
       },
       logPath: join(this.options.dir, `worker-${n}.log`),
       readyLine: /converge worker started/,
+      stdinPipe: true,
       readyTimeoutMs: 120_000,
     });
     this.workers.push(worker);

@@ -11,4 +11,7 @@ if (!codePath) {
   console.error('chaos worker: CHAOS_WORKFLOW_BUNDLE is not set');
   process.exit(2);
 }
+// Die with the harness: it holds our stdin open, so end-of-input means it is gone (even after a SIGKILL).
+process.stdin.on('end', () => process.exit(1));
+process.stdin.resume();
 await runWorker({ workflowBundle: { codePath } });
