@@ -36,7 +36,10 @@ interface Flags {
 
 const program = new Command('chaos')
   .description('Chaos harness: SIGKILL workers, Temporal and the region, inject region faults, race deploys')
-  .option('--short', 'one run per scenario, one worker kill per operation (what npm test runs)')
+  .option(
+    '--short',
+    'what npm test runs: one run per scenario, 12 instances, one broken operation each, 3 stacks at once',
+  )
   .option('--seed <n>', 'base seed; a run is reproducible from it', int('--seed', 0), 1)
   .option('--scenario <ids>', `comma-separated subset of: ${SCENARIO_IDS.join(', ')}`, scenarioList)
   .option('--runs <n>', 'runs per scenario (overrides the mode default)', int('--runs', 1))
