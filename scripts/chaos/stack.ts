@@ -14,7 +14,7 @@ import { connectClient, type ConnectedClient } from '../../src/client/connection
 import { RegionClient } from '../../src/cloud/region-client';
 import type { Faults } from '../../src/cloud/port';
 import { buildWorkflowBundle } from '../../src/workers/bundle';
-import { resolveTemporalCli, searchAttributeArgs } from '../../src/workers/temporal-server';
+import { resolveTemporalCli, searchAttributeArgs, sqlitePragmaArgs } from '../../src/workers/temporal-server';
 import { freePort, Service, sleep } from './processes';
 import { REGION_CONFIG } from './workload';
 
@@ -76,6 +76,7 @@ export class ChaosStack {
         '--port', String(temporalPort),
         '--headless',
         '--db-filename', join(dir, 'temporal.db'),
+        ...sqlitePragmaArgs(), // the dev stack's settings: the crash test is about them
         '--namespace', NAMESPACE,
         ...searchAttributeArgs(),
         '--log-level', 'warn',
