@@ -35,6 +35,8 @@ export class DeploymentEntity {
   hardStopRequested = false;
 
   constructor(input: DeploymentInput) {
+    this.pending = input.pending ?? null;
+    this.hardStopRequested = input.hardStopRequested ?? false;
     this.state = input.state ?? {
       name: input.name,
       records: [],

@@ -6,6 +6,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -38,6 +39,11 @@ import type {
   OperationResult,
   StopRequest,
 } from './types';
+
+/** patched() ids of the entity (CONTRIBUTING.md). */
+export const ENTITY_PATCHES = {
+  continueWithPending: 'entity-continue-as-new-with-pending',
+} as const;
 
 export async function deployment(input: DeploymentInput): Promise<DeploymentState> {
   const entity = new DeploymentEntity(input);
@@ -82,6 +88,21 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
         entity.hardStopRequested ||
         (workflowInfo().continueAsNewSuggested && !entity.busy),
     );
+    // Between operations, continue as new when the server suggests it, carrying an accepted operation
+    // that has not started yet: a busy entity is never idle, so waiting for idleness could wait forever.
+    if (
+      workflowInfo().continueAsNewSuggested &&
+      entity.current === null &&
+      (entity.pending === null || patched(ENTITY_PATCHES.continueWithPending))
+    ) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof deployment>({
+        name: entity.name,
+        state: entity.state,
+        pending: entity.pending,
+        hardStopRequested: entity.hardStopRequested,
+      });
+    }
     if (entity.hardStopRequested && !entity.pending) {
       entity.hardStopRequested = false;
       if (entity.state.manifest !== null && !entity.state.deleted)
@@ -108,10 +129,6 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
       if (entity.current?.operation === next.ticket.operation) entity.finish(next.ticket, result, error);
       if (entity.state.deleted) break;
       continue;
-    }
-    if (workflowInfo().continueAsNewSuggested && !entity.busy) {
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof deployment>({ name: entity.name, state: entity.state });
     }
   }
   await condition(allHandlersFinished);

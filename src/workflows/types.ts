@@ -200,6 +200,9 @@ export interface DeploymentInput {
   name: string;
   state?: DeploymentState;
   limits?: Partial<OperationLimits>;
+  /** An operation accepted (its ticket already returned) but not yet started, carried across continue-as-new. */
+  pending?: { ticket: OperationTicket; input: OperationInput } | null;
+  hardStopRequested?: boolean;
 }
 
 export function deploymentWorkflowId(name: string): string {

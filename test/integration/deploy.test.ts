@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TAG } from '../../src/domain/cloud';
 import type { RegionEvent } from '../../src/cloud/port';
 import { cloudConfig, group, smallManifest } from '../support/fixtures';
+import { settledHistoryLength } from '../support/temporal';
 import { startHarness, type Harness } from './harness';
 
 let h: Harness;
@@ -224,7 +225,7 @@ describe('bad input', () => {
     const handle = (await import('../support/temporal')).testClient;
     const client = await handle();
     const entity = client.workflow.getHandle('deployment/badinput');
-    const before = (await entity.fetchHistory()).events?.length ?? 0;
+    const before = await settledHistoryLength(entity);
     const bad = smallManifest('badinput', (x) => {
       group(x, 'api').vm_type = 'smal';
     });
@@ -234,7 +235,7 @@ describe('bad input', () => {
     await expect(
       h.deployments.deploy('badinput', { manifest: { name: 'badinput', nonsense: true }, cloudConfig: cc }),
     ).rejects.toThrow(/rejected/);
-    const after = (await entity.fetchHistory()).events?.length ?? 0;
+    const after = await settledHistoryLength(entity);
     expect(after).toBe(before);
   });
 });

@@ -21,7 +21,13 @@ import { mutate, mutationsArb, oddValueArb, retarget, retargetsArb, type Json } 
 import { cloudConfig, smallManifest } from '../support/fixtures';
 import { lastEventSeq } from '../support/invariants';
 import { startRegion, type StartedRegion } from '../support/region';
-import { closeTestConnections, createTestWorker, taskQueueFor, testClient } from '../support/temporal';
+import {
+  closeTestConnections,
+  createTestWorker,
+  settledHistoryLength,
+  taskQueueFor,
+  testClient,
+} from '../support/temporal';
 
 const SEED = 5_000_007;
 const SCALE = Number(process.env.CONVERGE_FUZZ_SCALE ?? 1);
@@ -102,7 +108,7 @@ async function rejected(kind: string, send: Send, payload: Json): Promise<void> 
 }
 
 async function historyLength(): Promise<number> {
-  return (await entity.fetchHistory()).events?.length ?? 0;
+  return settledHistoryLength(entity);
 }
 
 describe('bad updates straight through the Temporal client', () => {
@@ -284,7 +290,7 @@ describe('request objects: mistyped and unknown options are rejected', () => {
     'rejects $what',
     async ({ what, send, i }) => {
       const handle = client.workflow.getHandle(deploymentWorkflowId(nameOf(i)));
-      const before = (await handle.fetchHistory()).events?.length ?? 0;
+      const before = await settledHistoryLength(handle);
       let error: unknown;
       try {
         await send(handle, nameOf(i));
@@ -298,7 +304,7 @@ describe('request objects: mistyped and unknown options are rejected', () => {
       const status = await handle.query(statusQuery);
       expect(status.recent[0]?.operation).toBe('op-1');
       expect(status.instances.map((r) => r.state)).toEqual(['started']);
-      expect((await handle.fetchHistory()).events?.length ?? 0).toBe(before);
+      expect(await settledHistoryLength(handle)).toBe(before);
     },
   );
 });

@@ -121,3 +121,21 @@ export async function closeTestConnections(): Promise<void> {
   workerConnection = undefined;
   await Promise.all([client?.then((c) => c.close()), native?.then((c) => c.close())]);
 }
+
+/**
+ * The history length once nothing more is coming: an entity is idle as soon as it records the
+ * operation's result (a signal), but the child's completion lands in its history a moment later.
+ */
+export async function settledHistoryLength(handle: {
+  fetchHistory(): Promise<{ events?: unknown[] | null }>;
+}): Promise<number> {
+  let last = -1;
+  let stable = 0;
+  for (let i = 0; i < 200 && stable < 3; i++) {
+    const n = (await handle.fetchHistory()).events?.length ?? 0;
+    stable = n === last ? stable + 1 : 0;
+    last = n;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return last;
+}
