@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchPlanner, formatPlannerBench, yardstickMs, type PlannerBenchRow } from './bench-planner';
 import { DeployHarness, type DeployRow, type DeployScenario } from './bench/harness';
-import { limitsTable, markdownTable } from './bench/report';
+import { limitsTable, markdownTable, timingTable } from './bench/report';
 import { startStack } from './bench/stack';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -168,8 +168,10 @@ async function main(): Promise<void> {
 
   const table = markdownTable(planner, deploy);
   process.stdout.write(`\n${table}\n`);
-  if (deploy.length > 0)
+  if (deploy.length > 0) {
     process.stdout.write(`\nTemporal limits per operation run:\n\n${limitsTable(deploy)}\n`);
+    process.stdout.write(`\nWhere the time went (per activity):\n\n${timingTable(deploy)}\n`);
+  }
   if (planner.length > 0) process.stdout.write(`\nplanner detail:\n\n${formatPlannerBench(planner)}\n`);
   process.stdout.write(`\nyardstick (1M objects into a Map): ${yardstick.toFixed(0)} ms\n`);
 

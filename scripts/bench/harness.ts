@@ -3,16 +3,22 @@
 // server and region CPU. One fresh worker process per scenario, so its peak RSS is its own.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { dataConverter } from '../../src/client/data-converter';
 import { connectClient } from '../../src/client/connection';
 import { Deployments } from '../../src/client/deployments';
 import { TAG, type Observed } from '../../src/domain/cloud';
 import type { InstanceRecord } from '../../src/domain/instance';
 import type { Manifest } from '../../src/domain/manifest';
 import { embodiment, patent, placementsFor, reconcile } from '../../src/planner';
-import { deploymentWorkflowId, type OperationResult, type OperationTicket } from '../../src/workflows/types';
+import {
+  deploymentWorkflowId,
+  type OperationLimits,
+  type OperationResult,
+  type OperationTicket,
+} from '../../src/workflows/types';
 import { criticalPathMs, stepDurations, type CloudLatencies } from './critical-path';
-import { chainStats, totalEvents } from './history';
+import { chainStats, totalEvents, type ActivityTiming } from './history';
 import { benchCloudConfig, benchManifest, NEW_STEMCELL, OLD_STEMCELL } from './inputs';
 import {
   cpuSeconds,
@@ -57,6 +63,12 @@ export interface DeployRow {
   workerCpuS: number | null;
   temporalCpuS: number | null;
   regionCpuS: number | null;
+  /** Workflow tasks of the operation, and the longest (Temporal fails one that passes 10 s). */
+  workflowTasks: number | null;
+  maxWorkflowTaskMs: number | null;
+  failedWorkflowTasks: number | null;
+  /** Per activity type: time queued for a worker and time running, p50/p95 in ms. */
+  activityTiming: Record<string, ActivityTiming> | null;
   failure: string | null;
 }
 
@@ -94,12 +106,26 @@ export class DeployHarness {
   ) {}
 
   static async create(stack: Stack, options: HarnessOptions): Promise<DeployHarness> {
-    const { client, connection } = await connectClient({
+    // The product's client (the CLI's) drives the deployments; a second connection with a larger
+    // gRPC receive limit reads histories, whose pages can pass the default 4 MB at 5,000 instances.
+    const { client: cli, connection } = await connectClient({
       TEMPORAL_ADDRESS: stack.temporal.address,
       TEMPORAL_NAMESPACE: NAMESPACE,
     });
-    const deployments = new Deployments(client, { taskQueue: TASK_QUEUE });
-    return new DeployHarness(stack, client, () => connection.close(), deployments, options);
+    const readerConnection = await Connection.connect({
+      address: stack.temporal.address,
+      channelArgs: { 'grpc.max_receive_message_length': 256 * 2 ** 20 },
+    });
+    const client = new Client({ connection: readerConnection, namespace: NAMESPACE, dataConverter });
+    // BENCH_LIMITS (JSON): operation limits for new deployment entities, to try a change of defaults.
+    const limits = process.env.BENCH_LIMITS
+      ? (JSON.parse(process.env.BENCH_LIMITS) as Partial<OperationLimits>)
+      : undefined;
+    const deployments = new Deployments(cli, { taskQueue: TASK_QUEUE, ...(limits ? { limits } : {}) });
+    const close = async (): Promise<void> => {
+      await Promise.all([connection.close(), readerConnection.close()]);
+    };
+    return new DeployHarness(stack, client, close, deployments, options);
   }
 
   async dispose(): Promise<void> {
@@ -167,7 +193,7 @@ export class DeployHarness {
       return {
         ...row,
         status: `error: ${message.split('\n')[0] ?? ''}`,
-        failure: `${message}\n${workerErrors(this.stack, TASK_QUEUE)}`,
+        failure: `${err instanceof Error ? (err.stack ?? message) : message}\n${workerErrors(this.stack, TASK_QUEUE)}`,
       };
     } finally {
       await setFaults(this.stack, ZERO).catch(() => undefined);
@@ -219,8 +245,10 @@ export class DeployHarness {
       region: cpuSeconds(this.stack.region.pid),
     };
     const t0 = performance.now();
-    const ticket = await start();
-    const result = await this.waitGuarded(name, ticket, timeoutFor(instances));
+    const ticket = await labelled('start the operation', start);
+    const result = await labelled('wait for the operation', () =>
+      this.waitGuarded(name, ticket, timeoutFor(instances)),
+    );
     const wallMs = performance.now() - t0;
     const workerPeakRssMb = peakRssMb(worker.pid);
     await this.settle(name);
@@ -229,8 +257,8 @@ export class DeployHarness {
       temporal: cpuSeconds(this.stack.temporal.pid) - cpu0.temporal,
       region: cpuSeconds(this.stack.region.pid) - cpu0.region,
     };
-    const op = await chainStats(this.client, ticket.workflowId);
-    const entityAfter = await totalEvents(this.client, entityId);
+    const op = await labelled('read the operation history', () => chainStats(this.client, ticket.workflowId));
+    const entityAfter = await labelled('read the entity history', () => totalEvents(this.client, entityId));
     const historyEvents = op.events + (entityAfter - entityBefore);
     return {
       result,
@@ -248,13 +276,19 @@ export class DeployHarness {
         workerCpuS: cpu.worker,
         temporalCpuS: cpu.temporal,
         regionCpuS: cpu.region,
+        workflowTasks: op.workflowTasks,
+        maxWorkflowTaskMs: op.maxWorkflowTaskMs,
+        failedWorkflowTasks: op.failedWorkflowTasks,
+        activityTiming: op.timing,
       },
     };
   }
 
   /**
    * Waits for the operation, but gives up when it cannot end: a workflow task that keeps failing
-   * (e.g. a payload over Temporal's limit) is retried forever by Temporal, so watch for it.
+   * (e.g. a payload over Temporal's limit) is retried forever by Temporal, so watch for it. A task
+   * failed by the server (too many events buffered meanwhile) is retried with the new events, so
+   * only failures with no new events since the last look count as stuck.
    */
   private async waitGuarded(
     name: string,
@@ -264,6 +298,7 @@ export class DeployHarness {
     let stop = false;
     const watchdog = (async (): Promise<never> => {
       const deadline = Date.now() + timeoutMs;
+      const lengths = new Map<string, number>();
       for (;;) {
         await sleep(5000);
         if (stop) return new Promise<never>(() => undefined);
@@ -274,7 +309,14 @@ export class DeployHarness {
             .describe()
             .catch(() => null);
           const attempt = d?.raw.pendingWorkflowTask?.attempt ?? 0;
-          if (attempt >= 3) throw new Error(`workflow task of ${id} keeps failing (attempt ${attempt})`);
+          const length = d?.historyLength ?? 0;
+          const grew = length !== lengths.get(id);
+          lengths.set(id, length);
+          if (attempt >= 3 && !grew) {
+            throw new Error(
+              `workflow task of ${id} keeps failing (attempt ${attempt}, history stuck at ${length} events)`,
+            );
+          }
         }
       }
     })();
@@ -360,6 +402,10 @@ function emptyRow(s: DeployScenario, latencies: CloudLatencies): DeployRow {
     workerCpuS: null,
     temporalCpuS: null,
     regionCpuS: null,
+    workflowTasks: null,
+    maxWorkflowTaskMs: null,
+    failedWorkflowTasks: null,
+    activityTiming: null,
     failure: null,
   };
 }
@@ -376,6 +422,16 @@ function workerErrors(stack: Stack, taskQueue: string): string {
       .join('\n');
   } catch {
     return '';
+  }
+}
+
+/** Names the harness step an error came from (gRPC errors carry no useful stack). */
+async function labelled<T>(what: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new Error(`${what}: ${message}`, { cause: err });
   }
 }
 

@@ -9,6 +9,20 @@ export interface RunStats {
   bytes: number;
   activities: number;
   maxPendingActivities: number;
+  /** Workflow tasks completed in the run, and the longest one (started → completed), in ms. */
+  workflowTasks: number;
+  maxWorkflowTaskMs: number;
+  /** Workflow tasks that failed or timed out (each costs a replay of the whole history). */
+  failedWorkflowTasks: number;
+}
+
+/** Where an activity kind's time went: waiting for a worker (queue) and running (run), in ms. */
+export interface ActivityTiming {
+  count: number;
+  queueP50: number;
+  queueP95: number;
+  runP50: number;
+  runP95: number;
 }
 
 export interface ChainStats {
@@ -19,11 +33,17 @@ export interface ChainStats {
   maxRunEvents: number;
   maxRunBytes: number;
   maxPendingActivities: number;
+  workflowTasks: number;
+  maxWorkflowTaskMs: number;
+  failedWorkflowTasks: number;
+  /** Per activity type, over every run. */
+  timing: Record<string, ActivityTiming>;
 }
 
 /** Every run of `workflowId`, newest first, with what each cost. */
 export async function chainStats(client: Client, workflowId: string): Promise<ChainStats> {
   const runs: RunStats[] = [];
+  const samples = new Map<string, { queue: number[]; run: number[] }>();
   let runId: string | undefined;
   for (let guard = 0; guard < 1000; guard++) {
     const handle = client.workflow.getHandle(workflowId, runId);
@@ -32,7 +52,38 @@ export async function chainStats(client: Client, workflowId: string): Promise<Ch
     let pending = 0;
     let maxPending = 0;
     let activities = 0;
+    let workflowTasks = 0;
+    let failedWorkflowTasks = 0;
+    let maxWorkflowTaskMs = 0;
+    let taskStartedAt = 0;
+    const scheduled = new Map<string, { type: string; at: number }>();
+    const started = new Map<string, number>();
     for (const e of events) {
+      const at = millis(e.eventTime);
+      if (e.workflowTaskStartedEventAttributes) taskStartedAt = at;
+      if (e.workflowTaskFailedEventAttributes || e.workflowTaskTimedOutEventAttributes) failedWorkflowTasks++;
+      if (e.workflowTaskCompletedEventAttributes) {
+        workflowTasks++;
+        maxWorkflowTaskMs = Math.max(maxWorkflowTaskMs, at - taskStartedAt);
+      }
+      const scheduledAttrs = e.activityTaskScheduledEventAttributes;
+      if (scheduledAttrs) {
+        scheduled.set(String(e.eventId), { type: scheduledAttrs.activityType?.name ?? '?', at });
+      }
+      const startedAttrs = e.activityTaskStartedEventAttributes;
+      if (startedAttrs) started.set(String(startedAttrs.scheduledEventId), at);
+      const completedAttrs = e.activityTaskCompletedEventAttributes;
+      if (completedAttrs) {
+        const id = String(completedAttrs.scheduledEventId);
+        const s = scheduled.get(id);
+        const st = started.get(id);
+        if (s && st !== undefined) {
+          const bucket = samples.get(s.type) ?? { queue: [], run: [] };
+          bucket.queue.push(st - s.at);
+          bucket.run.push(at - st);
+          samples.set(s.type, bucket);
+        }
+      }
       if (e.activityTaskScheduledEventAttributes) {
         activities++;
         pending++;
@@ -52,6 +103,9 @@ export async function chainStats(client: Client, workflowId: string): Promise<Ch
       bytes: description.historySize ?? 0,
       activities,
       maxPendingActivities: maxPending,
+      workflowTasks,
+      maxWorkflowTaskMs,
+      failedWorkflowTasks,
     });
     const previous = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
     if (!previous) break;
@@ -64,7 +118,33 @@ export async function chainStats(client: Client, workflowId: string): Promise<Ch
     maxRunEvents: Math.max(0, ...runs.map((r) => r.events)),
     maxRunBytes: Math.max(0, ...runs.map((r) => r.bytes)),
     maxPendingActivities: Math.max(0, ...runs.map((r) => r.maxPendingActivities)),
+    workflowTasks: sum(runs.map((r) => r.workflowTasks)),
+    maxWorkflowTaskMs: Math.max(0, ...runs.map((r) => r.maxWorkflowTaskMs)),
+    failedWorkflowTasks: sum(runs.map((r) => r.failedWorkflowTasks)),
+    timing: Object.fromEntries(
+      [...samples].map(([type, b]) => [
+        type,
+        {
+          count: b.run.length,
+          queueP50: percentile(b.queue, 50),
+          queueP95: percentile(b.queue, 95),
+          runP50: percentile(b.run, 50),
+          runP95: percentile(b.run, 95),
+        },
+      ]),
+    ),
   };
+}
+
+function millis(t: { seconds?: unknown; nanos?: number | null } | null | undefined): number {
+  if (!t) return 0;
+  return Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
+}
+
+function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return 0;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
 /** Events in every run of the workflow so far (0 when it does not exist yet). */

@@ -55,6 +55,8 @@ export function limitsTable(deploy: readonly DeployRow[]): string {
     'max events/run',
     'max MB/run',
     'max pending activities',
+    'workflow tasks (failed)',
+    'longest task',
     'worker CPU',
     'region CPU',
   ];
@@ -71,6 +73,8 @@ export function limitsTable(deploy: readonly DeployRow[]): string {
           `${count(r.maxRunEvents ?? 0)} / 51,200`,
           `${((r.maxRunBytes ?? 0) / 2 ** 20).toFixed(1)} / 50`,
           `${r.maxPendingActivities ?? 0} / 2,000`,
+          `${r.workflowTasks ?? '–'} (${r.failedWorkflowTasks ?? 0})`,
+          `${r.maxWorkflowTaskMs ?? 0} ms`,
           `${(r.workerCpuS ?? 0).toFixed(1)} s`,
           `${(r.regionCpuS ?? 0).toFixed(1)} s`,
         ]),
@@ -88,4 +92,25 @@ function ms(v: number): string {
 
 function count(n: number): string {
   return n.toLocaleString('en-US');
+}
+
+/** Per scenario and activity type: queued (scheduled → started) and running time, p50 / p95. */
+export function timingTable(deploy: readonly DeployRow[]): string {
+  const head = ['scenario', 'activity', 'count', 'queued p50 / p95', 'running p50 / p95'];
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  const rows: string[] = [];
+  for (const r of deploy) {
+    for (const [type, t] of Object.entries(r.activityTiming ?? {})) {
+      rows.push(
+        line([
+          r.scenario,
+          type,
+          String(t.count),
+          `${t.queueP50} / ${t.queueP95} ms`,
+          `${t.runP50} / ${t.runP95} ms`,
+        ]),
+      );
+    }
+  }
+  return [line(head), line(head.map((_, i) => (i < 2 ? '---' : '---:'))), ...rows].join('\n');
 }

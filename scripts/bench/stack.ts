@@ -112,7 +112,10 @@ export interface WorkerOptions {
 
 /** A Converge worker (src/workers/worker.ts, the prebuilt bundle) as a child process. */
 export async function startWorker(stack: Stack, options: WorkerOptions): Promise<BenchWorker> {
-  const flags = [...(options.nodeFlags ?? [])];
+  const flags = [
+    ...(options.nodeFlags ?? []),
+    ...(process.env.BENCH_WORKER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+  ];
   if (options.cpuProfDir) flags.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`);
   const child = spawn(process.execPath, [...flags, '--import', 'tsx', WORKER_MAIN], {
     cwd: ROOT,
