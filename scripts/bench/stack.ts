@@ -13,7 +13,12 @@ import { Connection } from '@temporalio/client';
 import { RegionClient } from '../../src/cloud/region-client';
 import type { Faults } from '../../src/cloud/port';
 import { buildWorkflowBundle } from '../../src/workers/bundle';
-import { resolveTemporalCli, searchAttributeArgs, sqlitePragmaArgs } from '../../src/workers/temporal-server';
+import {
+  devServerConfigArgs,
+  resolveTemporalCli,
+  searchAttributeArgs,
+  sqlitePragmaArgs,
+} from '../../src/workers/temporal-server';
 import { benchRegionConfig } from './inputs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -62,6 +67,7 @@ export async function startStack(
       '--headless',
       ...(process.env.BENCH_TEMPORAL_MEMORY ? [] : ['--db-filename', join(dir, 'temporal.db'), ...sqlitePragmaArgs()]),
       ...(process.env.BENCH_TEMPORAL_ARGS?.split(' ').filter(Boolean) ?? []),
+      ...devServerConfigArgs(),
       '--namespace', NAMESPACE,
       ...searchAttributeArgs(),
       '--log-level', 'warn',

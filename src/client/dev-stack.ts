@@ -20,7 +20,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto'; // CommonJS: named ESM imports fail at runtime under Node
-import { resolveTemporalCli, searchAttributeArgs, sqlitePragmaArgs } from '../workers/temporal-server';
+import {
+  devServerConfigArgs,
+  resolveTemporalCli,
+  searchAttributeArgs,
+  sqlitePragmaArgs,
+} from '../workers/temporal-server';
 import { UserError } from '../domain/errors';
 import { DEFAULT_NAMESPACE, taskQueueFromEnv, type Env } from './connection';
 
@@ -168,6 +173,7 @@ function command(
           '--ui-port', String(c.uiPort),
           '--db-filename', join(c.dir, 'temporal.db'),
           ...sqlitePragmaArgs(),
+          ...devServerConfigArgs(),
           '--namespace', c.namespace,
           ...searchAttributeArgs(),
           '--log-level', 'warn',
