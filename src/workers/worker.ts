@@ -17,7 +17,7 @@ import { bundleWorkflows } from './bundle';
 import { WORKFLOWS_PATH } from './paths';
 import { dataConverter } from '../client/data-converter';
 import { settingsActivity, workerSettingsFromEnv } from './settings';
-import { tuningFromEnv, type WorkerTuning } from './tuning';
+import { tuningFromEnv, withinSlots, type WorkerTuning } from './tuning';
 
 /** Printed once the worker polls; `converge dev up` looks for it in the worker's log. */
 export const WORKER_STARTED_MARKER = 'converge worker started';
@@ -54,7 +54,7 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
   const settings = temporalSettingsFromEnv(env);
   const namespace = options.namespace ?? settings.namespace;
   const taskQueue = options.taskQueue ?? taskQueueFromEnv(env);
-  const tuning = { ...tuningFromEnv(env), ...options.tuning };
+  const tuning = withinSlots({ ...tuningFromEnv(env), ...options.tuning });
   const cloud = options.cloud ?? cloudFromEnv(env);
 
   const ownsConnection = options.connection === undefined;
