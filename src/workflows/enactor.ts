@@ -18,12 +18,16 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  patched,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CreateVmResult } from '../domain/activities';
 import type { GroupPolicy, Obligation, Step } from '../planner/types';
 import { ATTACH_OPTIONS, BUILD_OPTIONS, QUOTA_OPTIONS, attachments, builds, quota } from './activities';
 import type { InFlightStep, OperationFailure, OperationLimits, StepResult } from './types';
+
+/** Patch: batch creates launch in admission order (see interleaveBatchCreates). */
+export const INTERLEAVED_BATCH_CREATES = 'interleaved-batch-creates';
 
 export type EnactOutcome = 'done' | 'stopped' | 'failed' | 'drained';
 
@@ -124,6 +128,8 @@ export class Enactor {
       names.map((n) => this.groupOf.get(n)).filter((g): g is GroupState => g !== undefined),
     );
 
+    if (patched(INTERLEAVED_BATCH_CREATES)) this.interleaveBatchCreates(pos);
+
     for (const step of obligation.steps) {
       for (const d of step.dependsOn) {
         const list = this.dependents.get(d);
@@ -142,6 +148,27 @@ export class Enactor {
       this.waiting.set(step.id, open);
       if (open === 0) this.markReady(step);
     }
+  }
+
+  /**
+   * Batch creates launch in the order their units will be admitted: stage by stage, then round-robin
+   * over the stage's groups by rank (canaries first). In plan order, under maxConcurrentSteps the
+   * first groups took every slot and the last groups' canaries waited for a second wave of builds.
+   * They come after every other step, which can only be ready once its unit is admitted.
+   */
+  private interleaveBatchCreates(after: number): void {
+    const groupsPerStage = Math.max(1, ...this.stages.map((st) => st.length));
+    const maxRank = Math.max(1, ...[...this.groupOf.values()].map((g) => g.units.length));
+    this.stages.forEach((stage, si) =>
+      stage.forEach((g, gi) => {
+        for (const u of g.units) {
+          for (const step of u.steps) {
+            if (!isBatchCreate(step)) continue;
+            this.position.set(step.id, after + (si * maxRank + u.rank) * groupsPerStage + gi);
+          }
+        }
+      }),
+    );
   }
 
   get stepsDone(): number {
