@@ -27,6 +27,7 @@ import {
   sqlitePragmaArgs,
 } from '../workers/temporal-server';
 import { UserError } from '../domain/errors';
+import { WORKER_NODE_FLAGS } from '../workers/tuning';
 import { DEFAULT_NAMESPACE, taskQueueFromEnv, type Env } from './connection';
 
 export type ServiceName = 'temporal' | 'region' | 'worker';
@@ -196,7 +197,7 @@ function command(
       // The worker talks to this stack, whatever TEMPORAL_* or region settings the shell carries.
       return {
         file: process.execPath,
-        args: [converge, 'worker'],
+        args: [...WORKER_NODE_FLAGS, converge, 'worker'],
         env: {
           ...base,
           TEMPORAL_ADDRESS: temporalAddress(c),
