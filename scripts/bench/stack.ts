@@ -13,6 +13,7 @@ import { Connection } from '@temporalio/client';
 import { RegionClient } from '../../src/cloud/region-client';
 import type { Faults } from '../../src/cloud/port';
 import { buildWorkflowBundle } from '../../src/workers/bundle';
+import { WORKER_NODE_FLAGS } from '../../src/workers/tuning';
 import {
   devServerConfigArgs,
   resolveTemporalCli,
@@ -118,7 +119,9 @@ export interface WorkerOptions {
 
 /** A Converge worker (src/workers/worker.ts, the prebuilt bundle) as a child process. */
 export async function startWorker(stack: Stack, options: WorkerOptions): Promise<BenchWorker> {
+  // The flags `converge dev` starts its worker with, so the peak RSS is the one users get.
   const flags = [
+    ...WORKER_NODE_FLAGS,
     ...(options.nodeFlags ?? []),
     ...(process.env.BENCH_WORKER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
   ];
