@@ -1,7 +1,7 @@
 // Runs deployment scenarios on the embedded stack and measures each: wall time against the ideal
 // (critical path), Temporal history and activities per instance, worker peak RSS and CPU, Temporal
 // server and region CPU. One fresh worker process per scenario, so its peak RSS is its own.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { dataConverter } from '../../src/client/data-converter';
@@ -96,6 +96,8 @@ interface Deployed {
 export class DeployHarness {
   private readonly deployed = new Map<string, Deployed>();
   private readonly broken = new Map<string, string>();
+  /** Deployments of a size deleted so far: a later scenario deploys a new name, not the old one. */
+  private readonly deletions = new Map<number, number>();
 
   private constructor(
     private readonly stack: Stack,
@@ -133,7 +135,7 @@ export class DeployHarness {
   }
 
   async run(s: DeployScenario): Promise<DeployRow> {
-    const name = `bench-${s.instances}`;
+    const name = this.nameFor(s.instances);
     const latencies = s.kind === 'hotswap' || s.kind === 'delete' ? SLOW : ZERO;
     const row = emptyRow(s, latencies);
     const brokenBecause = this.broken.get(name);
@@ -164,8 +166,10 @@ export class DeployHarness {
           : this.deployments.deploy(name, { manifest, cloudConfig: benchCloudConfig }),
       );
       const { result } = measured;
-      if (s.kind === 'delete' && result.status === 'converged') this.deployed.delete(name);
-      else if (result.status === 'converged')
+      if (s.kind === 'delete' && result.status === 'converged') {
+        this.deployed.delete(name);
+        this.deletions.set(s.instances, (this.deletions.get(s.instances) ?? 0) + 1);
+      } else if (result.status === 'converged')
         this.deployed.set(name, {
           instances: s.instances,
           version: versionOf(manifest),
@@ -199,6 +203,16 @@ export class DeployHarness {
       await setFaults(this.stack, ZERO).catch(() => undefined);
       await worker.stop();
     }
+  }
+
+  /**
+   * `bench-<n>`, then `bench-<n>-2` after it was deleted. Deploying a deleted name again fails
+   * today: its first operation reuses the allocation keys (`<deployment>/<claim>/op-1`) of the
+   * deleted deployment's first operation, and the region answers 410 for a released allocation.
+   */
+  private nameFor(instances: number): string {
+    const deleted = this.deletions.get(instances) ?? 0;
+    return deleted === 0 ? `bench-${instances}` : `bench-${instances}-${deleted + 1}`;
   }
 
   /** Deploys `name` at `version` (unmeasured) unless it is already there. */
@@ -258,6 +272,12 @@ export class DeployHarness {
       region: cpuSeconds(this.stack.region.pid) - cpu0.region,
     };
     const op = await labelled('read the operation history', () => chainStats(this.client, ticket.workflowId));
+    // BENCH_DUMP_HISTORY=<dir>: the operation's last run, as JSON, for a closer look afterwards.
+    const dumpDir = process.env.BENCH_DUMP_HISTORY;
+    if (dumpDir) {
+      const history = await this.client.workflow.getHandle(ticket.workflowId).fetchHistory();
+      writeFileSync(join(dumpDir, `${name}-${ticket.operation}.json`), JSON.stringify(history));
+    }
     const entityAfter = await labelled('read the entity history', () => totalEvents(this.client, entityId));
     const historyEvents = op.events + (entityAfter - entityBefore);
     return {
