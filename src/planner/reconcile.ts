@@ -43,6 +43,10 @@ export function staticIpFallback(claim: Claim): string {
 /** `<group>/<uuid>` as one flat string (unit names are map keys and id prefixes; see hash.ts). */
 const instanceName = (r: { group: string; id: string }): string => [r.group, r.id].join('/');
 
+/** The operation's part of a new instance's uuid: the sequence, qualified by the incarnation if known. */
+const uuidSeed = (o: ReconcileOptions): string =>
+  o.incarnation === undefined ? String(o.operationSeq) : `${o.operationSeq}@${o.incarnation}`;
+
 /** Composite questions about one embodied instance, so no caller works them out again. */
 const needsVm = (e: EmbodiedInstance): boolean => e.record.state === 'started';
 const hasStaticIp = (claim: Claim): boolean => claim.networks.some((n) => n.staticIp !== null);
@@ -209,7 +213,7 @@ class Reconciler {
   // -- claims without an instance: a new instance, a VM, an association -----------------------
 
   private create(claim: Claim): void {
-    const id = derivedUuid(this.patent.deployment, claim.id, String(this.options.operationSeq));
+    const id = derivedUuid(this.patent.deployment, claim.id, uuidSeed(this.options));
     const name = instanceName({ group: claim.group, id });
     const unit = this.unit(name, claim.group, [REASON.newInstance]);
     const c = this.createVm(unit, claim, id, []);

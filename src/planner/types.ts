@@ -214,4 +214,10 @@ export interface ReconcileOptions {
   operationSeq: number;
   /** The operation id (tags and idempotency keys). */
   operationId: string;
+  /**
+   * The deployment entity's incarnation (a deployment deleted and deployed again starts over at op-1).
+   * When set, new instance uuids derive from `${operationSeq}@${incarnation}`, so a second incarnation
+   * never reuses the first one's uuids (or its disk keys). Absent: the seed is the sequence alone.
+   */
+  incarnation?: string;
 }

@@ -49,6 +49,26 @@ describe('scale up', () => {
       instanceOf(plan(world, m, cloudWith(), { operationSeq: 4 }), 'api/3')?.instance,
     );
   });
+
+  it('qualifies the uuid seed with the incarnation when one is given, and only then', () => {
+    const m = manifestWith((x) => (group(x, 'api').instances = 4));
+    const world = deployed();
+    const named = (extra: { operationSeq: number; incarnation?: string }): string | undefined =>
+      instanceOf(plan(world, m, cloudWith(), extra), 'api/3')?.instance;
+    // Without an incarnation the seed is the sequence alone (histories recorded before it replay).
+    expect(named({ operationSeq: 1 })).toBe(`api/${derivedUuid('web', 'api/3', '1')}`);
+    expect(named({ operationSeq: 1, incarnation: 'ab12cd34' })).toBe(
+      `api/${derivedUuid('web', 'api/3', '1@ab12cd34')}`,
+    );
+    // A deployment deleted and deployed again starts at op-1 again: another incarnation, another uuid.
+    expect(named({ operationSeq: 1, incarnation: 'ab12cd34' })).not.toBe(named({ operationSeq: 1 }));
+    expect(named({ operationSeq: 1, incarnation: 'ab12cd34' })).not.toBe(
+      named({ operationSeq: 1, incarnation: '0f9e8d7c' }),
+    );
+    expect(named({ operationSeq: 1, incarnation: 'ab12cd34' })).toBe(
+      named({ operationSeq: 1, incarnation: 'ab12cd34' }),
+    );
+  });
 });
 
 describe('scale down', () => {
