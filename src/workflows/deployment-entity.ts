@@ -34,7 +34,8 @@ export class DeploymentEntity {
   current: OperationTicket | null = null;
   hardStopRequested = false;
 
-  constructor(input: DeploymentInput) {
+  /** `incarnation` names a fresh state only; a carried state keeps whatever it had. */
+  constructor(input: DeploymentInput, incarnation?: string) {
     this.pending = input.pending ?? null;
     this.hardStopRequested = input.hardStopRequested ?? false;
     this.state = input.state ?? {
@@ -49,6 +50,7 @@ export class DeploymentEntity {
       lastPlan: null,
       deleted: false,
       limits: { ...DEFAULT_LIMITS, ...input.limits },
+      ...(incarnation === undefined ? {} : { incarnation }),
     };
   }
 
@@ -152,6 +154,7 @@ export class DeploymentEntity {
         cloudConfig: this.state.cloudConfig,
         records: this.state.records,
         limits: this.state.limits,
+        ...(this.state.incarnation === undefined ? {} : { incarnation: this.state.incarnation }),
         ...extra,
       },
     };

@@ -14,6 +14,7 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import { DeploymentEntity } from './deployment-entity';
+import { incarnationOf } from './incarnation';
 import {
   cancelOperationSignal,
   cancelSignal,
@@ -43,10 +44,18 @@ import type {
 /** patched() ids of the entity (CONTRIBUTING.md). */
 export const ENTITY_PATCHES = {
   continueWithPending: 'entity-continue-as-new-with-pending',
+  /** A fresh entity state records its incarnation, which its operations put in keys and uuids. */
+  incarnation: 'entity-incarnation',
 } as const;
 
 export async function deployment(input: DeploymentInput): Promise<DeploymentState> {
-  const entity = new DeploymentEntity(input);
+  // Only a fresh state gets an incarnation: a carried state keeps its own (or none, if it began before
+  // the patch: its op-N are still unique within its run chain, and changing keys mid-life helps nothing).
+  const incarnation =
+    input.state === undefined && patched(ENTITY_PATCHES.incarnation)
+      ? incarnationOf(workflowInfo().firstExecutionRunId)
+      : undefined;
+  const entity = new DeploymentEntity(input, incarnation);
   let child: ChildWorkflowHandle<typeof operation> | null = null;
 
   setHandler(deployUpdate, (req) => entity.acceptDeploy(req), {

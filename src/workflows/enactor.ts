@@ -57,6 +57,7 @@ interface GroupState {
 
 export interface EnactorContext {
   deployment: string;
+  /** The operation component of create-vm's idempotency keys and tag (incarnation.ts keyedOperation). */
   operation: string;
   limits: OperationLimits;
   done: Set<string>;

@@ -37,6 +37,7 @@ import type {
   StepResult,
 } from './types';
 import { parseStoredInputs } from './validation';
+import { keyedOperation } from './incarnation';
 
 export async function operation(input: OperationInput): Promise<OperationResult> {
   const result = await runOperation(input);
@@ -116,11 +117,17 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
           .filter((r) => input.recreate instanceof Array && input.recreate.some((s) => selects(s, r)))
           .map((r) => `${r.group}/${r.id}`)
       : input.recreate;
+  // With an incarnation (entity patch `entity-incarnation`), keys, tags and new uuids carry it; without
+  // one, these are exactly the options of before, so recorded operations replay unchanged.
+  const identity = {
+    operationSeq: input.seq,
+    operationId: keyedOperation(input),
+    ...(input.incarnation === undefined ? {} : { incarnation: input.incarnation }),
+  };
   const obligation: Obligation = reconcile(thePatent, embodiment(input.deployment, observed, records), {
     recreate,
     defaultStrategy,
-    operationSeq: input.seq,
-    operationId: input.operation,
+    ...identity,
   });
   plan = planView(input.operation, obligation);
   showDetails();
@@ -174,7 +181,7 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   const results = new Map<string, StepResult>(Object.entries(input.resume?.results ?? {}));
   enactor = new Enactor(obligation, {
     deployment: input.deployment,
-    operation: input.operation,
+    operation: keyedOperation(input),
     limits: input.limits,
     done,
     results,
@@ -214,8 +221,7 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   const verify = reconcile(thePatent, embodiment(input.deployment, after, newRecords), {
     recreate: false,
     defaultStrategy,
-    operationSeq: input.seq,
-    operationId: input.operation,
+    ...identity,
   });
   failure = enactor.failure;
   if (outcome === 'failed' && !failure) {

@@ -71,6 +71,8 @@ export interface OperationInput {
   limits: OperationLimits;
   /** Set by continue-as-new: what was already enacted, so the operation resumes instead of restarting. */
   resume?: ResumeState;
+  /** The entity's incarnation (incarnation.ts); absent in operations started before it existed. */
+  incarnation?: string;
 }
 
 export interface ResumeState {
@@ -194,6 +196,8 @@ export interface DeploymentState {
   lastPlan: PlanView | null;
   deleted: boolean;
   limits: OperationLimits;
+  /** Set once when the state is created fresh (incarnation.ts); carried across continue-as-new. */
+  incarnation?: string;
 }
 
 export interface DeploymentInput {
