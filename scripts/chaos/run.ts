@@ -24,6 +24,7 @@ import {
 } from './scenarios';
 import { ChaosStack, retryFor, writeWorkflowBundle } from './stack';
 import { workload, type Workload } from './workload';
+import { operationNameOf } from '../../src/workflows/incarnation';
 
 export interface ChaosOptions {
   seed: number;
@@ -529,7 +530,7 @@ async function checkNoInterleaving(
     (e) =>
       e.type === 'server.created' &&
       e.tags[TAG.deployment] === deployment &&
-      e.tags[TAG.operation] !== ticket.operation,
+      operationNameOf(e.tags[TAG.operation] ?? '') !== ticket.operation,
   );
   for (const e of foreign.slice(0, 3)) {
     outcome.problems.push(

@@ -20,3 +20,9 @@ export function incarnationOf(firstExecutionRunId: string): string {
 export function keyedOperation(input: { operation: string; incarnation?: string }): string {
   return input.incarnation === undefined ? input.operation : `${input.operation}@${input.incarnation}`;
 }
+
+/** The human-facing operation name in a `converge.operation` tag (`op-N@<incarnation>` → `op-N`). */
+export function operationNameOf(tag: string): string {
+  const at = tag.indexOf('@');
+  return at < 0 ? tag : tag.slice(0, at);
+}

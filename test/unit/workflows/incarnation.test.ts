@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { incarnationOf, keyedOperation } from '../../../src/workflows/incarnation';
+import { incarnationOf, keyedOperation, operationNameOf } from '../../../src/workflows/incarnation';
 
 describe('incarnation', () => {
   it('is 8 hex digits, the same for the same first run id', () => {
@@ -17,5 +17,10 @@ describe('incarnation', () => {
   it('qualifies the key operation only when an incarnation is known', () => {
     expect(keyedOperation({ operation: 'op-1' })).toBe('op-1');
     expect(keyedOperation({ operation: 'op-1', incarnation: 'ab12cd34' })).toBe('op-1@ab12cd34');
+  });
+
+  it('reads the operation name back out of a tag, with or without an incarnation', () => {
+    expect(operationNameOf('op-12@ab12cd34')).toBe('op-12');
+    expect(operationNameOf('op-12')).toBe('op-12');
   });
 });
