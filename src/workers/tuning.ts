@@ -31,6 +31,11 @@ export interface WorkerTuning {
    * and each skips a trip through the task queue.
    */
   maxEagerActivityReservationsPerWorkflowTask: number;
+  /**
+   * Concurrent local activities: the enactor's cheap steps (associate, detach, release, delete-disk).
+   * Temporal's default (100) queued a 1,000-VM wave of associates behind each other.
+   */
+  maxConcurrentLocalActivityExecutions: number;
 }
 
 // Measured with npm run bench (2 cores; see bench/README.md): hot_swap of 1,000 at build 2 s /
@@ -42,6 +47,7 @@ export const DEFAULT_TUNING: WorkerTuning = {
   maxCachedWorkflows: 200,
   maxConcurrentActivityTaskPolls: 50,
   maxEagerActivityReservationsPerWorkflowTask: 500,
+  maxConcurrentLocalActivityExecutions: 500,
 };
 
 /**
@@ -70,6 +76,10 @@ export const TUNING_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
   [
     'CONVERGE_WORKER_ACTIVITY_POLLS',
     `concurrent activity task polls (default ${DEFAULT_TUNING.maxConcurrentActivityTaskPolls})`,
+  ],
+  [
+    'CONVERGE_WORKER_MAX_LOCAL_ACTIVITIES',
+    `concurrent local activities (default ${DEFAULT_TUNING.maxConcurrentLocalActivityExecutions})`,
   ],
   [
     'CONVERGE_WORKER_EAGER_ACTIVITIES',
@@ -109,6 +119,12 @@ export function tuningFromEnv(env: Env): WorkerTuning {
       env,
       'CONVERGE_WORKER_ACTIVITY_POLLS',
       DEFAULT_TUNING.maxConcurrentActivityTaskPolls,
+      1,
+    ),
+    maxConcurrentLocalActivityExecutions: positiveInt(
+      env,
+      'CONVERGE_WORKER_MAX_LOCAL_ACTIVITIES',
+      DEFAULT_TUNING.maxConcurrentLocalActivityExecutions,
       1,
     ),
     maxEagerActivityReservationsPerWorkflowTask: positiveInt(
