@@ -53,7 +53,9 @@ export interface DeployRow {
   /** Entity events added by the operation plus every event of every run of the operation. */
   historyEvents: number | null;
   eventsPerInstance: number | null;
+  /** Activities of every run: task-queue activities plus local ones (the cheap steps). */
   activities: number | null;
+  localActivities: number | null;
   activitiesPerInstance: number | null;
   operationRuns: number | null;
   maxRunEvents: number | null;
@@ -286,8 +288,9 @@ export class DeployHarness {
         wallMs,
         historyEvents,
         eventsPerInstance: historyEvents / instances,
-        activities: op.activities,
-        activitiesPerInstance: op.activities / instances,
+        activities: op.activities + op.localActivities,
+        localActivities: op.localActivities,
+        activitiesPerInstance: (op.activities + op.localActivities) / instances,
         operationRuns: op.runs.length,
         maxRunEvents: op.maxRunEvents,
         maxRunBytes: op.maxRunBytes,
@@ -413,6 +416,7 @@ function emptyRow(s: DeployScenario, latencies: CloudLatencies): DeployRow {
     historyEvents: null,
     eventsPerInstance: null,
     activities: null,
+    localActivities: null,
     activitiesPerInstance: null,
     operationRuns: null,
     maxRunEvents: null,

@@ -8,6 +8,8 @@ export interface RunStats {
   events: number;
   bytes: number;
   activities: number;
+  /** Local activities (the enactor's cheap steps): one marker event each, no task queue. */
+  localActivities: number;
   maxPendingActivities: number;
   /** Workflow tasks completed in the run, and the longest one (started → completed), in ms. */
   workflowTasks: number;
@@ -29,6 +31,7 @@ export interface ChainStats {
   runs: RunStats[];
   events: number;
   activities: number;
+  localActivities: number;
   /** The longest run, in events and in bytes: what Temporal's per-run limits apply to. */
   maxRunEvents: number;
   maxRunBytes: number;
@@ -39,6 +42,9 @@ export interface ChainStats {
   /** Per activity type, over every run. */
   timing: Record<string, ActivityTiming>;
 }
+
+/** The marker Temporal's core SDK records for a completed local activity. */
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
 
 /** Every run of `workflowId`, newest first, with what each cost. */
 export async function chainStats(client: Client, workflowId: string): Promise<ChainStats> {
@@ -52,6 +58,7 @@ export async function chainStats(client: Client, workflowId: string): Promise<Ch
     let pending = 0;
     let maxPending = 0;
     let activities = 0;
+    let localActivities = 0;
     let workflowTasks = 0;
     let failedWorkflowTasks = 0;
     let maxWorkflowTaskMs = 0;
@@ -66,6 +73,7 @@ export async function chainStats(client: Client, workflowId: string): Promise<Ch
         workflowTasks++;
         maxWorkflowTaskMs = Math.max(maxWorkflowTaskMs, at - taskStartedAt);
       }
+      if (e.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER) localActivities++;
       const scheduledAttrs = e.activityTaskScheduledEventAttributes;
       if (scheduledAttrs) {
         scheduled.set(String(e.eventId), { type: scheduledAttrs.activityType?.name ?? '?', at });
@@ -102,6 +110,7 @@ export async function chainStats(client: Client, workflowId: string): Promise<Ch
       events: events.length,
       bytes: description.historySize ?? 0,
       activities,
+      localActivities,
       maxPendingActivities: maxPending,
       workflowTasks,
       maxWorkflowTaskMs,
@@ -115,6 +124,7 @@ export async function chainStats(client: Client, workflowId: string): Promise<Ch
     runs,
     events: sum(runs.map((r) => r.events)),
     activities: sum(runs.map((r) => r.activities)),
+    localActivities: sum(runs.map((r) => r.localActivities)),
     maxRunEvents: Math.max(0, ...runs.map((r) => r.events)),
     maxRunBytes: Math.max(0, ...runs.map((r) => r.bytes)),
     maxPendingActivities: Math.max(0, ...runs.map((r) => r.maxPendingActivities)),
