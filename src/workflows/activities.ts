@@ -8,7 +8,10 @@
 // | deleteServer         | 15 min         | 20 s      | 1s → ×2 → 15s, unlimited                |
 // | releaseQuota         | 1 min          | -         | 1s → ×2 → 10s, unlimited (waits for gone)|
 // | instanceAction       | 2 min          | -         | 1s → ×2 → 15s, 10 attempts              |
+// | local: associate, detach, release, deleteDisk | 1 min | - | 1s → ×2 → 15s, unlimited       |
 //
+// Local activities (the `local-cheap-steps` patch) are the steps that never wait on the cloud; older
+// operations keep the regular proxies above for them.
 // Unlimited retries are deliberate: a region outage or a killed worker must delay an operation, not
 // fail it. What can never succeed (quota exceeded, unknown image, invalid input, bad credentials,
 // no storage) is raised by the activities as a non-retryable ApplicationFailure with one of the types
