@@ -13,7 +13,7 @@ import { Connection } from '@temporalio/client';
 import { RegionClient } from '../../src/cloud/region-client';
 import type { Faults } from '../../src/cloud/port';
 import { buildWorkflowBundle } from '../../src/workers/bundle';
-import { WORKER_NODE_FLAGS } from '../../src/workers/tuning';
+import { WORKER_NODE_FLAGS, workerEnv } from '../../src/workers/tuning';
 import {
   devServerConfigArgs,
   resolveTemporalCli,
@@ -129,7 +129,7 @@ export async function startWorker(stack: Stack, options: WorkerOptions): Promise
   const child = spawn(process.execPath, [...flags, '--import', 'tsx', WORKER_MAIN], {
     cwd: ROOT,
     env: {
-      ...process.env,
+      ...workerEnv(process.env),
       TEMPORAL_ADDRESS: stack.temporal.address,
       TEMPORAL_NAMESPACE: NAMESPACE,
       TEMPORAL_API_KEY: '',

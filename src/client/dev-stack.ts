@@ -27,7 +27,7 @@ import {
   sqlitePragmaArgs,
 } from '../workers/temporal-server';
 import { UserError } from '../domain/errors';
-import { WORKER_NODE_FLAGS } from '../workers/tuning';
+import { WORKER_NODE_FLAGS, workerEnv } from '../workers/tuning';
 import { DEFAULT_NAMESPACE, taskQueueFromEnv, type Env } from './connection';
 
 export type ServiceName = 'temporal' | 'region' | 'worker';
@@ -199,7 +199,7 @@ function command(
         file: process.execPath,
         args: [...WORKER_NODE_FLAGS, converge, 'worker'],
         env: {
-          ...base,
+          ...workerEnv(base),
           TEMPORAL_ADDRESS: temporalAddress(c),
           TEMPORAL_NAMESPACE: c.namespace,
           TEMPORAL_API_KEY: '',
