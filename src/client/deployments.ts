@@ -59,12 +59,27 @@ export class Deployments {
       workflowIdConflictPolicy: 'USE_EXISTING',
       staticSummary: `deployment ${name}`,
     });
-    return rejectionsAsUserErrors(name, () =>
+    const attempt = () =>
       this.client.workflow.executeUpdateWithStart(deployUpdate, {
         args: [req],
         startWorkflowOperation: start,
-      }),
-    );
+      });
+    return rejectionsAsUserErrors(name, async () => {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!isDeletedRejection(err)) throw err;
+        // A deleted deployment's entity refuses work in the moments before its run completes; once it
+        // has, update-with-start begins a new incarnation. Wait for that (bounded), then ask again.
+        await Promise.race([
+          this.entity(name)
+            .result()
+            .catch(() => undefined),
+          sleep(DELETED_CLOSE_WAIT_MS),
+        ]);
+        return attempt();
+      }
+    });
   }
 
   stop(name: string, req: StopRequest): Promise<OperationTicket> {
@@ -185,6 +200,14 @@ export class Deployments {
       }
     }
   }
+}
+
+/** How long a deploy waits for a just-deleted deployment's entity to close before asking again. */
+const DELETED_CLOSE_WAIT_MS = 30_000;
+
+/** The entity's validator refused because the deployment was deleted (its run is about to complete). */
+function isDeletedRejection(err: unknown): boolean {
+  return err instanceof WorkflowUpdateFailedError && /has been deleted/.test(err.cause?.message ?? '');
 }
 
 /** An update a validator rejected, or a deployment that does not exist: the user's to fix (exit 2). */

@@ -60,4 +60,15 @@ describe('redeploy after delete', () => {
       expect(firstTags).not.toContain(t);
     }
   });
+
+  it('a deploy sent right after a delete waits for the old entity to close instead of being refused', async () => {
+    const m = smallManifest('again-fast');
+    expect((await h.deploy(m, cc)).status).toBe('converged');
+    const deleted = await h.wait(await h.deployments.delete('again-fast'));
+    expect(deleted.status).toBe('converged');
+    // No wait for the entity here: the old run may still be open and refusing ("has been deleted").
+    const second = await h.deploy(m, cc);
+    expect(second.status, JSON.stringify(second.failure)).toBe('converged');
+    expect(second.operation).toBe('op-1');
+  });
 });
