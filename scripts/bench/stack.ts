@@ -5,11 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Connection } from '@temporalio/client';
 import { RegionClient } from '../../src/cloud/region-client';
 import type { Faults } from '../../src/cloud/port';
 import { buildWorkflowBundle } from '../../src/workers/bundle';
@@ -19,7 +17,9 @@ import {
   resolveTemporalCli,
   searchAttributeArgs,
   sqlitePragmaArgs,
+  temporalAnswers,
 } from '../../src/workers/temporal-server';
+import { freePort } from '../chaos/processes';
 import { benchRegionConfig } from './inputs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -81,7 +81,7 @@ export async function startStack(
   const regionConfig = join(dir, 'region.yml');
   writeFileSync(regionConfig, JSON.stringify(benchRegionConfig)); // JSON is YAML
   const region = await startRegionProcess(dir, regionConfig, token);
-  await waitFor('Temporal dev server', 60_000, () => temporalAnswers(address), temporalChild);
+  await waitFor('Temporal dev server', 60_000, () => temporalAnswers(address, NAMESPACE), temporalChild);
   const bundlePath = await bundling;
   say(
     `stack in ${dir}: temporal ${address} (pid ${temporalChild.pid ?? '?'}), region ${region.url} (pid ${region.pid})`,
@@ -304,19 +304,6 @@ async function terminate(child: ChildProcess, graceMs = 10_000): Promise<void> {
   live.delete(child);
 }
 
-async function temporalAnswers(address: string): Promise<boolean> {
-  let connection: Connection | undefined;
-  try {
-    connection = await Connection.connect({ address, connectTimeout: '1s' });
-    const described = await connection.workflowService.describeNamespace({ namespace: NAMESPACE });
-    return described.namespaceInfo?.name === NAMESPACE;
-  } catch {
-    return false;
-  } finally {
-    await connection?.close().catch(() => undefined);
-  }
-}
-
 async function waitFor(
   what: string,
   timeoutMs: number,
@@ -329,16 +316,4 @@ async function waitFor(
     if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

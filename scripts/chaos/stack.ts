@@ -4,17 +4,20 @@
 // Each can be SIGKILLed and restarted on the same database file and port. The harness talks to it
 // through the CLI's own client path (connectClient + Deployments) and a RegionClient.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Connection } from '@temporalio/client';
-import proto from '@temporalio/proto'; // CommonJS: named ESM imports fail at runtime under Node
 import { Deployments } from '../../src/client/deployments';
 import { connectClient, type ConnectedClient } from '../../src/client/connection';
 import { RegionClient } from '../../src/cloud/region-client';
 import type { Faults } from '../../src/cloud/port';
 import { buildWorkflowBundle } from '../../src/workers/bundle';
-import { resolveTemporalCli, searchAttributeArgs, sqlitePragmaArgs } from '../../src/workers/temporal-server';
+import {
+  resolveTemporalCli,
+  searchAttributeArgs,
+  sqlitePragmaArgs,
+  temporalAnswers,
+  workerPolls,
+} from '../../src/workers/temporal-server';
 import { freePort, Service, sleep } from './processes';
 import { REGION_CONFIG } from './workload';
 
@@ -85,7 +88,7 @@ export class ChaosStack {
       env: process.env,
       logPath: join(dir, 'temporal.log'),
       tether: true,
-      probe: () => temporalAnswers(temporalAddress),
+      probe: () => temporalAnswers(temporalAddress, NAMESPACE),
       readyTimeoutMs: 60_000,
     });
     const region = new Service({
@@ -169,23 +172,7 @@ export class ChaosStack {
   async workerPolls(worker: Service): Promise<boolean> {
     const pid = worker.pid;
     if (pid === null || !worker.running) return false;
-    let connection: Connection | undefined;
-    try {
-      connection = await Connection.connect({ address: this.temporalAddress, connectTimeout: '1s' });
-      const { pollers } = await connection.workflowService.describeTaskQueue({
-        namespace: NAMESPACE,
-        taskQueue: {
-          name: this.taskQueue,
-          kind: proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL,
-        },
-        taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-      });
-      return pollers.some((p) => p.identity === `${pid}@${hostname()}`);
-    } catch {
-      return false;
-    } finally {
-      await connection?.close().catch(() => undefined);
-    }
+    return workerPolls(this.temporalAddress, NAMESPACE, this.taskQueue, pid);
   }
 
   /** Sets region faults, retrying while the region is restarting. */
@@ -199,19 +186,6 @@ export class ChaosStack {
     this.cloud.close();
     await this.connected?.connection.close().catch(() => undefined);
     await Promise.all([this.region.kill('SIGTERM'), this.temporal.kill('SIGTERM')]);
-  }
-}
-
-async function temporalAnswers(address: string): Promise<boolean> {
-  let connection: Connection | undefined;
-  try {
-    connection = await Connection.connect({ address, connectTimeout: '1s' });
-    const described = await connection.workflowService.describeNamespace({ namespace: NAMESPACE });
-    return described.namespaceInfo?.name === NAMESPACE;
-  } catch {
-    return false;
-  } finally {
-    await connection?.close().catch(() => undefined);
   }
 }
 

@@ -14,17 +14,16 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { hostname } from 'node:os';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Connection } from '@temporalio/client';
-import proto from '@temporalio/proto'; // CommonJS: named ESM imports fail at runtime under Node
 import {
   devServerConfigArgs,
   resolveTemporalCli,
   searchAttributeArgs,
   sqlitePragmaArgs,
+  temporalAnswers,
+  workerPolls,
 } from '../workers/temporal-server';
 import { UserError } from '../domain/errors';
 import { WORKER_NODE_FLAGS, workerEnv } from '../workers/tuning';
@@ -214,24 +213,13 @@ function command(
 async function isHealthy(c: DevStackConfig, name: ServiceName, pid: number): Promise<boolean> {
   switch (name) {
     case 'temporal':
-      return temporalAnswers(c);
+      return temporalAnswers(temporalAddress(c), c.namespace);
     case 'region':
       return regionAnswers(c);
     case 'worker':
-      return workerPolls(c, pid);
-  }
-}
-
-async function temporalAnswers(c: DevStackConfig): Promise<boolean> {
-  let connection: Connection | undefined;
-  try {
-    connection = await Connection.connect({ address: temporalAddress(c), connectTimeout: '1s' });
-    const described = await connection.workflowService.describeNamespace({ namespace: c.namespace });
-    return described.namespaceInfo?.name === c.namespace;
-  } catch {
-    return false;
-  } finally {
-    await connection?.close().catch(() => undefined);
+      // Pollers stay listed for a while after a worker dies, so only a poller whose identity carries
+      // this pid counts (the SDK's default `pid@host`).
+      return workerPolls(temporalAddress(c), c.namespace, c.taskQueue, pid);
   }
 }
 
@@ -241,28 +229,6 @@ async function regionAnswers(c: DevStackConfig): Promise<boolean> {
     return res.ok;
   } catch {
     return false;
-  }
-}
-
-// A worker is healthy when Temporal sees it polling. Pollers stay listed for a while after a worker
-// dies, so only a poller whose identity carries this pid counts (the SDK's default `pid@host`).
-async function workerPolls(c: DevStackConfig, pid: number): Promise<boolean> {
-  let connection: Connection | undefined;
-  try {
-    connection = await Connection.connect({ address: temporalAddress(c), connectTimeout: '1s' });
-    const { pollers } = await connection.workflowService.describeTaskQueue({
-      namespace: c.namespace,
-      taskQueue: {
-        name: c.taskQueue,
-        kind: proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL,
-      },
-      taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-    });
-    return pollers.some((p) => p.identity === `${pid}@${hostname()}`);
-  } catch {
-    return false;
-  } finally {
-    await connection?.close().catch(() => undefined);
   }
 }
 

@@ -1,7 +1,10 @@
 // What the embedded stack and the integration tests share about the Temporal dev server: where the
 // binary is and the search attributes Converge needs registered before any workflow upserts them.
 import { execFileSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { Connection } from '@temporalio/client';
+import proto from '@temporalio/proto'; // CommonJS: named ESM imports fail at runtime under Node
 
 /** Keyword search attributes the workflows upsert (DESIGN §5, UI). */
 export const SEARCH_ATTRIBUTES = ['ConvergeDeployment', 'ConvergeOperation', 'ConvergePhase'] as const;
@@ -66,4 +69,42 @@ export function resolveTemporalCli(env: NodeJS.ProcessEnv = process.env): string
   const path = out.trim().split('\n').pop();
   if (path === undefined || path === '') throw new Error('scripts/temporal.sh printed no path');
   return path;
+}
+
+/** Runs `probe` on a short-lived connection; false when the server cannot be reached or `probe` throws. */
+async function probeTemporal(address: string, probe: (c: Connection) => Promise<boolean>): Promise<boolean> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: '1s' });
+    return await probe(connection);
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+/** The server at `address` answers and knows `namespace` (health check of the embedded stacks). */
+export function temporalAnswers(address: string, namespace: string): Promise<boolean> {
+  return probeTemporal(address, async (c) => {
+    const described = await c.workflowService.describeNamespace({ namespace });
+    return described.namespaceInfo?.name === namespace;
+  });
+}
+
+/** The worker process `pid` on this host polls `taskQueue` for workflow tasks (it is really serving). */
+export function workerPolls(
+  address: string,
+  namespace: string,
+  taskQueue: string,
+  pid: number,
+): Promise<boolean> {
+  return probeTemporal(address, async (c) => {
+    const { pollers } = await c.workflowService.describeTaskQueue({
+      namespace,
+      taskQueue: { name: taskQueue, kind: proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    });
+    return pollers.some((p) => p.identity === `${pid}@${hostname()}`);
+  });
 }
