@@ -5,10 +5,10 @@
 // file for each kind of failure. Every corpus file goes through the same loader and error rendering
 // in-process in test/unit/domain/corpus.test.ts. CONVERGE_CLI_CORPUS=all runs every file here too
 // (66 files: about 80 s on two cores).
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CORPUS, inputsOf, isManifestCase, type CorpusCase } from '../fixtures/invalid/corpus';
+import { runConverge } from '../support/cli';
 
 // Until src/client/commands/plan.ts replaces its placeholder there is no `plan` to run. The check is on
 // the placeholder's own words, so once the command lands this file can never skip again.
@@ -34,27 +34,6 @@ const SAMPLE = [
 const cases =
   process.env.CONVERGE_CLI_CORPUS === 'all' ? CORPUS : CORPUS.filter((c) => SAMPLE.includes(c.file));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function converge(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    // execFile kills the child on timeout; the test never leaves a process behind.
-    execFile(
-      process.execPath,
-      ['bin/converge.mjs', ...args],
-      { timeout: 30_000, env: { ...process.env, CONVERGE_DEBUG: '' } },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
 describe('the CLI sample', () => {
   it('names only files in the corpus', () => {
     const files = CORPUS.map((c) => c.file);
@@ -65,7 +44,7 @@ describe('the CLI sample', () => {
 describe.runIf(planLanded).concurrent('converge plan on malformed input', () => {
   it.each(cases)('$file: exit 2, the field named, no stack trace', async (c: CorpusCase) => {
     const [manifest, cloudConfig] = inputsOf(c);
-    const run = await converge(['plan', manifest, '-c', cloudConfig]);
+    const run = await runConverge(['plan', manifest, '-c', cloudConfig]);
 
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr).not.toMatch(/^ {4}at /m);
@@ -82,13 +61,13 @@ describe.runIf(planLanded).concurrent('converge plan on malformed input', () => 
 
 describe.runIf(planLanded)('converge plan on the valid examples', () => {
   it('exits 0', async () => {
-    const run = await converge(['plan', 'examples/manifest.yml', '-c', 'examples/cloud-config.yml']);
+    const run = await runConverge(['plan', 'examples/manifest.yml', '-c', 'examples/cloud-config.yml']);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
   });
 
   it('a missing file is a user error: exit 2, the file named, no stack trace', async () => {
-    const run = await converge(['plan', 'no-such-manifest.yml', '-c', 'examples/cloud-config.yml']);
+    const run = await runConverge(['plan', 'no-such-manifest.yml', '-c', 'examples/cloud-config.yml']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("cannot read manifest 'no-such-manifest.yml': no such file");
     expect(run.stderr).not.toMatch(/^ {4}at /m);

@@ -1,15 +1,13 @@
 // `converge dev up|status|down` as a user runs it: real detached processes (a second Temporal dev
 // server with its UI, a region, a worker) on free ports in a temporary directory, so a stack the
 // developer has running on the default ports is never touched.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../scripts/chaos/processes';
+import { runConverge } from '../support/cli';
 
-const CONVERGE = fileURLToPath(new URL('../../bin/converge.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'converge-dev-test-'));
 let env: NodeJS.ProcessEnv = {};
 
@@ -77,21 +75,12 @@ describe('converge dev', () => {
   });
 });
 
-function converge(
+async function converge(
   args: string[],
   extra: Record<string, string> = {},
 ): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CONVERGE, ...args],
-      { env: { ...env, ...extra }, timeout: 170_000 },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-        resolve({ code, output: `${stdout}${stderr}` });
-      },
-    );
-  });
+  const run = await runConverge(args, { env: { ...env, ...extra }, timeoutMs: 170_000 });
+  return { code: run.code ?? 1, output: `${run.stdout}${run.stderr}` };
 }
 
 // Exited processes whose parent has not reaped them yet (zombies) count as gone.
@@ -106,16 +95,4 @@ function alive(pid: number): boolean {
   } catch {
     return true;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

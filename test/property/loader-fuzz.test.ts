@@ -4,7 +4,6 @@
 // (ValidationError, or UserError for an unreadable file), with a message a user can act on; a sample
 // goes through the real CLI, which must exit 2 without a stack trace. Fixed seed: every failure
 // reproduces, and fast-check prints the shrunk input. The count of inputs per class is printed at the end.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import {
 } from '../../src/domain/load';
 import { manifestSchema } from '../../src/domain/manifest';
 import { validateDeployment } from '../../src/domain/validate';
+import { runConverge } from '../support/cli';
 import {
   exampleDocuments,
   mutate,
@@ -307,26 +307,6 @@ describe('the loaders only ever throw ValidationError', () => {
 // ---------------------------------------------------------------------------------------------
 // The real CLI on a sample
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function converge(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['bin/converge.mjs', ...args],
-      { timeout: 30_000, env: { ...process.env, CONVERGE_DEBUG: '' } },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
 /** Inputs rejected in-process, so the CLI must exit 2 on each. */
 function cliSample(size: number): { name: string; manifest: string; cloudConfig: string }[] {
   const pairs = fc.sample(
@@ -387,7 +367,7 @@ describe('converge plan on generated bad input', () => {
         const c = `${dir}/${id}.cloud-config.yml`;
         writeFileSync(m, s.manifest);
         writeFileSync(c, s.cloudConfig);
-        const run = await converge(['plan', m, '-c', c]);
+        const run = await runConverge(['plan', m, '-c', c]);
         const wrong = [
           run.code !== 2 && `exit ${run.code}`,
           !/^invalid input: \d+ problems?$/m.test(run.stderr) && 'no problem list',
@@ -406,7 +386,7 @@ describe('converge plan on generated bad input', () => {
   it('5,000 levels of flow nesting in both files exit 2, not abort', async () => {
     const deep = `${dir}/deep.yml`;
     writeFileSync(deep, '['.repeat(5000));
-    const run = await converge(['plan', deep, '-c', deep]);
+    const run = await runConverge(['plan', deep, '-c', deep]);
     expect(run.code, run.stderr.slice(0, 300)).toBe(2);
   });
 });
