@@ -70,7 +70,32 @@ export const LOCAL_STEP_OPTIONS: LocalActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: retry('15s'),
 };
-export const localSteps =
-  proxyLocalActivities<
-    Pick<ConvergeActivities, 'associateVmToInstance' | 'detachDisk' | 'deleteDisk' | 'releaseQuota'>
-  >(LOCAL_STEP_OPTIONS);
+
+type Cheap = Pick<ConvergeActivities, 'associateVmToInstance' | 'detachDisk' | 'deleteDisk' | 'releaseQuota'>;
+const localSteps = proxyLocalActivities<Cheap>(LOCAL_STEP_OPTIONS);
+
+/** Each cheap step, called with the summary the UI shows for it. */
+export type CheapSteps = {
+  [K in keyof Cheap]: (summary: string, input: Parameters<Cheap[K]>[0]) => ReturnType<Cheap[K]>;
+};
+
+/** The cheap steps as local activities, or as the regular ones operations from before the patch used. */
+export function cheapSteps(local: boolean): CheapSteps {
+  if (local) {
+    const o = (summary: string): LocalActivityOptions => ({ ...LOCAL_STEP_OPTIONS, summary });
+    return {
+      associateVmToInstance: (s, input) => localSteps.associateVmToInstance.executeWithOptions(o(s), [input]),
+      detachDisk: (s, input) => localSteps.detachDisk.executeWithOptions(o(s), [input]),
+      deleteDisk: (s, input) => localSteps.deleteDisk.executeWithOptions(o(s), [input]),
+      releaseQuota: (s, input) => localSteps.releaseQuota.executeWithOptions(o(s), [input]),
+    };
+  }
+  const a = (summary: string): ActivityOptions => ({ ...ATTACH_OPTIONS, summary });
+  return {
+    associateVmToInstance: (s, input) => attachments.associateVmToInstance.executeWithOptions(a(s), [input]),
+    detachDisk: (s, input) => attachments.detachDisk.executeWithOptions(a(s), [input]),
+    deleteDisk: (s, input) => attachments.deleteDisk.executeWithOptions(a(s), [input]),
+    releaseQuota: (s, input) =>
+      quota.releaseQuota.executeWithOptions({ ...QUOTA_OPTIONS, summary: s }, [input]),
+  };
+}

@@ -23,21 +23,12 @@ import {
 } from '@temporalio/workflow';
 import type { CreateVmResult } from '../domain/activities';
 import type { GroupPolicy, Obligation, Step } from '../planner/types';
-import {
-  ATTACH_OPTIONS,
-  BUILD_OPTIONS,
-  LOCAL_STEP_OPTIONS,
-  QUOTA_OPTIONS,
-  attachments,
-  builds,
-  localSteps,
-  quota,
-} from './activities';
+import { BUILD_OPTIONS, QUOTA_OPTIONS, builds, cheapSteps, quota, type CheapSteps } from './activities';
 import type { InFlightStep, OperationFailure, OperationLimits, StepResult } from './types';
 
 /** Patch: batch creates launch in admission order (see interleaveBatchCreates). */
 export const INTERLEAVED_BATCH_CREATES = 'interleaved-batch-creates';
-/** Patch: associate, detach, release and delete-disk run as local activities (see `localCheap`). */
+/** Patch: associate, detach, release and delete-disk run as local activities (see `cheapSteps`). */
 export const LOCAL_CHEAP_STEPS = 'local-cheap-steps';
 
 export type EnactOutcome = 'done' | 'stopped' | 'failed' | 'drained';
@@ -93,7 +84,7 @@ export class Enactor {
   private readonly groupOf = new Map<string, GroupState>();
   private doneCount = 0;
   /** Cheap steps as local activities; operations started before the patch keep regular ones. */
-  private readonly localCheap: boolean;
+  private readonly cheap: CheapSteps;
 
   constructor(
     private readonly obligation: Obligation,
@@ -143,7 +134,7 @@ export class Enactor {
     );
 
     if (patched(INTERLEAVED_BATCH_CREATES)) this.interleaveBatchCreates(pos);
-    this.localCheap = patched(LOCAL_CHEAP_STEPS);
+    this.cheap = cheapSteps(patched(LOCAL_CHEAP_STEPS));
 
     for (const step of obligation.steps) {
       for (const d of step.dependsOn) {
@@ -346,50 +337,32 @@ export class Enactor {
         const serverId = this.ctx.results.get(step.createStep)?.serverId;
         if (!serverId)
           throw ApplicationFailure.nonRetryable(`no server recorded for ${step.createStep}`, 'Internal');
-        const args = { deployment, serverId, instanceId: step.instanceId, disk: step.disk };
-        const r = this.localCheap
-          ? await localSteps.associateVmToInstance.executeWithOptions(this.local(step), [args])
-          : await attachments.associateVmToInstance.executeWithOptions(
-              { ...ATTACH_OPTIONS, summary: step.summary },
-              [args],
-            );
+        const r = await this.cheap.associateVmToInstance(step.summary, {
+          deployment,
+          serverId,
+          instanceId: step.instanceId,
+          disk: step.disk,
+        });
         return { serverId, volumeId: r.volumeId };
       }
-      case 'detach-disk': {
-        const args = { volumeId: step.volumeId, serverId: step.serverId };
-        if (this.localCheap) await localSteps.detachDisk.executeWithOptions(this.local(step), [args]);
-        else
-          await attachments.detachDisk.executeWithOptions({ ...ATTACH_OPTIONS, summary: step.summary }, [
-            args,
-          ]);
+      case 'detach-disk':
+        await this.cheap.detachDisk(step.summary, { volumeId: step.volumeId, serverId: step.serverId });
         return null;
-      }
       case 'delete-server':
         await builds.deleteServer.executeWithOptions({ ...BUILD_OPTIONS, summary: step.summary }, [
           { serverId: step.serverId },
         ]);
         return null;
-      case 'release-quota': {
-        const args = { allocationId: step.allocationId, serverId: step.serverId };
-        if (this.localCheap) await localSteps.releaseQuota.executeWithOptions(this.local(step), [args]);
-        else await quota.releaseQuota.executeWithOptions({ ...QUOTA_OPTIONS, summary: step.summary }, [args]);
+      case 'release-quota':
+        await this.cheap.releaseQuota(step.summary, {
+          allocationId: step.allocationId,
+          serverId: step.serverId,
+        });
         return null;
-      }
-      case 'delete-disk': {
-        const args = { volumeId: step.volumeId };
-        if (this.localCheap) await localSteps.deleteDisk.executeWithOptions(this.local(step), [args]);
-        else
-          await attachments.deleteDisk.executeWithOptions({ ...ATTACH_OPTIONS, summary: step.summary }, [
-            args,
-          ]);
+      case 'delete-disk':
+        await this.cheap.deleteDisk(step.summary, { volumeId: step.volumeId });
         return null;
-      }
     }
-  }
-
-  /** Options for a cheap step run as a local activity (the UI shows its summary on the marker). */
-  private local(step: Step): typeof LOCAL_STEP_OPTIONS {
-    return { ...LOCAL_STEP_OPTIONS, summary: step.summary };
   }
 
   /**
