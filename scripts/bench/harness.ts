@@ -98,8 +98,6 @@ interface Deployed {
 export class DeployHarness {
   private readonly deployed = new Map<string, Deployed>();
   private readonly broken = new Map<string, string>();
-  /** Deployments of a size deleted so far: a later scenario deploys a new name, not the old one. */
-  private readonly deletions = new Map<number, number>();
 
   private constructor(
     private readonly stack: Stack,
@@ -137,7 +135,7 @@ export class DeployHarness {
   }
 
   async run(s: DeployScenario): Promise<DeployRow> {
-    const name = this.nameFor(s.instances);
+    const name = `bench-${s.instances}`;
     const latencies = s.kind === 'hotswap' || s.kind === 'delete' ? SLOW : ZERO;
     const row = emptyRow(s, latencies);
     const brokenBecause = this.broken.get(name);
@@ -168,10 +166,8 @@ export class DeployHarness {
           : this.deployments.deploy(name, { manifest, cloudConfig: benchCloudConfig }),
       );
       const { result } = measured;
-      if (s.kind === 'delete' && result.status === 'converged') {
-        this.deployed.delete(name);
-        this.deletions.set(s.instances, (this.deletions.get(s.instances) ?? 0) + 1);
-      } else if (result.status === 'converged')
+      if (s.kind === 'delete' && result.status === 'converged') this.deployed.delete(name);
+      else if (result.status === 'converged')
         this.deployed.set(name, {
           instances: s.instances,
           version: versionOf(manifest),
@@ -205,16 +201,6 @@ export class DeployHarness {
       await setFaults(this.stack, ZERO).catch(() => undefined);
       await worker.stop();
     }
-  }
-
-  /**
-   * `bench-<n>`, then `bench-<n>-2` after it was deleted. Deploying a deleted name again fails
-   * today: its first operation reuses the allocation keys (`<deployment>/<claim>/op-1`) of the
-   * deleted deployment's first operation, and the region answers 410 for a released allocation.
-   */
-  private nameFor(instances: number): string {
-    const deleted = this.deletions.get(instances) ?? 0;
-    return deleted === 0 ? `bench-${instances}` : `bench-${instances}-${deleted + 1}`;
   }
 
   /** Deploys `name` at `version` (unmeasured) unless it is already there. */
