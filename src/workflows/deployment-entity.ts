@@ -1,8 +1,7 @@
 // The deployment entity's state and rules: the lock that serialises operations, the validators that
 // reject bad updates before anything is written, and what each finished operation changes.
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { canonicalJson } from '../planner';
+import { sha256Hex } from '../planner/hash';
 import { DEFAULT_LIMITS, deploymentWorkflowId, operationWorkflowId } from './types';
 import type {
   DeployRequest,
@@ -232,5 +231,5 @@ export class DeploymentEntity {
 }
 
 function digest(value: unknown): string {
-  return bytesToHex(sha256(utf8ToBytes(canonicalJson(value)))).slice(0, 16);
+  return sha256Hex(canonicalJson(value)).slice(0, 16);
 }
