@@ -1,5 +1,6 @@
 // Talking to deployment entities: the one client path the CLI, the benchmarks and the tests share.
 import {
+  ApplicationFailure,
   WithStartWorkflowOperation,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
@@ -8,6 +9,7 @@ import {
 } from '@temporalio/client';
 import { UserError } from '../domain/errors';
 import {
+  DEPLOYMENT_DELETED,
   cancelSignal,
   deleteUpdate,
   deployUpdate,
@@ -207,7 +209,11 @@ const DELETED_CLOSE_WAIT_MS = 30_000;
 
 /** The entity's validator refused because the deployment was deleted (its run is about to complete). */
 function isDeletedRejection(err: unknown): boolean {
-  return err instanceof WorkflowUpdateFailedError && /has been deleted/.test(err.cause?.message ?? '');
+  return (
+    err instanceof WorkflowUpdateFailedError &&
+    err.cause instanceof ApplicationFailure &&
+    err.cause.type === DEPLOYMENT_DELETED
+  );
 }
 
 /** An update a validator rejected, or a deployment that does not exist: the user's to fix (exit 2). */

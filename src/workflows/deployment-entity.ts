@@ -1,5 +1,6 @@
 // The deployment entity's state and rules: the lock that serialises operations, the validators that
 // reject bad updates before anything is written, and what each finished operation changes.
+import { ApplicationFailure } from '@temporalio/workflow';
 import { canonicalJson } from '../planner';
 import { sha256Hex } from '../planner/hash';
 import { DEFAULT_LIMITS, deploymentWorkflowId, operationWorkflowId } from './types';
@@ -16,6 +17,7 @@ import type {
   OperationTicket,
   StopRequest,
 } from './types';
+import { DEPLOYMENT_DELETED } from './messages';
 import { selects } from './records';
 import { checkRequest, validateDeployPayload } from './validation';
 
@@ -107,7 +109,11 @@ export class DeploymentEntity {
   }
 
   private refuseWhileBusy(what: string): void {
-    if (this.state.deleted) throw new Error(`deployment ${this.name} has been deleted`);
+    if (this.state.deleted) {
+      // Typed, so a client can tell it from other refusals: the run is about to complete, and a deploy
+      // may start the next incarnation once it has.
+      throw ApplicationFailure.nonRetryable(`deployment ${this.name} has been deleted`, DEPLOYMENT_DELETED);
+    }
     const running = this.current ?? this.pending?.ticket;
     if (running) {
       throw new Error(

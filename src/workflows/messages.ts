@@ -19,6 +19,8 @@ export const startUpdate = defineUpdate<OperationTicket, [InstancesRequest]>('st
 export const recreateUpdate = defineUpdate<OperationTicket, [InstancesRequest]>('recreate');
 export const deleteUpdate = defineUpdate<OperationTicket, [Record<string, never>]>('delete');
 export const instanceActionUpdate = defineUpdate<OperationTicket, [InstanceActionRequest]>('instanceAction');
+/** Failure type of an update refused because the deployment was deleted (its entity is closing). */
+export const DEPLOYMENT_DELETED = 'DeploymentDeleted';
 
 /** Finish in-flight steps, start none, end consistent. */
 export const cancelSignal = defineSignal('cancel');
