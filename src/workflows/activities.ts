@@ -10,8 +10,8 @@
 // | instanceAction       | 2 min          | -         | 1s → ×2 → 15s, 10 attempts              |
 // | local: associate, detach, release, deleteDisk | 1 min | - | 1s → ×2 → 15s, unlimited       |
 //
-// Local activities (the `local-cheap-steps` patch) are the steps that never wait on the cloud; older
-// operations keep the regular proxies above for them.
+// The local rows are for replaying operations started under the retired `local-cheap-steps` patch
+// only; new operations use the regular proxies (see CHEAP_STEPS_AS_ACTIVITIES in enactor.ts).
 // Unlimited retries are deliberate: a region outage or a killed worker must delay an operation, not
 // fail it. What can never succeed (quota exceeded, unknown image, invalid input, bad credentials,
 // no storage) is raised by the activities as a non-retryable ApplicationFailure with one of the types

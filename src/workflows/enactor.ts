@@ -28,8 +28,17 @@ import type { InFlightStep, OperationFailure, OperationLimits, StepResult } from
 
 /** Patch: batch creates launch in admission order (see interleaveBatchCreates). */
 export const INTERLEAVED_BATCH_CREATES = 'interleaved-batch-creates';
-/** Patch: associate, detach, release and delete-disk run as local activities (see `cheapSteps`). */
+/** Patch (retired): associate, detach, release and delete-disk ran as local activities (see `cheapSteps`). */
 export const LOCAL_CHEAP_STEPS = 'local-cheap-steps';
+/**
+ * Patch: the cheap steps are regular activities again. Concurrent local activities are not replay
+ * safe: live, their results reach the workflow in completion order; on replay, Temporal's core (SDK
+ * 1.24) hands them back in the order they were scheduled. The enactor starts the next step as each
+ * one finishes, so the two orders number later commands differently and a replayed task (after a
+ * killed worker or a cache eviction) fails with "Missing associated machine for LocalActivity".
+ * Regular activity completions are history events, replayed in the order they happened.
+ */
+export const CHEAP_STEPS_AS_ACTIVITIES = 'cheap-steps-as-activities';
 
 export type EnactOutcome = 'done' | 'stopped' | 'failed' | 'drained';
 
@@ -134,7 +143,8 @@ export class Enactor {
     );
 
     if (patched(INTERLEAVED_BATCH_CREATES)) this.interleaveBatchCreates(pos);
-    this.cheap = cheapSteps(patched(LOCAL_CHEAP_STEPS));
+    // Operations started between the two patches keep their local activities on replay.
+    this.cheap = cheapSteps(!patched(CHEAP_STEPS_AS_ACTIVITIES) && patched(LOCAL_CHEAP_STEPS));
 
     for (const step of obligation.steps) {
       for (const d of step.dependsOn) {

@@ -2,12 +2,14 @@
 // (51,200 events per run, 2,000 pending activities), shrunk to 20 instances so it runs in seconds.
 // Each operation here must continue as new more than once, keep every run near the history
 // threshold, never have more activities pending than maxConcurrentSteps, and still converge with the
-// DESIGN §9 invariants holding: a deploy, a hot_swap of every VM, and a delete.
+// DESIGN §9 invariants holding: a deploy, a hot_swap of every VM, and a delete. Every run's history
+// then replays on the same code: no command may depend on the order concurrent steps finished in.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../src/domain/manifest';
 import type { OperationResult, OperationTicket } from '../../src/workflows/types';
 import { chainStats, type ChainStats } from '../../scripts/bench/history';
 import { cloudConfig, group, smallManifest } from '../support/fixtures';
+import { replayFailures } from '../support/replay-live';
 import { testClient } from '../support/temporal';
 import { startHarness, type Harness } from './harness';
 
@@ -40,12 +42,12 @@ afterAll(async () => {
 
 async function run(
   start: () => Promise<OperationTicket>,
-): Promise<{ result: OperationResult; stats: ChainStats }> {
+): Promise<{ workflowId: string; result: OperationResult; stats: ChainStats }> {
   const ticket = await start();
   const result = await h.wait(ticket);
   expect(result.status, JSON.stringify(result.failure)).toBe('converged');
   const stats = await chainStats(await testClient(), ticket.workflowId);
-  return { result, stats };
+  return { workflowId: ticket.workflowId, result, stats };
 }
 
 function expectWithinLimits(stats: ChainStats): void {
@@ -54,6 +56,9 @@ function expectWithinLimits(stats: ChainStats): void {
     expect(r.events, `run ${r.runId}`).toBeLessThanOrEqual(HISTORY_THRESHOLD + DRAIN_SLACK);
     expect(r.maxPendingActivities, `run ${r.runId}`).toBeLessThanOrEqual(MAX_CONCURRENT_STEPS);
     expect(r.failedWorkflowTasks, `run ${r.runId}`).toBe(0);
+    // Steps are regular activities: their completions are history events, replayed in the order
+    // they happened (concurrent local activities are not; see CHEAP_STEPS_AS_ACTIVITIES).
+    expect(r.localActivities, `run ${r.runId}`).toBe(0);
   }
 }
 
@@ -80,5 +85,10 @@ describe('an operation far larger than its limits', () => {
     const allocations = await h.region.client.listAllocations({ 'converge.deployment': 'sharded' });
     expect(servers).toEqual([]);
     expect(allocations).toEqual([]);
+
+    const runs = [fresh, swap, gone].flatMap((o) =>
+      o.stats.runs.map((r) => ({ workflowId: o.workflowId, runId: r.runId })),
+    );
+    expect(await replayFailures(await testClient(), runs)).toEqual([]);
   });
 });
