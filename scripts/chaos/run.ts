@@ -282,7 +282,7 @@ async function runOnce(
     const w = workload(deployment, options.instances);
 
     const t0 = Date.now();
-    const baseline = await deployAndWait(deployments, deployment, w, w.baseline, options, 'baseline');
+    const baseline = await deployAndWait(stack, deployments, deployment, w, w.baseline, options, 'baseline');
     const baselineMs = Date.now() - t0;
     if (baseline.status !== 'converged') {
       outcome.problems.push(
@@ -315,7 +315,7 @@ async function runOnce(
       const begin = Date.now();
       const ticket = await (chaosOn && scenario.launch ? scenario.launch(ctx) : ctx.deploy());
       let done = false;
-      const waiting = waitResilient(deployments, ticket, begin + options.operationTimeoutMs);
+      const waiting = waitResilient(stack, deployments, ticket, begin + options.operationTimeoutMs);
       const ended = waiting.then(
         () => undefined,
         () => undefined,
@@ -330,12 +330,14 @@ async function runOnce(
         outcome.problems.push(
           `${step.label}: ${ticket.operation} did not end within ${options.operationTimeoutMs} ms`,
         );
-        result = await waitResilient(deployments, ticket, Date.now() + 120_000).catch((err: unknown) => err);
+        result = await waitResilient(stack, deployments, ticket, Date.now() + 120_000).catch(
+          (err: unknown) => err,
+        );
       }
 
       // Everything is up again; settle extras and the entity before looking at the cloud.
       for (const t of extra) {
-        await waitResilient(deployments, t, Date.now() + options.operationTimeoutMs).catch(() => null);
+        await waitResilient(stack, deployments, t, Date.now() + options.operationTimeoutMs).catch(() => null);
       }
       const o = await recordOperation(deployments, step.label, ticket, result, ms, chaosOn);
       outcome.operations.push(o);
@@ -365,7 +367,15 @@ async function runOnce(
     const finalManifest = w.steps[w.steps.length - 1]?.manifest ?? w.baseline;
     const sinceSeq = await lastEventSeq(stack.cloud);
     const t1 = Date.now();
-    const follow = await deployAndWait(deployments, deployment, w, finalManifest, options, 'follow-up');
+    const follow = await deployAndWait(
+      stack,
+      deployments,
+      deployment,
+      w,
+      finalManifest,
+      options,
+      'follow-up',
+    );
     outcome.followUp = {
       label: 'follow-up',
       operation: follow.operation,
@@ -388,6 +398,7 @@ async function runOnce(
 }
 
 async function deployAndWait(
+  stack: ChaosStack,
   deployments: Deployments,
   name: string,
   w: Workload,
@@ -401,7 +412,7 @@ async function deployAndWait(
     () => deployments.deploy(name, { manifest, cloudConfig: w.cloudConfig }),
     (err) => !(err instanceof UserError),
   );
-  const result = await waitResilient(deployments, ticket, Date.now() + options.operationTimeoutMs);
+  const result = await waitResilient(stack, deployments, ticket, Date.now() + options.operationTimeoutMs);
   if (!result)
     throw new Error(
       `${label} deploy ${ticket.operation} did not end within ${options.operationTimeoutMs} ms`,
@@ -414,6 +425,7 @@ async function deployAndWait(
  * null when `deadline` passes first (the operation is then cancelled, and given a minute to end).
  */
 async function waitResilient(
+  stack: ChaosStack,
   deployments: Deployments,
   ticket: OperationTicket,
   deadline: number,
@@ -424,14 +436,20 @@ async function waitResilient(
       await deployments.cancel(ticket.deployment).catch(() => undefined);
       return null;
     }
+    const abort = new AbortController();
     try {
-      const result = await withTimeout(deployments.wait(ticket), left);
+      const result = await withTimeout(
+        stack.abortable(abort.signal, () => deployments.wait(ticket)),
+        left,
+      );
       if (result === null) continue;
       await untilIdle(deployments, ticket.deployment);
       return result;
     } catch (err) {
       if (err instanceof WorkflowFailedError) throw err;
       await sleep(500);
+    } finally {
+      abort.abort(); // a wait that timed out must not outlive this loop
     }
   }
 }

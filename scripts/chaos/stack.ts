@@ -133,6 +133,14 @@ export class ChaosStack {
     return this.deploymentsApi;
   }
 
+  /**
+   * Runs `fn`'s Temporal calls under `signal`: aborting cancels them, so a wait given up on (its
+   * deadline passed) stops polling instead of retrying into the connection once it is closed.
+   */
+  abortable<R>(signal: AbortSignal, fn: () => Promise<R>): Promise<R> {
+    return this.connected ? this.connected.client.withAbortSignal(signal, fn) : fn();
+  }
+
   /** Starts `count` more workers, in parallel. */
   async addWorkers(count: number): Promise<void> {
     const bundle = await this.options.bundle;
