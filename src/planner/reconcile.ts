@@ -314,12 +314,28 @@ class Reconciler {
 
     // hot_swap: the new VM exists and is associated before the old one goes.
     const early = hotSwap ? this.createVm(unit, claim, e.record.id, []) : null;
+    // The disk on the old VM moves inside associate (which never deletes anything), so the old VM
+    // still goes only after the new one holds the disk.
+    const moves =
+      early !== null &&
+      volume &&
+      holder !== null &&
+      holder === oldVm?.id &&
+      this.options.hotSwapMovesDisk === true
+        ? { volumeId: volume.id, from: holder }
+        : null;
     const detach =
-      volume && holder !== null && (holderRetires || holderStale)
+      volume && holder !== null && (holderRetires || holderStale) && moves === null
         ? unit.detachDisk(volume, holder, [holder === oldVm?.id ? early : null])
         : null;
     const associated = early
-      ? unit.associate({ claim, instanceId: e.record.id, createStep: early, dependsOn: [early, detach] })
+      ? unit.associate({
+          claim,
+          instanceId: e.record.id,
+          createStep: early,
+          dependsOn: [early, detach],
+          ...(moves ? { moves } : {}),
+        })
       : null;
 
     const { deleted, released } = this.retire(

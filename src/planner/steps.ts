@@ -95,7 +95,14 @@ export class Unit {
     return this.add(step);
   }
 
-  associate(args: { claim: Claim; instanceId: string; createStep: string; dependsOn: Deps }): string {
+  associate(args: {
+    claim: Claim;
+    instanceId: string;
+    createStep: string;
+    dependsOn: Deps;
+    /** hot_swap: the disk this associate takes from the old VM. */
+    moves?: { volumeId: string; from: string };
+  }): string {
     const step: AssociateStep = {
       id: this.id('associate-vm-to-instance', null),
       kind: 'associate-vm-to-instance',
@@ -105,11 +112,14 @@ export class Unit {
       dependsOn: deps(args.dependsOn),
       reasons: this.reasons,
       destructive: false,
-      summary: `associate-vm-to-instance ${args.claim.id} → ${this.name}`,
+      summary:
+        `associate-vm-to-instance ${args.claim.id} → ${this.name}` +
+        (args.moves ? ` (moves disk ${args.moves.volumeId} from ${args.moves.from})` : ''),
       claim: args.claim.id,
       instanceId: args.instanceId,
       createStep: args.createStep,
       disk: args.claim.persistentDisk,
+      ...(args.moves ? { movesDisk: args.moves } : {}),
     };
     return this.add(step);
   }

@@ -123,6 +123,7 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
     operationSeq: input.seq,
     operationId: keyedOperation(input),
     ...(input.incarnation === undefined ? {} : { incarnation: input.incarnation }),
+    ...(patched(PATCHES.hotSwapMovesDisk) ? { hotSwapMovesDisk: true } : {}),
   };
   const obligation: Obligation = reconcile(thePatent, embodiment(input.deployment, observed, records), {
     recreate,
@@ -265,6 +266,8 @@ export const PATCHES = {
   adoptedPlacements: 'adopted-placements',
   /** `recreate` selectors (`api`, `api/0`, `api/<uuid>`) are expanded to instance names. */
   recreateSelectors: 'recreate-selectors',
+  /** hot_swap moves the disk inside associate-vm-to-instance; no separate detach-disk step. */
+  hotSwapMovesDisk: 'hot-swap-moves-disk',
 } as const;
 
 const SEARCH_ATTRIBUTE_KEYS = {

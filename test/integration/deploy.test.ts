@@ -75,6 +75,20 @@ describe('deploy', () => {
       expect(newActive, row.instance).toBeLessThan(oldDeleting);
       expect(oldDeleting).toBeLessThan(Number.POSITIVE_INFINITY);
     }
+    // The workers' disks move inside associate (no detach-disk step), onto the new VM before the
+    // old VM is deleted.
+    expect(r.plan.steps.filter((s) => s.kind === 'detach-disk')).toEqual([]);
+    const workers = r.projection.filter((row) => row.instance.startsWith('worker/'));
+    expect(workers).toHaveLength(2);
+    for (const row of workers) {
+      const oldDeleting = firstSeq(
+        events,
+        'server.deleting',
+        (e) => e.subject === oldServers.get(row.instance),
+      );
+      const attached = firstSeq(events, 'volume.attached', (e) => e.data.server_id === row.vm);
+      expect(attached, row.instance).toBeLessThan(oldDeleting);
+    }
     await h.expectInvariants(r, { manifest: bumped, cloudConfig: cc }, before);
   });
 

@@ -148,8 +148,15 @@ export const nextManifestArb = (from: ManifestInput): fc.Arbitrary<ManifestInput
 
 export const parseManifest = (m: ManifestInput): Manifest => manifestSchema.parse(m);
 
+/** What the workflow plans with today: hot_swap moves the disk inside associate (patch hot-swap-moves-disk). */
 export function options(seq: number, extra: Partial<ReconcileOptions> = {}): ReconcileOptions {
-  return { defaultStrategy: 'hot_swap', operationSeq: seq, operationId: `op-${seq}`, ...extra };
+  return {
+    defaultStrategy: 'hot_swap',
+    operationSeq: seq,
+    operationId: `op-${seq}`,
+    hotSwapMovesDisk: true,
+    ...extra,
+  };
 }
 
 export function plan(

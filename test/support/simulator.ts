@@ -85,8 +85,13 @@ export class Simulator {
         if (step.disk === null) return;
         const mine = o.volumes.filter((v) => v.tags[TAG.instance] === step.instanceId);
         const free = mine.filter((v) => v.server_id === null).sort((a, b) => (a.id < b.id ? -1 : 1))[0];
+        const moving = step.movesDisk
+          ? mine.find((v) => v.id === step.movesDisk?.volumeId && v.server_id === step.movesDisk.from)
+          : undefined;
         if (free) {
           free.server_id = server.id;
+        } else if (moving) {
+          moving.server_id = server.id; // hot_swap: the planner said this associate takes it from the old VM
         } else if (mine.length > 0) {
           throw new Error(
             `${step.id}: the instance's disk is still attached to ${mine[0]?.server_id ?? '?'}`,

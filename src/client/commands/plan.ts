@@ -58,6 +58,7 @@ export function registerPlan(program: Command): void {
           defaultStrategy,
           operationSeq: 1,
           operationId: 'plan',
+          hotSwapMovesDisk: true, // as every operation started today plans it
         });
         if (opts.json) {
           process.stdout.write(planJson(obligation));

@@ -2,7 +2,17 @@
 import { describe, expect, it } from 'vitest';
 import { TAG } from '../../../src/domain/cloud';
 import type { Obligation, Step } from '../../../src/planner/types';
-import { cloudWith, deployed, group, instanceOf, manifestWith, plan, recordOf, serverOf } from './baseline';
+import {
+  cloudWith,
+  deployed,
+  group,
+  instanceOf,
+  manifestWith,
+  plan,
+  planAfter,
+  recordOf,
+  serverOf,
+} from './baseline';
 
 /** A unit's steps as `kind ← dependency kinds`, in the obligation's order. */
 function chain(o: Obligation, claim: string): string[] {
@@ -45,6 +55,33 @@ describe('hot_swap: create and associate first, then delete, then release', () =
       'delete-server ← associate-vm-to-instance, detach-disk',
       'release-quota ← delete-server',
     ]);
+  });
+
+  it('with hotSwapMovesDisk, associate takes the disk from the old VM: no detach-disk step', () => {
+    const world = deployed();
+    const o = plan(world, newStemcell(['worker']), cloudWith(), { hotSwapMovesDisk: true });
+    expect(chain(o, 'worker/1')).toEqual([
+      'create-vm ← ∅',
+      'associate-vm-to-instance ← create-vm',
+      'delete-server ← associate-vm-to-instance',
+      'release-quota ← delete-server',
+    ]);
+    const unit = instanceOf(o, 'worker/1')?.instance;
+    const associate = o.steps.find((s) => s.unit === unit && s.kind === 'associate-vm-to-instance');
+    const old = world.observed.servers.find((s) => s.tags[TAG.instance] === recordOf(world, 'worker/1').id);
+    const volume = world.observed.volumes.find((v) => v.server_id === old?.id);
+    expect(associate).toMatchObject({ movesDisk: { volumeId: volume?.id, from: old?.id } });
+    expect(associate?.summary).toContain(`(moves disk ${volume?.id ?? '?'} from ${old?.id ?? '?'})`);
+    // Enacted, the disk is on the new VM and a second plan has nothing left to do.
+    const { again } = planAfter(world, o, newStemcell(['worker']), cloudWith());
+    expect(again.steps).toEqual([]);
+  });
+
+  it('with hotSwapMovesDisk, delete_create still detaches before the old VM goes', () => {
+    const o = plan(deployed(), newStemcell(['worker'], 'delete_create'), cloudWith(), {
+      hotSwapMovesDisk: true,
+    });
+    expect(chain(o, 'worker/0')[0]).toBe('detach-disk ← ∅');
   });
 
   it('creates every new VM of the obligation up front (no create waits on another unit)', () => {
