@@ -2,7 +2,6 @@
 // bundle the harness built once, so each scenario's fresh worker starts in a second, not in ten.
 // It drains on SIGTERM (and writes its --cpu-prof profile then) and stops when its parent goes away.
 // BENCH_WORKER_OPTIONS (JSON) passes extra Worker options, for trying a tuning before adopting it.
-import { setFlagsFromString } from 'node:v8';
 import type { WorkerTuning } from '../../src/workers/tuning';
 import { runWorker } from '../../src/workers/worker';
 
@@ -23,11 +22,6 @@ if (process.env.BENCH_MEMLOG) {
       `mem rss ${mb(m.rss)} heapTotal ${mb(m.heapTotal)} heapUsed ${mb(m.heapUsed)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}`,
     );
   }, 250).unref();
-}
-
-// BENCH_THREAD_HEAP_MB: V8 flags set now apply to isolates created later, i.e. the workflow threads.
-if (process.env.BENCH_THREAD_HEAP_MB) {
-  setFlagsFromString(`--max-old-space-size=${process.env.BENCH_THREAD_HEAP_MB}`);
 }
 
 const codePath = process.env.BENCH_WORKFLOW_BUNDLE;

@@ -31,11 +31,6 @@ export interface WorkerTuning {
    * and each skips a trip through the task queue.
    */
   maxEagerActivityReservationsPerWorkflowTask: number;
-  /**
-   * Concurrent local activities: the enactor's cheap steps (associate, detach, release, delete-disk).
-   * Temporal's default (100) queued a 1,000-VM wave of associates behind each other.
-   */
-  maxConcurrentLocalActivityExecutions: number;
 }
 
 // Measured with npm run bench (2 cores; see bench/README.md): hot_swap of 1,000 at build 2 s /
@@ -47,7 +42,6 @@ export const DEFAULT_TUNING: WorkerTuning = {
   maxCachedWorkflows: 200,
   maxConcurrentActivityTaskPolls: 50,
   maxEagerActivityReservationsPerWorkflowTask: 500,
-  maxConcurrentLocalActivityExecutions: 500,
 };
 
 /**
@@ -92,10 +86,6 @@ export const TUNING_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
     `concurrent activity task polls (default ${DEFAULT_TUNING.maxConcurrentActivityTaskPolls})`,
   ],
   [
-    'CONVERGE_WORKER_MAX_LOCAL_ACTIVITIES',
-    `concurrent local activities (default ${DEFAULT_TUNING.maxConcurrentLocalActivityExecutions})`,
-  ],
-  [
     'CONVERGE_WORKER_EAGER_ACTIVITIES',
     `activities taken eagerly per workflow task (default ${DEFAULT_TUNING.maxEagerActivityReservationsPerWorkflowTask})`,
   ],
@@ -110,7 +100,7 @@ export class WorkerConfigError extends UserError {
 }
 
 export function tuningFromEnv(env: Env): WorkerTuning {
-  return withinSlots({
+  return {
     maxConcurrentActivityTaskExecutions: positiveInt(
       env,
       'CONVERGE_WORKER_MAX_ACTIVITIES',
@@ -135,19 +125,13 @@ export function tuningFromEnv(env: Env): WorkerTuning {
       DEFAULT_TUNING.maxConcurrentActivityTaskPolls,
       1,
     ),
-    maxConcurrentLocalActivityExecutions: positiveInt(
-      env,
-      'CONVERGE_WORKER_MAX_LOCAL_ACTIVITIES',
-      DEFAULT_TUNING.maxConcurrentLocalActivityExecutions,
-      1,
-    ),
     maxEagerActivityReservationsPerWorkflowTask: positiveInt(
       env,
       'CONVERGE_WORKER_EAGER_ACTIVITIES',
       DEFAULT_TUNING.maxEagerActivityReservationsPerWorkflowTask,
       0,
     ),
-  });
+  };
 }
 
 /** Temporal refuses more activity polls than activity slots: a small slot count lowers the polls. */
