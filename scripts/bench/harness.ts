@@ -53,7 +53,7 @@ export interface DeployRow {
   /** Entity events added by the operation plus every event of every run of the operation. */
   historyEvents: number | null;
   eventsPerInstance: number | null;
-  /** Activities of every run: task-queue activities plus local ones (the cheap steps). */
+  /** Activities of every run: task-queue activities plus local ones (none since `cheap-steps-as-activities`). */
   activities: number | null;
   localActivities: number | null;
   activitiesPerInstance: number | null;

@@ -8,7 +8,7 @@ export interface RunStats {
   events: number;
   bytes: number;
   activities: number;
-  /** Local activities (the enactor's cheap steps): one marker event each, no task queue. */
+  /** Local activities (one marker event each): none since the enactor's `cheap-steps-as-activities` patch. */
   localActivities: number;
   maxPendingActivities: number;
   /** Workflow tasks completed in the run, and the longest one (started → completed), in ms. */

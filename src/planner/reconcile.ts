@@ -317,11 +317,7 @@ class Reconciler {
     // The disk on the old VM moves inside associate (which never deletes anything), so the old VM
     // still goes only after the new one holds the disk.
     const moves =
-      early !== null &&
-      volume &&
-      holder !== null &&
-      holder === oldVm?.id &&
-      this.options.hotSwapMovesDisk === true
+      hotSwap && this.options.hotSwapMovesDisk === true && volume && holder === oldVm?.id
         ? { volumeId: volume.id, from: holder }
         : null;
     const detach =

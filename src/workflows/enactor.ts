@@ -92,7 +92,7 @@ export class Enactor {
   private readonly ready: MinHeap<Step>;
   private readonly groupOf = new Map<string, GroupState>();
   private doneCount = 0;
-  /** Cheap steps as local activities; operations started before the patch keep regular ones. */
+  /** Regular activities; local ones only for operations started under the retired `local-cheap-steps`. */
   private readonly cheap: CheapSteps;
 
   constructor(

@@ -123,7 +123,7 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
     operationSeq: input.seq,
     operationId: keyedOperation(input),
     ...(input.incarnation === undefined ? {} : { incarnation: input.incarnation }),
-    ...(patched(PATCHES.hotSwapMovesDisk) ? { hotSwapMovesDisk: true } : {}),
+    hotSwapMovesDisk: patched(PATCHES.hotSwapMovesDisk),
   };
   const obligation: Obligation = reconcile(thePatent, embodiment(input.deployment, observed, records), {
     recreate,
@@ -182,7 +182,7 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   const results = new Map<string, StepResult>(Object.entries(input.resume?.results ?? {}));
   enactor = new Enactor(obligation, {
     deployment: input.deployment,
-    operation: keyedOperation(input),
+    operation: identity.operationId,
     limits: input.limits,
     done,
     results,
