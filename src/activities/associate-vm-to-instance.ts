@@ -18,7 +18,7 @@ export function associateVmToInstance(
 ): (input: AssociateInput) => Promise<AssociateResult> {
   return (input) =>
     asFailures(`associate-vm-to-instance ${input.serverId} → ${input.instanceId}`, async () => {
-      const p = pulse();
+      const p = pulse(deps.options.heartbeatEveryMs);
       p.throwIfCancelled();
       const server = await deps.cloud.getServer(input.serverId);
       refuseForeign(server, input);

@@ -23,7 +23,7 @@ export function createVm(deps: ActivityDeps): (input: CreateVmInput) => Promise<
   return (input) =>
     asFailures(`create-vm ${input.deployment} ${input.claim}`, async () => {
       const { options } = deps;
-      const p = pulse();
+      const p = pulse(deps.options.heartbeatEveryMs);
       p.throwIfCancelled();
       const allocation = await reserve(deps, input);
       const buildDeadlineMs = input.buildDeadlineMs ?? options.buildDeadlineMs;

@@ -9,7 +9,7 @@ import { deleteAndAwaitGone } from './waits';
 export function deleteServer(deps: ActivityDeps): (input: DeleteServerInput) => Promise<void> {
   return (input) =>
     asFailures(`delete-server ${input.serverId}`, async () => {
-      const p = pulse();
+      const p = pulse(deps.options.heartbeatEveryMs);
       // Asking again on a retry is harmless (DELETING stays DELETING, 404 is done) and recovers a
       // request the cloud may have lost.
       const ctx = waitContext(deps, p, { serverId: input.serverId });

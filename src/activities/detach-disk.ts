@@ -9,7 +9,7 @@ import { pulse } from './pulse';
 export function detachDisk(deps: ActivityDeps): (input: DetachDiskInput) => Promise<void> {
   return (input) =>
     asFailures(`detach-disk ${input.volumeId} from ${input.serverId}`, async () => {
-      const p = pulse();
+      const p = pulse(deps.options.heartbeatEveryMs);
       let volume;
       try {
         volume = await deps.cloud.getVolume(input.volumeId);

@@ -11,7 +11,7 @@ export function instanceAction(deps: ActivityDeps): (input: InstanceActionInput)
   return (input) =>
     asFailures(`instance-action ${input.action} ${input.serverId}`, async () => {
       const { cloud, options } = deps;
-      const p = pulse();
+      const p = pulse(deps.options.heartbeatEveryMs);
       const before = await cloud.getServer(input.serverId);
       if (input.action !== 'reboot' && settled(before, input.action)) return before;
       p.throwIfCancelled();

@@ -12,7 +12,7 @@ export function releaseQuota(deps: ActivityDeps): (input: ReleaseQuotaInput) => 
   return (input) =>
     asFailures(`release-quota ${input.allocationId}`, async () => {
       const { cloud } = deps;
-      const p = pulse();
+      const p = pulse(deps.options.heartbeatEveryMs);
       if (input.serverId !== null) {
         const state = await serverState(deps, input.serverId);
         if (state !== null) throw stillExists(input.allocationId, `server ${input.serverId} is ${state}`);

@@ -28,7 +28,7 @@ afterAll(async () => {
   await region?.stop();
 });
 
-const activities = () => createActivities(region.client, { pollMs: 20 });
+const activities = () => createActivities(region.client, { pollMs: 20, heartbeatEveryMs: 0 });
 
 function disk(size_gb: number, cloud_properties: Record<string, unknown> = {}): AssociateInput['disk'] {
   return { size_gb, type: null, cloud_properties };

@@ -30,7 +30,7 @@ beforeEach(async () => {
   });
 });
 
-const fast = () => createActivities(region.client, { pollMs: 20 });
+const fast = () => createActivities(region.client, { pollMs: 20, heartbeatEveryMs: 0 });
 
 async function serversOf(deployment: string, claim: string) {
   return region.client.listServers({ [TAG.deployment]: deployment, [TAG.claim]: claim });
@@ -71,6 +71,25 @@ describe('create-vm', () => {
         serverId: first.value.serverId,
       }),
     );
+  });
+
+  it('heartbeats only once heartbeatEveryMs has passed: a quick build sends none, a slow one does', async () => {
+    const quick = await runActivity(
+      createActivities(region.client, { pollMs: 20, heartbeatEveryMs: 2_000 }).createVm,
+      [vmInput(deploymentName('web'), 'api/7')],
+    );
+    expect(quick.value.attempts).toBe(1);
+    expect(quick.heartbeats).toEqual([]);
+
+    await region.client.setFaults({ build_ms: 400 });
+    const slow = await runActivity(
+      createActivities(region.client, { pollMs: 20, heartbeatEveryMs: 150 }).createVm,
+      [vmInput(deploymentName('web'), 'api/8')],
+    );
+    // A 400 ms build with heartbeats due every 150 ms: at least one, at most one per 150 ms.
+    expect(slow.heartbeats.length).toBeGreaterThanOrEqual(1);
+    expect(slow.heartbeats.length).toBeLessThanOrEqual(3);
+    expect(slow.heartbeats.at(-1)).toMatchObject({ serverId: slow.value.serverId, state: 'BUILD' });
   });
 
   it('two concurrent runs of the same step still leave one server and one allocation', async () => {
@@ -139,9 +158,10 @@ describe('create-vm', () => {
   it('wrong credentials are a non-retryable Unauthorized', async () => {
     const stranger = new RegionClient({ url: region.url, token: 'not-the-token' });
     try {
-      const failure = await failActivity(createActivities(stranger, { pollMs: 20 }).createVm, [
-        vmInput(deploymentName('web'), 'api/0'),
-      ]);
+      const failure = await failActivity(
+        createActivities(stranger, { pollMs: 20, heartbeatEveryMs: 0 }).createVm,
+        [vmInput(deploymentName('web'), 'api/0')],
+      );
       expect(failure.type).toBe(NON_RETRYABLE.unauthorized);
       expect(failure.nonRetryable).toBe(true);
     } finally {
@@ -185,7 +205,11 @@ describe('create-vm', () => {
   });
 
   it('builds that keep failing exhaust one execution retryably; the retry continues the attempts', async () => {
-    const activities = createActivities(region.client, { pollMs: 20, maxBuildAttempts: 2 });
+    const activities = createActivities(region.client, {
+      pollMs: 20,
+      heartbeatEveryMs: 0,
+      maxBuildAttempts: 2,
+    });
     const input = vmInput(deploymentName('web'), 'api/0');
     await region.client.setFaults({ error_build_rate: 1 });
     const failure = await failActivity(activities.createVm, [input]);

@@ -30,7 +30,7 @@ beforeEach(async () => {
   });
 });
 
-const fast = () => createActivities(region.client, { pollMs: 20 });
+const fast = () => createActivities(region.client, { pollMs: 20, heartbeatEveryMs: 0 });
 
 async function expectGone(serverId: string): Promise<void> {
   await expect(region.client.getServer(serverId)).rejects.toBeInstanceOf(NotFound);
@@ -58,7 +58,11 @@ describe('delete-server', () => {
   it('fails retryably when the server outlives the delete deadline, and a retry finishes the job', async () => {
     const { value: vm } = await runActivity(fast().createVm, [vmInput(deploymentName('del'), 'api/0')]);
     await region.client.setFaults({ delete_ms: 600 });
-    const impatient = createActivities(region.client, { pollMs: 20, deleteDeadlineMs: 100 });
+    const impatient = createActivities(region.client, {
+      pollMs: 20,
+      heartbeatEveryMs: 0,
+      deleteDeadlineMs: 100,
+    });
     const failure = await failActivity(impatient.deleteServer, [{ serverId: vm.serverId }]);
     expect(failure.type).toBe(RETRYABLE.deleteTimeout);
     expect(failure.nonRetryable).toBe(false);

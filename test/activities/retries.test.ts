@@ -25,7 +25,11 @@ afterAll(async () => {
 describe('retries under error_rate 0.3', () => {
   it('creates, associates and deprovisions three claims with exactly one server each', async () => {
     // Without in-place repeats, so that Temporal's retry (simulated here) is what absorbs the 503s.
-    const activities = createActivities(region.client, { pollMs: 15, transientRetries: 0 });
+    const activities = createActivities(region.client, {
+      pollMs: 15,
+      heartbeatEveryMs: 0,
+      transientRetries: 0,
+    });
     const deployment = deploymentName('chaos');
     const claims = ['api/0', 'api/1', 'api/2'];
     await region.client.setFaults({ error_rate: 0.3 });

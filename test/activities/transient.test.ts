@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 async function failedAttempts(transientRetries: number, claims: number): Promise<number> {
-  const activities = createActivities(region.client, { pollMs: 10, transientRetries });
+  const activities = createActivities(region.client, { pollMs: 10, heartbeatEveryMs: 0, transientRetries });
   const deployment = deploymentName('transient');
   let failed = 0;
   await region.client.setFaults({ error_rate: 0.3 });
