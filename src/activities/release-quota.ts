@@ -11,27 +11,34 @@ import { Conflict } from '../cloud/errors';
 export function releaseQuota(deps: ActivityDeps): (input: ReleaseQuotaInput) => Promise<void> {
   return (input) =>
     asFailures(`release-quota ${input.allocationId}`, async () => {
-      const { cloud } = deps;
-      const p = pulse(deps.options.heartbeatEveryMs);
-      if (input.serverId !== null) {
-        const state = await serverState(deps, input.serverId);
-        if (state !== null) throw stillExists(input.allocationId, `server ${input.serverId} is ${state}`);
-      }
-      // The step names one server, but the allocation's tag is the truth: any holder blocks release.
-      const holders = await cloud.listServers({ [TAG.allocation]: input.allocationId });
-      if (holders.length > 0) {
-        const names = holders.map((s) => `${s.id} (${s.state})`).join(', ');
-        throw stillExists(input.allocationId, `server(s) ${names} still consume it`);
-      }
-      p.throwIfCancelled();
+      pulse(deps.options.heartbeatEveryMs).throwIfCancelled();
+      // One call: the region refuses (409) to release an allocation any server still consumes, even
+      // a DELETING one, so asking it is the two-stage check, and the only one free of races. Looking
+      // first (the named server, then the allocation's tag) cost two more calls on every release;
+      // they are made only to explain a refusal.
       try {
-        await cloud.deleteAllocation(input.allocationId); // 404 counts as done
+        await deps.cloud.deleteAllocation(input.allocationId); // 404 counts as done
       } catch (err) {
-        // The region enforces two-stage deprovision itself: a server appeared between our look and now.
-        if (err instanceof Conflict) throw stillExists(input.allocationId, err.message);
+        if (err instanceof Conflict) throw stillExists(input.allocationId, await whyInUse(deps, input, err));
         throw err;
       }
     });
+}
+
+/** Names what still holds the allocation: the step's server first, else whatever carries its tag. */
+async function whyInUse(deps: ActivityDeps, input: ReleaseQuotaInput, refusal: Conflict): Promise<string> {
+  try {
+    if (input.serverId !== null) {
+      const state = await serverState(deps, input.serverId);
+      if (state !== null) return `server ${input.serverId} is ${state}`;
+    }
+    const holders = await deps.cloud.listServers({ [TAG.allocation]: input.allocationId });
+    if (holders.length > 0)
+      return `server(s) ${holders.map((s) => `${s.id} (${s.state})`).join(', ')} still consume it`;
+  } catch {
+    // the refusal itself is reason enough
+  }
+  return refusal.message;
 }
 
 async function serverState(deps: ActivityDeps, serverId: string): Promise<string | null> {
