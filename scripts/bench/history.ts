@@ -11,6 +11,8 @@ export interface RunStats {
   /** Local activities (one marker event each): none since the enactor's `cheap-steps-as-activities` patch. */
   localActivities: number;
   maxPendingActivities: number;
+  /** The most activities of each type pending at once. */
+  maxPendingByType: Record<string, number>;
   /** Workflow tasks completed in the run, and the longest one (started → completed), in ms. */
   workflowTasks: number;
   maxWorkflowTaskMs: number;
@@ -57,6 +59,8 @@ export async function chainStats(client: Client, workflowId: string): Promise<Ch
     const events = history.events ?? [];
     let pending = 0;
     let maxPending = 0;
+    const pendingByType = new Map<string, number>();
+    const maxPendingByType: Record<string, number> = {};
     let activities = 0;
     let localActivities = 0;
     let workflowTasks = 0;
@@ -92,17 +96,25 @@ export async function chainStats(client: Client, workflowId: string): Promise<Ch
           samples.set(s.type, bucket);
         }
       }
-      if (e.activityTaskScheduledEventAttributes) {
+      if (scheduledAttrs) {
         activities++;
         pending++;
         maxPending = Math.max(maxPending, pending);
-      } else if (
-        e.activityTaskCompletedEventAttributes ||
-        e.activityTaskFailedEventAttributes ||
-        e.activityTaskTimedOutEventAttributes ||
-        e.activityTaskCanceledEventAttributes
-      ) {
-        pending--;
+        const type = scheduledAttrs.activityType?.name ?? '?';
+        const n = (pendingByType.get(type) ?? 0) + 1;
+        pendingByType.set(type, n);
+        maxPendingByType[type] = Math.max(maxPendingByType[type] ?? 0, n);
+      } else {
+        const ended =
+          e.activityTaskCompletedEventAttributes ??
+          e.activityTaskFailedEventAttributes ??
+          e.activityTaskTimedOutEventAttributes ??
+          e.activityTaskCanceledEventAttributes;
+        if (ended) {
+          pending--;
+          const type = scheduled.get(String(ended.scheduledEventId))?.type ?? '?';
+          pendingByType.set(type, (pendingByType.get(type) ?? 1) - 1);
+        }
       }
     }
     runs.push({
@@ -112,6 +124,7 @@ export async function chainStats(client: Client, workflowId: string): Promise<Ch
       activities,
       localActivities,
       maxPendingActivities: maxPending,
+      maxPendingByType,
       workflowTasks,
       maxWorkflowTaskMs,
       failedWorkflowTasks,
