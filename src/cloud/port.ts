@@ -66,8 +66,11 @@ export interface CloudPort {
   listServers(tags: Tags): Promise<Server[]>;
   /** Merges the given tags into the server's tags. */
   setServerTags(id: string, tags: Tags): Promise<Server>;
-  /** Requests deletion; a 404 counts as done. */
-  deleteServer(id: string): Promise<void>;
+  /**
+   * Requests deletion: 'gone' when the cloud says the server no longer exists (it answered 204, or 404:
+   * done already), 'deleting' while it is being deleted (202).
+   */
+  deleteServer(id: string): Promise<'gone' | 'deleting'>;
   serverAction(id: string, action: ServerAction): Promise<Server>;
   createAllocation(req: CreateAllocationRequest): Promise<Allocation>;
   listAllocations(tags: Tags): Promise<Allocation[]>;

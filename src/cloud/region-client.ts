@@ -102,8 +102,14 @@ export class RegionClient implements CloudPort {
     return this.#call<Server>('PATCH', `/v1/servers/${enc(id)}/tags`, { tags });
   }
 
-  async deleteServer(id: string): Promise<void> {
-    await goneIsDone(this.#call('DELETE', `/v1/servers/${enc(id)}`));
+  async deleteServer(id: string): Promise<'gone' | 'deleting'> {
+    try {
+      const deleting = await this.#call<Server | undefined>('DELETE', `/v1/servers/${enc(id)}`);
+      return deleting === undefined ? 'gone' : 'deleting';
+    } catch (err) {
+      if (err instanceof NotFound) return 'gone';
+      throw err;
+    }
   }
 
   serverAction(id: string, action: ServerAction): Promise<Server> {

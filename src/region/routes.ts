@@ -106,7 +106,11 @@ export function routes(s: Stores): Route[] {
     {
       method: 'DELETE',
       pattern: new RegExp(`^/v1/servers/${ID}$`),
-      handle: (req) => ok(s.servers.delete(param(req)), 202),
+      // 202 with the server while it is DELETING; 204 when it was gone at once.
+      handle: (req) => {
+        const deleting = s.servers.delete(param(req));
+        return deleting === null ? noContent : ok(deleting, 202);
+      },
     },
     {
       method: 'POST',

@@ -176,6 +176,11 @@ export class Servers {
       throw err;
     }
     this.#lastN = n;
+    // A build that takes no time is over before the answer goes out: the caller need not ask again.
+    if (at !== null && at <= now) {
+      this.runDue(now);
+      return { server: this.get(id), created: true };
+    }
     if (at !== null) this.onDeadline(at);
     // Built from what was just written: saves a read on the hottest path.
     const server: Server = {
@@ -219,8 +224,11 @@ export class Servers {
     return this.get(id);
   }
 
-  /** Starts deletion; asking again while it is DELETING changes nothing. */
-  delete(id: string, now = Date.now()): Server {
+  /**
+   * Starts deletion; asking again while it is DELETING changes nothing. Returns the server, DELETING,
+   * or null when the deletion took no time and it is already gone.
+   */
+  delete(id: string, now = Date.now()): Server | null {
     const row = this.#mustGet(id);
     if (row.state === 'DELETING') return toServer(row);
     const at = now + this.#faults().delete_ms;
@@ -228,6 +236,10 @@ export class Servers {
       this.#setState.run('DELETING', 'GONE', at, row.n);
       this.#events.record('server.deleting', id, parseTags(row.tags_json), { from: row.state });
     })();
+    if (at <= now) {
+      this.runDue(now);
+      return null;
+    }
     this.onDeadline(at);
     return this.get(id);
   }

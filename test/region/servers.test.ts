@@ -239,7 +239,23 @@ describe('deleting', () => {
       (await raw(region, 'GET', `/v1/servers/${s.id}`)).status === 404 ? true : undefined,
     );
     expect((await raw(region, 'DELETE', `/v1/servers/${s.id}`)).status).toBe(404);
-    await expect(region.client.deleteServer(s.id)).resolves.toBeUndefined(); // 404 on delete = done
+    await expect(region.client.deleteServer(s.id)).resolves.toBe('gone'); // 404 on delete = done
+  });
+
+  it('a cloud without latency answers ACTIVE to the create and 204 to the delete: nothing to wait for', async () => {
+    const before = await region.client.setFaults({});
+    try {
+      await region.client.setFaults({ build_ms: 0, delete_ms: 0 });
+      const s = await region.client.createServer(serverRequest());
+      expect(s.state).toBe('ACTIVE');
+      const reply = await raw(region, 'DELETE', `/v1/servers/${s.id}`);
+      expect(reply.status).toBe(204);
+      expect((await raw(region, 'GET', `/v1/servers/${s.id}`)).status).toBe(404);
+      const t = await region.client.createServer(serverRequest());
+      await expect(region.client.deleteServer(t.id)).resolves.toBe('gone');
+    } finally {
+      await region.client.setFaults({ build_ms: before.build_ms, delete_ms: before.delete_ms });
+    }
   });
 
   it('freezes tags while DELETING (409)', async () => {
