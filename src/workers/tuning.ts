@@ -58,10 +58,13 @@ export const WORKER_NODE_FLAGS: readonly string[] = ['--max-old-space-size=384',
  * Environment the embedded stack starts the worker with (a variable already set wins). glibc gives
  * each thread that allocates its own malloc arena, up to 8 per core; the worker's native threads
  * (Temporal's Rust core, libuv) left a 5,000-VM hot_swap at 650-666 MB RSS with under 100 MB in the
- * main JS heap, whatever the V8 limits. Two arenas: peak 650 → 510 MB, wall time unchanged (75-85 s).
- * glibc reads it at process start, so a worker started by hand needs it in its environment.
+ * main JS heap, whatever the V8 limits. Two arenas: peak 650 → 510 MB, wall time unchanged (75-85 s);
+ * later 501-548 MB. One arena: 465-483 MB, wall (71-73 s) and worker CPU (52-54 s) unchanged: the
+ * native threads allocate little and rarely at once. (Fixing glibc's mmap threshold at 128 KB gave
+ * 451 MB but cost 20 % more worker CPU.) glibc reads it at process start, so a worker started by
+ * hand needs it in its environment.
  */
-export const WORKER_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+export const WORKER_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1' };
 
 /** WORKER_ENV under the caller's environment: what the caller set explicitly is kept. */
 export function workerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
