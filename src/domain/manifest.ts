@@ -4,7 +4,10 @@ import { z } from 'zod';
 export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 export const nameSchema = z
   .string()
-  .regex(NAME_PATTERN, 'a name: lowercase letter first, then lowercase letters, digits or "-", at most 63 chars');
+  .regex(
+    NAME_PATTERN,
+    'a name: lowercase letter first, then lowercase letters, digits or "-", at most 63 chars',
+  );
 
 export const vmStrategySchema = z.enum(['hot_swap', 'delete_create']);
 export type VmStrategy = z.infer<typeof vmStrategySchema>;

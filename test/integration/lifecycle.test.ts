@@ -129,7 +129,9 @@ describe('lifecycle', () => {
     const r = await h.wait(await h.deployments.recreate('recreategroup', ['worker']));
     expect(r.status, JSON.stringify(r.failure)).toBe('converged');
     expect(r.summary).toMatchObject({ replace: 2, keep: 3 });
-    expect(r.instances.filter((i) => i.action === 'replace').every((i) => i.instance.startsWith('worker/'))).toBe(true);
+    expect(
+      r.instances.filter((i) => i.action === 'replace').every((i) => i.instance.startsWith('worker/')),
+    ).toBe(true);
     expect(r.records.map((x) => x.id).sort()).toEqual(first.records.map((x) => x.id).sort());
     await h.expectInvariants(r, { manifest: m, cloudConfig: cc });
   });
