@@ -9,6 +9,7 @@ import { deleteServer } from './delete-server';
 import { detachDisk } from './detach-disk';
 import { getPool } from './get-pool';
 import { instanceAction } from './instance-action';
+import { ServerLookups } from './lookups';
 import { observe } from './observe';
 import { resolveOptions, type ActivityOptions } from './options';
 import { releaseQuota } from './release-quota';
@@ -25,7 +26,8 @@ export type { CreateVmProgress } from './create-vm';
  */
 export function createActivities(cloud: CloudPort, options: Partial<ActivityOptions> = {}) {
   const resolved = resolveOptions(options);
-  const deps = { cloud: withTransientRetries(cloud, resolved.transientRetries), options: resolved };
+  const port = withTransientRetries(cloud, resolved.transientRetries);
+  const deps = { cloud: port, options: resolved, lookups: new ServerLookups(port, resolved.lookupWindowMs) };
   return {
     observe: observe(deps),
     getPool: getPool(deps),

@@ -3,6 +3,8 @@
 export interface ActivityOptions {
   /** How often a wait polls the cloud. */
   pollMs: number;
+  /** How long a wait's look waits for other looks to join one lookup call (ServerLookups). */
+  lookupWindowMs: number;
   /**
    * How often, at most, a waiting activity heartbeats, and how long into an attempt the first one
    * goes: a step that ends sooner sends none. Must stay well inside the workflows' heartbeat timeout
@@ -24,6 +26,7 @@ export interface ActivityOptions {
 /** Deadlines sit inside the workflow's start-to-close timeouts (src/workflows/activities.ts). */
 export const DEFAULT_ACTIVITY_OPTIONS: ActivityOptions = {
   pollMs: 1_000,
+  lookupWindowMs: 5,
   heartbeatEveryMs: 5_000,
   buildDeadlineMs: 5 * 60_000,
   deleteDeadlineMs: 5 * 60_000,
@@ -39,6 +42,9 @@ export function resolveOptions(options: Partial<ActivityOptions> = {}): Activity
     if (value !== undefined) resolved[key] = value;
   }
   if (resolved.pollMs <= 0) throw new RangeError('pollMs must be positive');
+  if (resolved.lookupWindowMs < 0 || resolved.lookupWindowMs >= resolved.pollMs) {
+    throw new RangeError('lookupWindowMs must be at least 0 and less than pollMs');
+  }
   if (resolved.heartbeatEveryMs < 0 || resolved.heartbeatEveryMs > 10_000) {
     throw new RangeError('heartbeatEveryMs must be between 0 and 10000 (the heartbeat timeout is 20 s)');
   }

@@ -16,6 +16,8 @@ export type BuildOutcome =
 
 export interface WaitContext {
   cloud: CloudPort;
+  /** One look at a server (coalesced with other waits' looks: ServerLookups). */
+  look(id: string): Promise<Server | 'gone'>;
   pulse: Pulse;
   pollMs: number;
   /** Sent with every heartbeat so a retry can resume. */
@@ -104,7 +106,7 @@ export async function deleteAndAwaitGone(
 /** One read of the server: the server, 'gone' on 404, or null when the read failed transiently. */
 async function poll(ctx: WaitContext, serverId: string): Promise<Server | 'gone' | null> {
   try {
-    const server = await ctx.cloud.getServer(serverId);
+    const server = await ctx.look(serverId);
     ctx.pollErrors = 0;
     return server;
   } catch (err) {

@@ -62,6 +62,8 @@ export interface CloudPort {
   health(): Promise<boolean>;
   createServer(req: CreateServerRequest): Promise<Server>;
   getServer(id: string): Promise<Server>;
+  /** The servers among `ids` (at most 1,000) that exist; an id not answered is gone. */
+  lookupServers(ids: readonly string[]): Promise<Server[]>;
   /** Servers carrying every given tag (AND). */
   listServers(tags: Tags): Promise<Server[]>;
   /** Merges the given tags into the server's tags. */

@@ -19,6 +19,7 @@ import {
   imageSchema,
   parseListQuery,
   patchTagsSchema,
+  lookupServersSchema,
   type Action,
 } from './schemas';
 import type { Servers } from './servers';
@@ -97,6 +98,12 @@ export function routes(s: Stores): Route[] {
       method: 'GET',
       pattern: new RegExp(`^/v1/servers/${ID}$`),
       handle: (req) => ok(s.servers.get(param(req))),
+    },
+    {
+      // Many servers in one read (what every waiting activity polls): the ones that exist.
+      method: 'POST',
+      pattern: /^\/v1\/servers\/lookup$/,
+      handle: (req) => ok({ items: s.servers.lookup(parseBody(lookupServersSchema, req.body).ids) }),
     },
     {
       method: 'PATCH',

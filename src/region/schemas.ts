@@ -34,6 +34,10 @@ export type CreateServerBody = z.infer<typeof createServerSchema>;
 
 export const patchTagsSchema = z.strictObject({ tags: tagsSchema });
 
+/** At most this many ids per lookup (AWS's DescribeInstances takes 1,000 as well). */
+export const LOOKUP_MAX = 1000;
+export const lookupServersSchema = z.strictObject({ ids: z.array(name).min(1).max(LOOKUP_MAX) });
+
 /** `action` is any string here: an unknown action is a 422, not a 400. */
 export const actionSchema = z.strictObject({ action: z.string() });
 export const ACTIONS = ['start', 'stop', 'reboot'] as const;

@@ -205,6 +205,16 @@ export class Servers {
     return toServer(this.#mustGet(id));
   }
 
+  /** The servers among `ids` that exist, in the order asked; an id left out is gone. */
+  lookup(ids: readonly string[]): Server[] {
+    const found: Server[] = [];
+    for (const id of ids) {
+      const row = this.tags.byId(id);
+      if (row) found.push(toServer(row));
+    }
+    return found;
+  }
+
   stateOf(id: string): ServerState | undefined {
     return this.#stateOf.get(id)?.state;
   }
