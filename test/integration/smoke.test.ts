@@ -1,13 +1,13 @@
 // Smoke test of the infrastructure alone (no Converge workflows or activities): the suite's dev
 // server is up with Converge's search attributes, the shared connection module reaches it from the
 // environment, and a worker bundles, polls and runs a workflow from a test-only file.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { connectClient, temporalSettingsFromEnv, uiLink } from '../../src/client/connection';
 import { SEARCH_ATTRIBUTES } from '../../src/workers/temporal-server';
 import {
@@ -116,6 +116,7 @@ describe('connection settings from the environment', () => {
 
   it('reads the TLS files and names the variable that is wrong', () => {
     const dir = mkdtempSync(join(tmpdir(), 'converge-tls-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const pem = (name: string): string => {
       const file = join(dir, `${name}.pem`);
       writeFileSync(file, `pem of ${file}`);

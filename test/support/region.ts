@@ -110,7 +110,8 @@ export async function startRegion(options: StartRegionOptions = {}): Promise<Reg
       stopped = true;
       client.close();
       await proc.kill('SIGTERM');
-      if (!options.dbPath) rmSync(dir, { recursive: true, force: true });
+      // The dir holds the config (and the db unless the caller placed it elsewhere).
+      rmSync(dir, { recursive: true, force: true });
     },
     async restart(restartOptions: RestartOptions = {}) {
       if (stopped) throw new Error('region was stopped; start a new one');
