@@ -4,10 +4,7 @@
 // ~3,000 single-server reads, in bursts, as batches of builds and waves of deletes polled together;
 // those bursts queued the next wave's calls behind them in the worker and in the region.
 import type { Server } from '../domain/cloud';
-import type { CloudPort } from '../cloud/port';
-
-/** Ids per lookup call: the region's limit. */
-const LOOKUP_MAX = 1000;
+import { SERVER_LOOKUP_MAX, type CloudPort } from '../cloud/port';
 
 interface Waiter {
   resolve(found: Server | 'gone'): void;
@@ -41,8 +38,8 @@ export class ServerLookups {
     const queued = this.#queued;
     this.#queued = new Map();
     const ids = [...queued.keys()];
-    for (let i = 0; i < ids.length; i += LOOKUP_MAX) {
-      const batch = ids.slice(i, i + LOOKUP_MAX);
+    for (let i = 0; i < ids.length; i += SERVER_LOOKUP_MAX) {
+      const batch = ids.slice(i, i + SERVER_LOOKUP_MAX);
       this.#cloud.lookupServers(batch).then(
         (servers) => {
           const byId = new Map(servers.map((s) => [s.id, s] as const));

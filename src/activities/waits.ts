@@ -63,18 +63,13 @@ export async function awaitBuild(
 }
 
 /**
- * Polls until the server answers 404. Fails retryably past `deadlineMs`, so the retry asks again.
- * `lookFirst` false: the caller has just seen it exist, so the first look waits a poll interval.
+ * Polls, a poll interval apart, until the server answers 404; the first look waits too (the caller
+ * has just seen it exist). Fails retryably past `deadlineMs`, so the retry asks again.
  */
-export async function awaitGone(
-  ctx: WaitContext,
-  serverId: string,
-  deadlineMs: number,
-  lookFirst = true,
-): Promise<void> {
+async function awaitGone(ctx: WaitContext, serverId: string, deadlineMs: number): Promise<void> {
   const deadlineAt = Date.now() + deadlineMs;
-  if (!lookFirst) await ctx.pulse.sleep(ctx.pollMs);
   for (;;) {
+    await ctx.pulse.sleep(ctx.pollMs);
     const polled = await poll(ctx, serverId);
     if (polled === 'gone') return;
     if (Date.now() >= deadlineAt) {
@@ -84,7 +79,6 @@ export async function awaitGone(
       );
     }
     ctx.pulse.heartbeat({ ...ctx.details, serverId, state: polled?.state ?? 'unknown', deleting: true });
-    await ctx.pulse.sleep(ctx.pollMs);
   }
 }
 
@@ -100,7 +94,7 @@ export async function deleteAndAwaitGone(
   ctx.pulse.throwIfCancelled();
   if ((await ctx.cloud.deleteServer(serverId)) === 'gone') return;
   ctx.pulse.heartbeat({ ...ctx.details, serverId, state: 'DELETING', deleting: true });
-  await awaitGone(ctx, serverId, deadlineMs, false);
+  await awaitGone(ctx, serverId, deadlineMs);
 }
 
 /** One read of the server: the server, 'gone' on 404, or null when the read failed transiently. */

@@ -58,11 +58,14 @@ export interface RegionEvent {
   data: Record<string, unknown>;
 }
 
+/** Ids one `lookupServers` call may ask for (AWS's DescribeInstances takes 1,000 as well). */
+export const SERVER_LOOKUP_MAX = 1000;
+
 export interface CloudPort {
   health(): Promise<boolean>;
   createServer(req: CreateServerRequest): Promise<Server>;
   getServer(id: string): Promise<Server>;
-  /** The servers among `ids` (at most 1,000) that exist; an id not answered is gone. */
+  /** The servers among `ids` (at most SERVER_LOOKUP_MAX) that exist; an id not answered is gone. */
   lookupServers(ids: readonly string[]): Promise<Server[]>;
   /** Servers carrying every given tag (AND). */
   listServers(tags: Tags): Promise<Server[]>;

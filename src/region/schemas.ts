@@ -1,5 +1,6 @@
 // Request bodies and queries, validated strictly (unknown fields are errors, nothing coerced).
 import { z } from 'zod';
+import { SERVER_LOOKUP_MAX } from '../cloud/port';
 import { ApiError } from './errors';
 
 const name = z.string().min(1).max(255);
@@ -34,9 +35,9 @@ export type CreateServerBody = z.infer<typeof createServerSchema>;
 
 export const patchTagsSchema = z.strictObject({ tags: tagsSchema });
 
-/** At most this many ids per lookup (AWS's DescribeInstances takes 1,000 as well). */
-export const LOOKUP_MAX = 1000;
-export const lookupServersSchema = z.strictObject({ ids: z.array(name).min(1).max(LOOKUP_MAX) });
+export const lookupServersSchema = z.strictObject({
+  ids: z.array(name).min(1).max(SERVER_LOOKUP_MAX),
+});
 
 /** `action` is any string here: an unknown action is a 422, not a 400. */
 export const actionSchema = z.strictObject({ action: z.string() });

@@ -463,11 +463,7 @@ export class Enactor {
       );
       if (!next) return;
       try {
-        const raw = await this.call(next);
-        this.ctx.done.add(next.id);
-        const result = this.resultOf(next, raw);
-        if (result) this.ctx.results.set(next.id, result);
-        this.completed(next);
+        this.succeeded(next, await this.call(next));
       } catch (err) {
         this.failure ??= describeFailure(next, err);
         return;
