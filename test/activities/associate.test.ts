@@ -1,17 +1,13 @@
 // associate-vm-to-instance and the disk steps against a real region whose storage pools this test
 // writes: the instance's own volume is reused, otherwise the first pool that can create volumes and
 // has room is chosen, otherwise the failure names every pool and why it was passed over.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities';
 import { NON_RETRYABLE } from '../../src/domain/activities';
 import type { AssociateInput } from '../../src/domain/activities';
 import { TAG } from '../../src/domain/cloud';
-import { startRegion } from '../support/region';
+import { regionForFile } from '../support/region';
 import { deploymentName, failActivity, regionConfig, runActivity, vmInput } from './harness';
-
-type Region = Awaited<ReturnType<typeof startRegion>>;
-
-let region: Region;
 
 // Region order matters: san-1 comes first but cannot create; lvm-small is next and nearly full.
 const STORAGE = [
@@ -20,13 +16,7 @@ const STORAGE = [
   { name: 'nfs-1', type: 'nfs', can_create: true, capacity_gb: 100 },
 ];
 
-beforeAll(async () => {
-  region = await startRegion({ config: regionConfig(STORAGE), faults: { build_ms: 40, delete_ms: 30 } });
-});
-
-afterAll(async () => {
-  await region?.stop();
-});
+const region = regionForFile({ config: regionConfig(STORAGE), faults: { build_ms: 40, delete_ms: 30 } });
 
 const activities = () => createActivities(region.client, { pollMs: 20, heartbeatEveryMs: 0 });
 

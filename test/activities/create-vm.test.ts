@@ -1,24 +1,14 @@
 // create-vm against a real region: one server and one allocation however often it runs, quota and
 // image refusals that never retry, and ERROR or stuck builds replaced by the next attempt.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createActivities, RETRYABLE } from '../../src/activities';
 import { NON_RETRYABLE } from '../../src/domain/activities';
 import { TAG } from '../../src/domain/cloud';
 import { RegionClient } from '../../src/cloud/region-client';
-import { startRegion } from '../support/region';
+import { regionForFile } from '../support/region';
 import { deploymentName, failActivity, regionConfig, runActivity, vmInput } from './harness';
 
-type Region = Awaited<ReturnType<typeof startRegion>>;
-
-let region: Region;
-
-beforeAll(async () => {
-  region = await startRegion({ config: regionConfig(), faults: { build_ms: 60, delete_ms: 30 } });
-});
-
-afterAll(async () => {
-  await region?.stop();
-});
+const region = regionForFile({ config: regionConfig(), faults: { build_ms: 60, delete_ms: 30 } });
 
 beforeEach(async () => {
   await region.client.setFaults({

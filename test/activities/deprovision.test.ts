@@ -1,24 +1,14 @@
 // Two-stage deprovision against a real region: delete-server returns only once the server is gone,
 // release-quota refuses while any server consumes the allocation, and both are safe to repeat.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createActivities, RETRYABLE } from '../../src/activities';
 import { NotFound } from '../../src/cloud/errors';
 import { NON_RETRYABLE } from '../../src/domain/activities';
 import { TAG } from '../../src/domain/cloud';
-import { startRegion } from '../support/region';
+import { regionForFile } from '../support/region';
 import { deploymentName, failActivity, regionConfig, runActivity, vmInput } from './harness';
 
-type Region = Awaited<ReturnType<typeof startRegion>>;
-
-let region: Region;
-
-beforeAll(async () => {
-  region = await startRegion({ config: regionConfig(), faults: { build_ms: 40, delete_ms: 150 } });
-});
-
-afterAll(async () => {
-  await region?.stop();
-});
+const region = regionForFile({ config: regionConfig(), faults: { build_ms: 40, delete_ms: 150 } });
 
 beforeEach(async () => {
   await region.client.setFaults({

@@ -1,23 +1,15 @@
 // Waiting activities poll through one coalescer: looks asked together become one region call, and
 // each look still gets its own server or 'gone'. Against a real region; the port is wrapped only to
 // count the calls that reach it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CloudPort } from '../../src/cloud/port';
 import { Unavailable } from '../../src/cloud/errors';
 import { ServerLookups } from '../../src/activities/lookups';
-import { startRegion } from '../support/region';
+import { regionForFile } from '../support/region';
 import { raw, serverRequest } from '../region/helpers';
 import { regionConfig } from './harness';
 
-type Region = Awaited<ReturnType<typeof startRegion>>;
-let region: Region;
-
-beforeAll(async () => {
-  region = await startRegion({ config: regionConfig(), faults: { build_ms: 0, delete_ms: 0 } });
-});
-afterAll(async () => {
-  await region?.stop();
-});
+const region = regionForFile({ config: regionConfig(), faults: { build_ms: 0, delete_ms: 0 } });
 
 /** The region client, counting the lookups that reach it and their sizes. */
 function counted(cloud: CloudPort): { port: CloudPort; calls: number[] } {

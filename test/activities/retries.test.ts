@@ -1,25 +1,15 @@
 // Under error_rate 0.3 (30% of region calls answer 503), every activity still converges when retried
 // the way Temporal retries it, and idempotency keys keep it to exactly one server, one allocation and
 // one volume per claim.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities';
 import { TAG } from '../../src/domain/cloud';
-import { startRegion } from '../support/region';
+import { regionForFile } from '../support/region';
 import { deploymentName, regionConfig, vmInput, withRetries } from './harness';
 
-type Region = Awaited<ReturnType<typeof startRegion>>;
-
-let region: Region;
-
-beforeAll(async () => {
-  region = await startRegion({
-    config: regionConfig([{ name: 'nfs-1', type: 'nfs', can_create: true, capacity_gb: 100 }]),
-    faults: { build_ms: 40, delete_ms: 30 },
-  });
-});
-
-afterAll(async () => {
-  await region?.stop();
+const region = regionForFile({
+  config: regionConfig([{ name: 'nfs-1', type: 'nfs', can_create: true, capacity_gb: 100 }]),
+  faults: { build_ms: 40, delete_ms: 30 },
 });
 
 describe('retries under error_rate 0.3', () => {

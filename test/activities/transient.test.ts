@@ -2,24 +2,14 @@
 // attempt: found by the chaos harness, where at error_rate 0.3 each failed attempt cost a Temporal
 // backoff (1 s → 15 s) and a 30-instance hot_swap took over two minutes. Single attempts here, no
 // Temporal retry: with repeats almost every create-vm succeeds at once; without, about half fail.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities';
 import { NotFound, Unavailable } from '../../src/cloud/errors';
 import { withTransientRetries } from '../../src/activities/transient';
-import { startRegion } from '../support/region';
+import { regionForFile } from '../support/region';
 import { deploymentName, regionConfig, runActivity, vmInput } from './harness';
 
-type Region = Awaited<ReturnType<typeof startRegion>>;
-
-let region: Region;
-
-beforeAll(async () => {
-  region = await startRegion({ config: regionConfig(), faults: { build_ms: 20, delete_ms: 10 } });
-});
-
-afterAll(async () => {
-  await region?.stop();
-});
+const region = regionForFile({ config: regionConfig(), faults: { build_ms: 20, delete_ms: 10 } });
 
 async function failedAttempts(transientRetries: number, claims: number): Promise<number> {
   const activities = createActivities(region.client, { pollMs: 10, heartbeatEveryMs: 0, transientRetries });

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { RegionClient } from '../../src/cloud/region-client';
 import type { Faults } from '../../src/cloud/port';
 import type { RegionConfigInput } from '../../src/region/config';
@@ -44,6 +45,46 @@ export interface RegionHandle {
   readonly stderr: string;
   stop(): Promise<void>;
   restart(options?: RestartOptions): Promise<void>;
+}
+
+/**
+ * A region for the whole test file: started before its first test, stopped after its last. The
+ * handle may be taken at module level; it reaches the started region once beforeAll has run.
+ */
+export function regionForFile(options: StartRegionOptions = {}): RegionHandle {
+  let started: RegionHandle | undefined;
+  beforeAll(async () => {
+    started = await startRegion(options);
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+  const live = (): RegionHandle => {
+    if (!started) throw new Error('the region starts in beforeAll; use it inside a test or hook');
+    return started;
+  };
+  return {
+    get url() {
+      return live().url;
+    },
+    get port() {
+      return live().port;
+    },
+    get token() {
+      return live().token;
+    },
+    get dbPath() {
+      return live().dbPath;
+    },
+    get client() {
+      return live().client;
+    },
+    get stderr() {
+      return live().stderr;
+    },
+    stop: () => live().stop(),
+    restart: (o) => live().restart(o),
+  };
 }
 
 /** The same handle under the name the integration harness uses. */
