@@ -7,6 +7,7 @@ import { createVm } from './create-vm';
 import { deleteDisk } from './delete-disk';
 import { deleteServer } from './delete-server';
 import { detachDisk } from './detach-disk';
+import { enactChain } from './enact-chain';
 import { getPool } from './get-pool';
 import { instanceAction } from './instance-action';
 import { ServerLookups } from './lookups';
@@ -28,16 +29,20 @@ export function createActivities(cloud: CloudPort, options: Partial<ActivityOpti
   const resolved = resolveOptions(options);
   const port = withTransientRetries(cloud, resolved.transientRetries);
   const deps = { cloud: port, options: resolved, lookups: new ServerLookups(port, resolved.lookupWindowMs) };
+  const chainable = {
+    associateVmToInstance: associateVmToInstance(deps),
+    deleteServer: deleteServer(deps),
+    releaseQuota: releaseQuota(deps),
+  };
   return {
     observe: observe(deps),
     getPool: getPool(deps),
     createVm: createVm(deps),
-    associateVmToInstance: associateVmToInstance(deps),
+    ...chainable,
     detachDisk: detachDisk(deps),
-    deleteServer: deleteServer(deps),
-    releaseQuota: releaseQuota(deps),
     deleteDisk: deleteDisk(deps),
     instanceAction: instanceAction(deps),
+    enactChain: enactChain(chainable),
   } satisfies ConvergeActivities;
 }
 

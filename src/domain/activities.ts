@@ -62,6 +62,34 @@ export interface InstanceActionInput {
   action: 'start' | 'stop' | 'reboot';
 }
 
+/**
+ * One link of a chain: a step of a unit whose only dependency is the link before it. The kinds that
+ * chain are the ones a unit runs back to back without waiting for anything else: associate the new
+ * VM, delete the old server, release its quota.
+ */
+export type ChainLink =
+  | { kind: 'associate-vm-to-instance'; input: AssociateInput }
+  | { kind: 'delete-server'; input: DeleteServerInput }
+  | { kind: 'release-quota'; input: ReleaseQuotaInput };
+
+export interface ChainInput {
+  links: ChainLink[];
+}
+
+/** One result per link, in order: the associate's, or null for the links that return nothing. */
+export interface ChainResult {
+  results: Array<AssociateResult | null>;
+}
+
+/**
+ * The details of a non-retryable failure of link `completed` (> 0): the links before it are done and
+ * stay done, with their results. A failure of the first link carries no such details.
+ */
+export interface ChainBreak {
+  completed: number;
+  results: Array<AssociateResult | null>;
+}
+
 export interface ConvergeActivities {
   observe(input: ObserveInput): Promise<Observed>;
   getPool(pool: string): Promise<PoolStatus>;
@@ -72,6 +100,7 @@ export interface ConvergeActivities {
   releaseQuota(input: ReleaseQuotaInput): Promise<void>;
   deleteDisk(input: DeleteDiskInput): Promise<void>;
   instanceAction(input: InstanceActionInput): Promise<Server>;
+  enactChain(input: ChainInput): Promise<ChainResult>;
 }
 
 /** ApplicationFailure types that must never be retried. */

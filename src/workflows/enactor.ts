@@ -21,9 +21,24 @@ import {
   patched,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { AssociateResult, CreateVmResult } from '../domain/activities';
+import type {
+  AssociateInput,
+  AssociateResult,
+  ChainBreak,
+  ChainLink,
+  ChainResult,
+  CreateVmResult,
+} from '../domain/activities';
 import type { GroupPolicy, Obligation, Step } from '../planner/types';
-import { BUILD_OPTIONS, QUOTA_OPTIONS, builds, cheapSteps, quota, type CheapSteps } from './activities';
+import {
+  BUILD_OPTIONS,
+  QUOTA_OPTIONS,
+  builds,
+  chains,
+  cheapSteps,
+  quota,
+  type CheapSteps,
+} from './activities';
 import type { InFlightStep, OperationFailure, OperationLimits, StepResult } from './types';
 
 /** Patch: batch creates launch in admission order (see interleaveBatchCreates). */
@@ -47,6 +62,22 @@ export const CHEAP_STEPS_AS_ACTIVITIES = 'cheap-steps-as-activities';
  * 0.3–0.8 s late, group after group), while the builds they waited for were needed only waves later.
  */
 export const BATCH_CREATE_RESERVE = 'batch-create-reserve';
+
+/**
+ * Patch: a unit's steps that run back to back (associate, delete-server, release-quota, each the sole
+ * dependent of the step before it and depending on nothing else) go to one `enactChain` activity
+ * instead of an activity each. Every link in between cost a scheduled, started and completed event and
+ * a workflow-task turn, and those trips, not the cloud, were most of a hot_swap's CPU: at 1,000 VMs
+ * the Temporal server and the worker each burned ~30% less with chains. Steps stay steps: the plan,
+ * the reasons, the records and the failure name the same step ids; only the transport changed.
+ */
+export const STEP_CHAINS = 'step-chains';
+
+/** Which kind of step may follow which in a chain (see STEP_CHAINS). */
+const CHAINS_INTO: Partial<Record<Step['kind'], Step['kind']>> = {
+  'associate-vm-to-instance': 'delete-server',
+  'delete-server': 'release-quota',
+};
 
 export type EnactOutcome = 'done' | 'stopped' | 'failed' | 'drained';
 
@@ -104,6 +135,7 @@ export class Enactor {
   private readonly batchCreateSlots: number;
   /** Regular activities; local ones only for operations started under the retired `local-cheap-steps`. */
   private readonly cheap: CheapSteps;
+  private readonly chaining: boolean;
 
   constructor(
     private readonly obligation: Obligation,
@@ -159,6 +191,7 @@ export class Enactor {
       : slots;
     // Operations started between the two patches keep their local activities on replay.
     this.cheap = cheapSteps(!patched(CHEAP_STEPS_AS_ACTIVITIES) && patched(LOCAL_CHEAP_STEPS));
+    this.chaining = patched(STEP_CHAINS);
 
     for (const step of obligation.steps) {
       for (const d of step.dependsOn) {
@@ -323,22 +356,53 @@ export class Enactor {
     return u.left === 0;
   }
 
+  /**
+   * The steps that run with `step` in one activity, `step` first: each next link is the sole dependent
+   * of the one before, of a kind that chains (CHAINS_INTO), in the same unit, and waits for nothing
+   * else. Only the first link is in flight; the others are done when the chain is.
+   */
+  private chainFrom(step: Step): Step[] {
+    const links = [step];
+    if (!this.chaining) return links;
+    for (let last = step; ;) {
+      const after = this.dependents.get(last.id) ?? [];
+      const next = after[0];
+      if (
+        after.length !== 1 ||
+        next === undefined ||
+        next.kind !== CHAINS_INTO[last.kind] ||
+        next.unit !== last.unit ||
+        next.dependsOn.length !== 1 ||
+        this.ctx.done.has(next.id)
+      )
+        return links;
+      links.push(next);
+      last = next;
+    }
+  }
+
   private launch(step: Step): void {
     if (isBatchCreate(step)) this.batchCreatesInFlight++;
     this.inFlight.set(step.id, step);
+    const links = this.chainFrom(step);
     // Callbacks, not an async function per step: the SDK's promise hook captures a stack trace for
     // every promise a workflow creates, and two async frames with their awaits were about half of
     // a step's promises (a third of the workflow thread's CPU went to those captures at 1,000 VMs).
     // The commands are the same: launches happen only in run(), after every completion has settled.
     let pending: Promise<unknown>;
     try {
-      pending = this.call(step);
+      pending = links.length > 1 ? this.callChain(links) : this.call(step);
     } catch (err) {
       pending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     pending.then(
-      (raw) => this.settled(step, () => this.succeeded(step, raw)),
-      (err: unknown) => this.settled(step, () => (this.failure ??= describeFailure(step, err))),
+      (raw) =>
+        this.settled(step, () =>
+          links.length > 1
+            ? this.linksSucceeded(links, (raw as ChainResult).results)
+            : this.succeeded(step, raw),
+        ),
+      (err: unknown) => this.settled(step, () => this.failed(links, err)),
     );
   }
 
@@ -353,10 +417,56 @@ export class Enactor {
   }
 
   private succeeded(step: Step, raw: unknown): void {
-    this.ctx.done.add(step.id);
-    const result = this.resultOf(step, raw);
-    if (result) this.ctx.results.set(step.id, result);
-    this.completed(step);
+    this.linksSucceeded([step], [raw]);
+  }
+
+  /** Records a chain's finished links, each with its own result, in order. */
+  private linksSucceeded(links: Step[], raws: unknown[]): void {
+    // All done first: completing one link must not make the next one ready to launch again.
+    for (const step of links) this.ctx.done.add(step.id);
+    links.forEach((step, i) => {
+      const result = this.resultOf(step, raws[i]);
+      if (result) this.ctx.results.set(step.id, result);
+      this.completed(step);
+    });
+  }
+
+  /** A failed step, or a chain broken at a link: the links before the break are done. */
+  private failed(links: Step[], err: unknown): void {
+    const broke = links.length > 1 ? chainBreak(err) : null;
+    const at = broke ? Math.min(broke.completed, links.length - 1) : 0;
+    if (broke) this.linksSucceeded(links.slice(0, at), broke.results);
+    this.failure ??= describeFailure(links[at] ?? links[0]!, err);
+  }
+
+  /** Starts one activity for the whole chain; its summary names every link. */
+  private callChain(links: Step[]): Promise<ChainResult> {
+    const summary = links.map((s) => s.summary).join('; then ');
+    return chains.enactChain.executeWithOptions({ ...BUILD_OPTIONS, summary }, [
+      { links: links.map((s) => this.linkOf(s)) },
+    ]);
+  }
+
+  private linkOf(step: Step): ChainLink {
+    switch (step.kind) {
+      case 'associate-vm-to-instance':
+        return { kind: step.kind, input: this.associateInput(step) };
+      case 'delete-server':
+        return { kind: step.kind, input: { serverId: step.serverId } };
+      case 'release-quota':
+        return { kind: step.kind, input: { allocationId: step.allocationId, serverId: step.serverId } };
+      default:
+        throw ApplicationFailure.nonRetryable(`a ${step.kind} step does not chain`, 'Internal');
+    }
+  }
+
+  private associateInput(step: Step & { kind: 'associate-vm-to-instance' }): AssociateInput {
+    return {
+      deployment: this.ctx.deployment,
+      serverId: this.serverOf(step),
+      instanceId: step.instanceId,
+      disk: step.disk,
+    };
   }
 
   /** Starts the step's activity; its promise resolves with the activity's own result (see resultOf). */
@@ -376,12 +486,7 @@ export class Enactor {
           },
         ]);
       case 'associate-vm-to-instance':
-        return this.cheap.associateVmToInstance(step.summary, {
-          deployment,
-          serverId: this.serverOf(step),
-          instanceId: step.instanceId,
-          disk: step.disk,
-        });
+        return this.cheap.associateVmToInstance(step.summary, this.associateInput(step));
       case 'detach-disk':
         return this.cheap.detachDisk(step.summary, { volumeId: step.volumeId, serverId: step.serverId });
       case 'delete-server':
@@ -487,6 +592,14 @@ export function stagesOf(groups: GroupPolicy[]): string[][] {
     else stages.push([g.name]);
   }
   return stages;
+}
+
+/** The links a chain finished before a non-retryable failure (enact-chain.ts), if it says so. */
+function chainBreak(err: unknown): ChainBreak | null {
+  const cause = err instanceof ActivityFailure ? err.cause : null;
+  if (!(cause instanceof ApplicationFailure)) return null;
+  const d = cause.details?.[0] as Partial<ChainBreak> | null | undefined;
+  return typeof d?.completed === 'number' && Array.isArray(d.results) ? (d as ChainBreak) : null;
 }
 
 function describeFailure(step: Step, err: unknown): OperationFailure {

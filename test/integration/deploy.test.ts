@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TAG } from '../../src/domain/cloud';
 import type { RegionEvent } from '../../src/cloud/port';
 import { cloudConfig, group, smallManifest } from '../support/fixtures';
-import { settledHistoryLength } from '../support/temporal';
+import { settledHistoryLength, testClient } from '../support/temporal';
+import { operationWorkflowId } from '../../src/workflows/types';
 import { startHarness, type Harness } from './harness';
 
 let h: Harness;
@@ -144,6 +145,20 @@ describe('deploy', () => {
       end: firstSeq(events, 'server.deleted', (e) => e.subject === oldVm.get(row.instance)),
     }));
     windows.sort((a, b) => a.start - b.start);
+    // Each replacement's associate, delete and release went to Temporal as one chain (STEP_CHAINS).
+    const history = await (
+      await testClient()
+    ).workflow
+      .getHandle(operationWorkflowId('canary', 2))
+      .fetchHistory();
+    const kinds = (history.events ?? []).flatMap((e) => {
+      const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      return name ? [name] : [];
+    });
+    expect(kinds.filter((k) => k === 'enactChain')).toHaveLength(6);
+    expect(
+      kinds.filter((k) => ['associateVmToInstance', 'deleteServer', 'releaseQuota'].includes(k)),
+    ).toEqual([]);
     const [canary, ...rest] = windows;
     for (const w of rest)
       expect(w.start, `${w.instance} started before the canary finished`).toBeGreaterThan(canary!.end);

@@ -1,0 +1,119 @@
+// enact-chain against a real region: a hot_swap unit's associate, delete-server and release-quota in
+// one activity, repeated safely; a non-retryable failure past the first link says how far it got,
+// anything else passes through untouched so Temporal retries the whole (idempotent) chain.
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createActivities, RETRYABLE } from '../../src/activities';
+import { NotFound } from '../../src/cloud/errors';
+import { NON_RETRYABLE, type ChainBreak, type ChainInput } from '../../src/domain/activities';
+import { TAG } from '../../src/domain/cloud';
+import { regionForFile } from '../support/region';
+import { deploymentName, failActivity, regionConfig, runActivity, vmInput } from './harness';
+
+const region = regionForFile({ config: regionConfig(), faults: { build_ms: 20, delete_ms: 60 } });
+
+beforeEach(async () => {
+  await region.client.setFaults({ build_ms: 20, delete_ms: 60, error_rate: 0 });
+});
+
+const activities = () => createActivities(region.client, { pollMs: 20, heartbeatEveryMs: 0 });
+
+async function vm(deployment: string, claim: string, operation = 'op-1') {
+  const { value } = await runActivity(activities().createVm, [vmInput(deployment, claim, { operation })]);
+  return value;
+}
+
+describe('enact-chain', () => {
+  it('associates the new VM, deletes the old server, then releases its quota; a second run changes nothing', async () => {
+    const deployment = deploymentName('chain');
+    const old = await vm(deployment, 'api/0');
+    const fresh = await vm(deployment, 'api/0', 'op-2');
+    const input: ChainInput = {
+      links: [
+        {
+          kind: 'associate-vm-to-instance',
+          input: { deployment, serverId: fresh.serverId, instanceId: 'uuid-0', disk: null },
+        },
+        { kind: 'delete-server', input: { serverId: old.serverId } },
+        { kind: 'release-quota', input: { allocationId: old.allocationId, serverId: old.serverId } },
+      ],
+    };
+    const first = await runActivity(activities().enactChain, [input]);
+    expect(first.value.results).toEqual([
+      { volumeId: null, volumePool: null, volumeCreated: false },
+      null,
+      null,
+    ]);
+    expect((await region.client.getServer(fresh.serverId)).tags[TAG.instance]).toBe('uuid-0');
+    await expect(region.client.getServer(old.serverId)).rejects.toBeInstanceOf(NotFound);
+    const left = await region.client.listAllocations({ [TAG.deployment]: deployment });
+    expect(left.map((a) => a.id)).toEqual([fresh.allocationId]);
+
+    const again = await runActivity(activities().enactChain, [input]);
+    expect(again.value).toEqual(first.value);
+    const events = await region.client.events();
+    const deleted = events.filter((e) => e.type === 'server.deleted' && e.subject === old.serverId);
+    expect(deleted).toHaveLength(1);
+  });
+
+  it('a non-retryable failure past the first link carries the links done before it', async () => {
+    const deployment = deploymentName('chain');
+    const old = await vm(deployment, 'api/0');
+    const foreign = await vm(deploymentName('other'), 'api/0');
+    const failure = await failActivity(activities().enactChain, [
+      {
+        links: [
+          { kind: 'delete-server', input: { serverId: old.serverId } },
+          // A server of another deployment: associate refuses it, and no retry can change that.
+          {
+            kind: 'associate-vm-to-instance',
+            input: { deployment, serverId: foreign.serverId, instanceId: 'uuid-0', disk: null },
+          },
+        ],
+      },
+    ]);
+    expect(failure.type).toBe(NON_RETRYABLE.invalidState);
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain(foreign.serverId);
+    const details: ChainBreak = { completed: 1, results: [null] };
+    expect(failure.details).toEqual([details]);
+    await expect(region.client.getServer(old.serverId)).rejects.toBeInstanceOf(NotFound);
+  });
+
+  it('a retryable failure passes through as it is, so Temporal retries the whole chain', async () => {
+    const deployment = deploymentName('chain');
+    const gone = await vm(deployment, 'api/0');
+    const alive = await vm(deployment, 'api/1');
+    const failure = await failActivity(activities().enactChain, [
+      {
+        links: [
+          { kind: 'delete-server', input: { serverId: gone.serverId } },
+          // Two-stage: the allocation of a server that still exists is not released.
+          { kind: 'release-quota', input: { allocationId: alive.allocationId, serverId: alive.serverId } },
+        ],
+      },
+    ]);
+    expect(failure.type).toBe(RETRYABLE.serverStillExists);
+    expect(failure.nonRetryable).toBe(false);
+    expect(failure.details ?? []).toEqual([]);
+  });
+
+  it('a failure of the first link is that step’s own failure, with no chain details', async () => {
+    const deployment = deploymentName('chain');
+    const foreign = await vm(deploymentName('other'), 'api/0');
+    const failure = await failActivity(activities().enactChain, [
+      {
+        links: [
+          {
+            kind: 'associate-vm-to-instance',
+            input: { deployment, serverId: foreign.serverId, instanceId: 'uuid-0', disk: null },
+          },
+          { kind: 'delete-server', input: { serverId: foreign.serverId } },
+        ],
+      },
+    ]);
+    expect(failure.type).toBe(NON_RETRYABLE.invalidState);
+    expect((failure.details ?? []).length).toBe(0);
+    // The chain stopped at the failed link: the server it would have deleted is still there.
+    expect((await region.client.getServer(foreign.serverId)).id).toBe(foreign.serverId);
+  });
+});
