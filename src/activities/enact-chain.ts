@@ -9,21 +9,16 @@
 // (ChainBreak), how many links were done before it, so the workflow records them and fails the right step.
 import { ApplicationFailure } from '@temporalio/common';
 import type {
-  AssociateInput,
   AssociateResult,
   ChainBreak,
   ChainInput,
   ChainLink,
   ChainResult,
-  DeleteServerInput,
-  ReleaseQuotaInput,
+  ConvergeActivities,
 } from '../domain/activities';
 
-export interface ChainSteps {
-  associateVmToInstance(input: AssociateInput): Promise<AssociateResult>;
-  deleteServer(input: DeleteServerInput): Promise<void>;
-  releaseQuota(input: ReleaseQuotaInput): Promise<void>;
-}
+/** The activities a link can be: each link runs through its step's own function. */
+export type ChainSteps = Pick<ConvergeActivities, 'associateVmToInstance' | 'deleteServer' | 'releaseQuota'>;
 
 export function enactChain(steps: ChainSteps): (input: ChainInput) => Promise<ChainResult> {
   return async ({ links }) => {

@@ -108,13 +108,9 @@ export class RegionClient implements CloudPort {
   }
 
   async deleteServer(id: string): Promise<'gone' | 'deleting'> {
-    try {
-      const deleting = await this.#call<Server | undefined>('DELETE', `/v1/servers/${enc(id)}`);
-      return deleting === undefined ? 'gone' : 'deleting';
-    } catch (err) {
-      if (err instanceof NotFound) return 'gone';
-      throw err;
-    }
+    // 202 with the server while it is DELETING; 204 (no body) or 404 once it is gone.
+    const deleting = await goneIsDone(this.#call<Server | undefined>('DELETE', `/v1/servers/${enc(id)}`));
+    return deleting === undefined ? 'gone' : 'deleting';
   }
 
   serverAction(id: string, action: ServerAction): Promise<Server> {
@@ -305,11 +301,12 @@ function parseErrorBody(text: string): ErrorBody | undefined {
   }
 }
 
-async function goneIsDone(p: Promise<unknown>): Promise<void> {
+/** A DELETE's answer, or undefined when its target was already gone (404): deleting twice is done. */
+async function goneIsDone<T>(p: Promise<T>): Promise<T | undefined> {
   try {
-    await p;
+    return await p;
   } catch (err) {
-    if (err instanceof NotFound) return;
+    if (err instanceof NotFound) return undefined;
     throw err;
   }
 }

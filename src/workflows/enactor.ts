@@ -22,7 +22,6 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type {
-  AssociateInput,
   AssociateResult,
   ChainBreak,
   ChainLink,
@@ -385,24 +384,23 @@ export class Enactor {
     if (isBatchCreate(step)) this.batchCreatesInFlight++;
     this.inFlight.set(step.id, step);
     const links = this.chainFrom(step);
+    const chained = links.length > 1;
     // Callbacks, not an async function per step: the SDK's promise hook captures a stack trace for
     // every promise a workflow creates, and two async frames with their awaits were about half of
     // a step's promises (a third of the workflow thread's CPU went to those captures at 1,000 VMs).
     // The commands are the same: launches happen only in run(), after every completion has settled.
     let pending: Promise<unknown>;
     try {
-      pending = links.length > 1 ? this.callChain(links) : this.call(step);
+      pending = chained ? this.callChain(links) : this.call(step);
     } catch (err) {
       pending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     pending.then(
       (raw) =>
         this.settled(step, () =>
-          links.length > 1
-            ? this.linksSucceeded(links, (raw as ChainResult).results)
-            : this.succeeded(step, raw),
+          chained ? this.linksSucceeded(links, (raw as ChainResult).results) : this.succeeded(step, raw),
         ),
-      (err: unknown) => this.settled(step, () => this.failed(links, err)),
+      (err: unknown) => this.settled(step, () => this.failed(step, links, err)),
     );
   }
 
@@ -432,11 +430,11 @@ export class Enactor {
   }
 
   /** A failed step, or a chain broken at a link: the links before the break are done. */
-  private failed(links: Step[], err: unknown): void {
+  private failed(step: Step, links: Step[], err: unknown): void {
     const broke = links.length > 1 ? chainBreak(err) : null;
     const at = broke ? Math.min(broke.completed, links.length - 1) : 0;
     if (broke) this.linksSucceeded(links.slice(0, at), broke.results);
-    this.failure ??= describeFailure(links[at] ?? links[0]!, err);
+    this.failure ??= describeFailure(links[at] ?? step, err);
   }
 
   /** Starts one activity for the whole chain; its summary names every link. */
@@ -447,10 +445,19 @@ export class Enactor {
     ]);
   }
 
+  /** The input of an associate, delete-server or release-quota step: alone or as a chain's link. */
   private linkOf(step: Step): ChainLink {
     switch (step.kind) {
       case 'associate-vm-to-instance':
-        return { kind: step.kind, input: this.associateInput(step) };
+        return {
+          kind: step.kind,
+          input: {
+            deployment: this.ctx.deployment,
+            serverId: this.serverOf(step),
+            instanceId: step.instanceId,
+            disk: step.disk,
+          },
+        };
       case 'delete-server':
         return { kind: step.kind, input: { serverId: step.serverId } };
       case 'release-quota':
@@ -460,13 +467,16 @@ export class Enactor {
     }
   }
 
-  private associateInput(step: Step & { kind: 'associate-vm-to-instance' }): AssociateInput {
-    return {
-      deployment: this.ctx.deployment,
-      serverId: this.serverOf(step),
-      instanceId: step.instanceId,
-      disk: step.disk,
-    };
+  /** Starts a chainable step on its own, with the same input it would have as a link. */
+  private callLink(summary: string, link: ChainLink): Promise<unknown> {
+    switch (link.kind) {
+      case 'associate-vm-to-instance':
+        return this.cheap.associateVmToInstance(summary, link.input);
+      case 'delete-server':
+        return builds.deleteServer.executeWithOptions({ ...BUILD_OPTIONS, summary }, [link.input]);
+      case 'release-quota':
+        return this.cheap.releaseQuota(summary, link.input);
+    }
   }
 
   /** Starts the step's activity; its promise resolves with the activity's own result (see resultOf). */
@@ -486,18 +496,11 @@ export class Enactor {
           },
         ]);
       case 'associate-vm-to-instance':
-        return this.cheap.associateVmToInstance(step.summary, this.associateInput(step));
+      case 'delete-server':
+      case 'release-quota':
+        return this.callLink(step.summary, this.linkOf(step));
       case 'detach-disk':
         return this.cheap.detachDisk(step.summary, { volumeId: step.volumeId, serverId: step.serverId });
-      case 'delete-server':
-        return builds.deleteServer.executeWithOptions({ ...BUILD_OPTIONS, summary: step.summary }, [
-          { serverId: step.serverId },
-        ]);
-      case 'release-quota':
-        return this.cheap.releaseQuota(step.summary, {
-          allocationId: step.allocationId,
-          serverId: step.serverId,
-        });
       case 'delete-disk':
         return this.cheap.deleteDisk(step.summary, { volumeId: step.volumeId });
     }
