@@ -4,6 +4,7 @@ import type { CloudPort } from '../cloud/port';
 import type { ConvergeActivities } from '../domain/activities';
 import { associateVmToInstance } from './associate-vm-to-instance';
 import { createVm } from './create-vm';
+import { createVms } from './create-vms';
 import { deleteDisk } from './delete-disk';
 import { deleteServer } from './delete-server';
 import { detachDisk } from './detach-disk';
@@ -34,10 +35,12 @@ export function createActivities(cloud: CloudPort, options: Partial<ActivityOpti
     deleteServer: deleteServer(deps),
     releaseQuota: releaseQuota(deps),
   };
+  const create = createVm(deps);
   return {
     observe: observe(deps),
     getPool: getPool(deps),
-    createVm: createVm(deps),
+    createVm: create,
+    createVms: createVms(create, resolved.heartbeatEveryMs),
     ...chainable,
     detachDisk: detachDisk(deps),
     deleteDisk: deleteDisk(deps),

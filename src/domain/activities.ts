@@ -90,10 +90,27 @@ export interface ChainBreak {
   results: Array<AssociateResult | null>;
 }
 
+/** Create-vm steps run as one activity (create-vms.ts); each input is the step's own. */
+export interface CreateVmBatchInput {
+  creates: CreateVmInput[];
+}
+
+/**
+ * One outcome per create, in order: the VM it built; the non-retryable failure it would have failed
+ * its own activity with; or, after a retryable failure, why it must run again alone (as a create-vm
+ * activity of its own, with its retry policy).
+ */
+export interface CreateVmBatchResult {
+  results: Array<
+    { built: CreateVmResult } | { failed: { type: string | null; message: string } } | { alone: string }
+  >;
+}
+
 export interface ConvergeActivities {
   observe(input: ObserveInput): Promise<Observed>;
   getPool(pool: string): Promise<PoolStatus>;
   createVm(input: CreateVmInput): Promise<CreateVmResult>;
+  createVms(input: CreateVmBatchInput): Promise<CreateVmBatchResult>;
   associateVmToInstance(input: AssociateInput): Promise<AssociateResult>;
   detachDisk(input: DetachDiskInput): Promise<void>;
   deleteServer(input: DeleteServerInput): Promise<void>;

@@ -52,7 +52,8 @@ export const QUOTA_OPTIONS: ActivityOptions = { startToCloseTimeout: '1 minute',
 export const ACTION_OPTIONS: ActivityOptions = { startToCloseTimeout: '2 minutes', retry: retry('15s', 10) };
 
 export const reads = proxyActivities<Pick<ConvergeActivities, 'observe' | 'getPool'>>(READ_OPTIONS);
-export const builds = proxyActivities<Pick<ConvergeActivities, 'createVm' | 'deleteServer'>>(BUILD_OPTIONS);
+export const builds =
+  proxyActivities<Pick<ConvergeActivities, 'createVm' | 'createVms' | 'deleteServer'>>(BUILD_OPTIONS);
 /** A chain waits as long as the delete it may contain, so it gets the delete's options. */
 export const chains = proxyActivities<Pick<ConvergeActivities, 'enactChain'>>(BUILD_OPTIONS);
 export const attachments =

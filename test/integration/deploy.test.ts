@@ -156,6 +156,8 @@ describe('deploy', () => {
       return name ? [name] : [];
     });
     expect(kinds.filter((k) => k === 'enactChain')).toHaveLength(6);
+    // The six replacement VMs, all ready at once, were built by one batch (CREATE_BATCHES).
+    expect(kinds.filter((k) => k.startsWith('createVm'))).toEqual(['createVms']);
     expect(
       kinds.filter((k) => ['associateVmToInstance', 'deleteServer', 'releaseQuota'].includes(k)),
     ).toEqual([]);
@@ -229,6 +231,30 @@ describe('deploy', () => {
     expect(r.summary.replace).toBe(5);
     expect(r.instances.every((i) => i.reasons.includes('--recreate'))).toBe(true);
     await h.expectInvariants(r, { manifest: m, cloudConfig: cc });
+  });
+
+  it("a create that fails for good in a batch fails its step with the cloud's reason and gives its quota back", async () => {
+    const m = smallManifest('noimage', (x) => {
+      x.stemcells[0]!.version = '9.999';
+    });
+    const r = await h.deploy(m, cc);
+    expect(r.status).toBe('failed');
+    expect(r.failure?.type).toBe('ImageNotFound');
+    expect(r.failure?.step).toMatch(/:create-vm$/);
+    const history = await (
+      await testClient()
+    ).workflow
+      .getHandle(operationWorkflowId('noimage', 1))
+      .fetchHistory();
+    const kinds = (history.events ?? []).flatMap((e) => {
+      const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      return name ? [name] : [];
+    });
+    // One batch tried every create; none ran again alone (a failure for good is final).
+    expect(kinds.filter((k) => k.startsWith('createVm'))).toEqual(['createVms']);
+    expect(r.failure?.message).toMatch(/9\.999/);
+    const left = await h.region.client.listAllocations({ [TAG.deployment]: 'noimage' });
+    expect(left).toEqual([]);
   });
 
   it('quota exceeded fails before any create, with a clear message', async () => {
