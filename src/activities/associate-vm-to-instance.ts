@@ -20,15 +20,43 @@ export function associateVmToInstance(
     asFailures(`associate-vm-to-instance ${input.serverId} → ${input.instanceId}`, async () => {
       const p = pulse(deps.options.heartbeatEveryMs);
       p.throwIfCancelled();
-      const server = await deps.cloud.getServer(input.serverId);
+      const { cloud } = deps;
+      // The server and the instance's volumes are read together, and the tag and the volume are
+      // written together: they are different resources, and a disk unit's five calls in a row were
+      // its whole lead over a unit without one on every wave of a hot_swap. Nothing is written
+      // before the server passed refuseForeign.
+      const [server, volumes] = await Promise.all([
+        cloud.getServer(input.serverId),
+        input.disk === null ? null : cloud.listVolumes(volumeTags(input)),
+      ]);
       refuseForeign(server, input);
-      if (server.tags[TAG.instance] !== input.instanceId) {
-        await deps.cloud.setServerTags(server.id, { [TAG.instance]: input.instanceId });
+      const tagged = async (): Promise<void> => {
+        if (server.tags[TAG.instance] !== input.instanceId) {
+          await cloud.setServerTags(server.id, { [TAG.instance]: input.instanceId });
+        }
+        p.heartbeat({ serverId: server.id, tagged: true });
+      };
+      if (input.disk === null || volumes === null) {
+        await tagged();
+        return { volumeId: null, volumePool: null, volumeCreated: false };
       }
-      p.heartbeat({ serverId: server.id, tagged: true });
-      if (input.disk === null) return { volumeId: null, volumePool: null, volumeCreated: false };
-      return attachOrCreate(deps, p, input, input.disk);
+      const [, attached] = await settledTogether(
+        tagged(),
+        attachOrCreate(deps, p, input, input.disk, volumes),
+      );
+      return attached;
     });
+}
+
+/**
+ * Both results once both have settled, or the first failure: an attempt never fails while one of its
+ * writes is still under way (a retry could otherwise overlap it).
+ */
+async function settledTogether<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
 }
 
 /** Fail closed: a server of another deployment or already another instance's VM is a planning error. */
@@ -54,10 +82,10 @@ async function attachOrCreate(
   p: Pulse,
   input: AssociateInput,
   disk: DiskRequest,
+  volumes: readonly Volume[],
 ): Promise<AssociateResult> {
   const { cloud } = deps;
-  const tags = volumeTags(input);
-  const own = pickOwnVolume(await cloud.listVolumes(tags), input.serverId);
+  const own = pickOwnVolume(volumes, input.serverId);
   if (own !== null) {
     p.throwIfCancelled();
     if (own.action === 'move') await cloud.detachVolume(own.volume.id);
@@ -75,7 +103,7 @@ async function attachOrCreate(
     );
   }
   p.throwIfCancelled();
-  const volume = await createVolume(deps, input, chosen.pool, disk.size_gb, tags);
+  const volume = await createVolume(deps, input, chosen.pool, disk.size_gb, volumeTags(input));
   p.heartbeat({ serverId: input.serverId, volumeId: volume.id });
   await cloud.attachVolume(volume.id, input.serverId);
   return { volumeId: volume.id, volumePool: chosen.pool, volumeCreated: true };
