@@ -12,7 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { VmStrategy } from '../domain/manifest';
-import type { Observed } from '../domain/cloud';
+import type { Observed, PoolStatus } from '../domain/cloud';
 import type { InstanceRecord } from '../domain/instance';
 import { embodiment, patent, placementsFor, projectStatus, reconcile } from '../planner';
 import type { Obligation, Patent } from '../planner/types';
@@ -96,10 +96,9 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
 
   // The strategy default is read once and pinned for the whole operation, across continue-as-new:
   // an operation finishes on the code path it started with (Heat's rule).
-  const defaultStrategy: VmStrategy =
-    input.resume?.defaultStrategy ?? (await settings.workerSettings()).defaultStrategy;
-  const observed: Observed =
-    input.resume?.observed ?? (await reads.observe({ deployment: input.deployment }));
+  const opening = await openingReads(input);
+  const defaultStrategy: VmStrategy = opening.defaultStrategy;
+  const observed: Observed = opening.observed;
 
   enterPhase('planning');
   const { manifest, cloudConfig } = parseStoredInputs(input);
@@ -161,7 +160,13 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
 
   if (!input.resume) {
     enterPhase('checking-quota');
-    const shortfall = await quotaShortfall(thePatent.resourcePool, observed, obligation, input.deployment);
+    const shortfall = await quotaShortfall(
+      thePatent.resourcePool,
+      observed,
+      obligation,
+      input.deployment,
+      opening.pool,
+    );
     if (shortfall) {
       failure = { step: null, message: shortfall, type: 'QuotaExceeded' };
       enterPhase('done');
@@ -268,6 +273,8 @@ export const PATCHES = {
   recreateSelectors: 'recreate-selectors',
   /** hot_swap moves the disk inside associate-vm-to-instance; no separate detach-disk step. */
   hotSwapMovesDisk: 'hot-swap-moves-disk',
+  /** The worker settings, the observation and the pool are read together (see openingReads). */
+  readsTogether: 'opening-reads-together',
 } as const;
 
 const SEARCH_ATTRIBUTE_KEYS = {
@@ -282,15 +289,50 @@ function summaryLine(plan: PlanView): string {
   return `plan: ${s.create} create, ${s.replace} replace, ${s.delete} delete, ${s.keep} keep`;
 }
 
+interface OpeningReads {
+  defaultStrategy: VmStrategy;
+  observed: Observed;
+  /** The resource pool's status, read with the others when the operation may create VMs; null if it failed. */
+  pool: Promise<PoolStatus | null> | null;
+}
+
+/**
+ * What an operation reads before it plans: the worker's default strategy, the embodiment and, when it
+ * may create VMs, the resource pool its quota check needs. With PATCHES.readsTogether they go out
+ * together, in one workflow task, instead of one after another with a workflow-task turn each (the
+ * pool only after planning): ~0.1 s off the start of every operation. A resumed run reads nothing.
+ */
+async function openingReads(input: OperationInput): Promise<OpeningReads> {
+  if (input.resume) {
+    return { defaultStrategy: input.resume.defaultStrategy, observed: input.resume.observed, pool: null };
+  }
+  if (!patched(PATCHES.readsTogether)) {
+    const { defaultStrategy } = await settings.workerSettings();
+    return { defaultStrategy, observed: await reads.observe({ deployment: input.deployment }), pool: null };
+  }
+  const mayCreate = !input.dryRun && (input.kind === 'deploy' || input.kind === 'recreate');
+  // A failed read here is not the operation's failure: the quota check reads the pool again if it
+  // needs it, and fails there as it would have without this read.
+  const pool = mayCreate
+    ? reads.getPool(parseStoredInputs(input).manifest.resource_pool).catch(() => null)
+    : null;
+  const [{ defaultStrategy }, observed] = await Promise.all([
+    settings.workerSettings(),
+    reads.observe({ deployment: input.deployment }),
+  ]);
+  return { defaultStrategy, observed, pool };
+}
+
 /** Fails the operation before any step when the pool cannot hold the obligation's peak. */
 async function quotaShortfall(
   pool: string,
   observed: Observed,
   obligation: Obligation,
   deployment: string,
+  read: Promise<PoolStatus | null> | null,
 ): Promise<string | null> {
   if (obligation.steps.every((s) => s.kind !== 'create-vm')) return null;
-  const status = await reads.getPool(pool);
+  const status = (await read) ?? (await reads.getPool(pool));
   const mine = observed.allocations.reduce(
     (sum, a) => ({
       cpus: sum.cpus + a.cpus,

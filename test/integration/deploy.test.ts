@@ -158,6 +158,13 @@ describe('deploy', () => {
     expect(kinds.filter((k) => k === 'enactChain')).toHaveLength(6);
     // The six replacement VMs, all ready at once, were built by one batch (CREATE_BATCHES).
     expect(kinds.filter((k) => k.startsWith('createVm'))).toEqual(['createVms']);
+    // The reads before planning went out together, in one workflow task (PATCHES.readsTogether).
+    const opening = (history.events ?? [])
+      .map((e) => e.activityTaskScheduledEventAttributes)
+      .filter((a) => a !== null && a !== undefined)
+      .slice(0, 3);
+    expect(opening.map((a) => a.activityType?.name).sort()).toEqual(['getPool', 'observe', 'workerSettings']);
+    expect(new Set(opening.map((a) => String(a.workflowTaskCompletedEventId))).size).toBe(1);
     expect(
       kinds.filter((k) => ['associateVmToInstance', 'deleteServer', 'releaseQuota'].includes(k)),
     ).toEqual([]);
