@@ -18,6 +18,12 @@ const ProtoPayload = proto.temporal.api.common.v1.Payload;
 
 const ENCODING = 'binary/gzip';
 const THRESHOLD_BYTES = 64 * 1024;
+/**
+ * zlib's level 3, not its default 6: a 1,000-VM operation result (1.8 MB of JSON) compresses in 19 ms
+ * instead of 55 ms, 8% larger. The result is encoded twice at an operation's end (the signal to the
+ * entity, the completion), on the way to the user's prompt.
+ */
+const LEVEL = 3;
 
 export class GzipPayloadCodec implements PayloadCodec {
   constructor(private readonly thresholdBytes = THRESHOLD_BYTES) {}
@@ -30,7 +36,7 @@ export class GzipPayloadCodec implements PayloadCodec {
         const inner = ProtoPayload.encode(p).finish();
         return {
           metadata: { [METADATA_ENCODING_KEY]: new TextEncoder().encode(ENCODING) },
-          data: gzipSync(inner),
+          data: gzipSync(inner, { level: LEVEL }),
         };
       }),
     );
