@@ -7,7 +7,10 @@
 //   group: the group's canaries first, all of which must finish before the rest start; then at most
 //   max_in_flight units at a time. A serial group waits for every earlier group; a non-serial group
 //   joins the stage of the group before it. Cleanup units (orphans, strays) are admitted at once.
-// - At most `maxConcurrentSteps` activities are in flight, far below Temporal's pending-activity cap.
+// - At most `maxConcurrentSteps` steps are in flight, far below Temporal's pending-activity cap.
+// - Transport only (the steps stay steps): batch creates go ten to an activity (CREATE_BATCHES), a
+//   unit's back-to-back steps go as one chain (STEP_CHAINS), and steps ready together launch by rank
+//   (RANK_ORDER).
 //
 // Stopping: the enactor never abandons a step it started. Once stopped it starts nothing new except
 // the tear-down that keeps DESIGN §9 true: a hot_swap VM created but not yet associated is deleted and
