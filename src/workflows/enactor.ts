@@ -95,6 +95,16 @@ export const CREATE_BATCHES = 'create-batches';
  */
 export const RANK_ORDER = 'launch-in-rank-order';
 
+/**
+ * Patch: with create batches, `maxConcurrentSteps` bounds activities in flight (what Temporal's
+ * pending-activity cap counts), and batch creates may hold up to twice `maxConcurrentSteps` steps:
+ * at 10 a batch, that is a fifth of the activity slots, the share the reserve left them before. A
+ * 1,000-VM hot_swap then builds every replacement in the first round, before its first wave, instead
+ * of launching a second and a third round of builds during waves 1 to 3 (15.5–16.4 s against
+ * 16.3–16.5 s). Steps other than batch creates are bounded exactly as before.
+ */
+export const BATCH_SLOTS = 'batch-slots-count-activities';
+
 /** Creates per `createVms` activity: batch creates of about the same admission rank (see CREATE_BATCHES). */
 const CREATE_BATCH = 10;
 
@@ -158,6 +168,9 @@ export class Enactor {
   /** Batch creates in flight, and how many may be (all slots before the patch). */
   private batchCreatesInFlight = 0;
   private readonly batchCreateSlots: number;
+  /** Activities in flight (a chain or a batch is one), and whether they, not steps, fill the slots. */
+  private activitiesInFlight = 0;
+  private readonly slotsCountActivities: boolean;
   /** Regular activities; local ones only for operations started under the retired `local-cheap-steps`. */
   private readonly cheap: CheapSteps;
   private readonly chaining: boolean;
@@ -215,13 +228,13 @@ export class Enactor {
     if (patched(RANK_ORDER)) this.orderByRank();
     if (patched(INTERLEAVED_BATCH_CREATES)) this.interleaveBatchCreates(pos);
     const slots = ctx.limits.maxConcurrentSteps;
-    this.batchCreateSlots = patched(BATCH_CREATE_RESERVE)
-      ? Math.max(1, slots - Math.floor(slots / 5))
-      : slots;
+    const reserved = patched(BATCH_CREATE_RESERVE) ? Math.max(1, slots - Math.floor(slots / 5)) : slots;
     // Operations started between the two patches keep their local activities on replay.
     this.cheap = cheapSteps(!patched(CHEAP_STEPS_AS_ACTIVITIES) && patched(LOCAL_CHEAP_STEPS));
     this.chaining = patched(STEP_CHAINS);
     this.batching = patched(CREATE_BATCHES);
+    this.slotsCountActivities = this.batching && patched(BATCH_SLOTS);
+    this.batchCreateSlots = this.slotsCountActivities ? 2 * slots : reserved;
 
     for (const step of obligation.steps) {
       for (const d of step.dependsOn) {
@@ -326,9 +339,14 @@ export class Enactor {
     return this.remaining.length === 0 ? 'done' : 'failed';
   }
 
+  /** What fills the `maxConcurrentSteps` slots: activities (BATCH_SLOTS) or, before it, steps. */
+  private get occupied(): number {
+    return this.slotsCountActivities ? this.activitiesInFlight : this.inFlight.size;
+  }
+
   private startReady(): void {
     this.admit();
-    while (this.inFlight.size < this.ctx.limits.maxConcurrentSteps) {
+    while (this.occupied < this.ctx.limits.maxConcurrentSteps) {
       const step = this.ready.pop();
       if (!step) return;
       if (isBatchCreate(step) && this.batchCreatesInFlight >= this.batchCreateSlots) {
@@ -348,7 +366,7 @@ export class Enactor {
     const batch = [step];
     const room = Math.min(
       CREATE_BATCH,
-      this.ctx.limits.maxConcurrentSteps - this.inFlight.size,
+      this.slotsCountActivities ? Infinity : this.ctx.limits.maxConcurrentSteps - this.inFlight.size,
       this.batchCreateSlots - this.batchCreatesInFlight,
     );
     while (batch.length < room) {
@@ -469,12 +487,18 @@ export class Enactor {
     } catch (err) {
       pending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
+    this.activitiesInFlight++;
     pending.then(
-      (raw) =>
+      (raw) => {
+        this.activitiesInFlight--;
         this.settled(step, () =>
           chained ? this.linksSucceeded(links, (raw as ChainResult).results) : this.succeeded(step, raw),
-        ),
-      (err: unknown) => this.settled(step, () => this.failed(step, links, err)),
+        );
+      },
+      (err: unknown) => {
+        this.activitiesInFlight--;
+        this.settled(step, () => this.failed(step, links, err));
+      },
     );
   }
 
@@ -483,6 +507,7 @@ export class Enactor {
     const [first] = batch;
     if (first === undefined) return;
     if (batch.length === 1) return this.launch(first);
+    this.activitiesInFlight++;
     for (const step of batch) {
       this.batchCreatesInFlight++;
       this.inFlight.set(step.id, step);
@@ -497,7 +522,8 @@ export class Enactor {
       pending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     pending.then(
-      ({ results }) =>
+      ({ results }) => {
+        this.activitiesInFlight--;
         batch.forEach((step, i) => {
           const outcome = results[i];
           if (outcome !== undefined && 'built' in outcome) {
@@ -513,8 +539,12 @@ export class Enactor {
               this.ready.push(step);
             });
           }
-        }),
-      (err: unknown) => batch.forEach((step) => this.settled(step, () => this.failed(step, [step], err))),
+        });
+      },
+      (err: unknown) => {
+        this.activitiesInFlight--;
+        batch.forEach((step) => this.settled(step, () => this.failed(step, [step], err)));
+      },
     );
   }
 
