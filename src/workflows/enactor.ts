@@ -7,7 +7,8 @@
 //   group: the group's canaries first, all of which must finish before the rest start; then at most
 //   max_in_flight units at a time. A serial group waits for every earlier group; a non-serial group
 //   joins the stage of the group before it. Cleanup units (orphans, strays) are admitted at once.
-// - At most `maxConcurrentSteps` steps are in flight, far below Temporal's pending-activity cap.
+// - At most `maxConcurrentSteps` activities (steps, before BATCH_SLOTS) are in flight, far below
+//   Temporal's pending-activity cap.
 // - Transport only (the steps stay steps): batch creates go ten to an activity (CREATE_BATCHES), a
 //   unit's back-to-back steps go as one chain (STEP_CHAINS), and steps ready together launch by rank
 //   (RANK_ORDER).
@@ -481,9 +482,24 @@ export class Enactor {
     // every promise a workflow creates, and two async frames with their awaits were about half of
     // a step's promises (a third of the workflow thread's CPU went to those captures at 1,000 VMs).
     // The commands are the same: launches happen only in run(), after every completion has settled.
-    let pending: Promise<unknown>;
+    this.dispatch<unknown>(
+      () => (chained ? this.callChain(links) : this.call(step)),
+      (raw) =>
+        this.settled(step, () =>
+          chained ? this.linksSucceeded(links, (raw as ChainResult).results) : this.succeeded(step, raw),
+        ),
+      (err) => this.settled(step, () => this.failed(step, links, err)),
+    );
+  }
+
+  /**
+   * Starts one activity and holds its slot (BATCH_SLOTS counts activities) until it ends; the slot is
+   * given back before its steps settle, so the next launch in run() sees it free.
+   */
+  private dispatch<T>(start: () => Promise<T>, ok: (raw: T) => void, failed: (err: unknown) => void): void {
+    let pending: Promise<T>;
     try {
-      pending = chained ? this.callChain(links) : this.call(step);
+      pending = start();
     } catch (err) {
       pending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
@@ -491,13 +507,11 @@ export class Enactor {
     pending.then(
       (raw) => {
         this.activitiesInFlight--;
-        this.settled(step, () =>
-          chained ? this.linksSucceeded(links, (raw as ChainResult).results) : this.succeeded(step, raw),
-        );
+        ok(raw);
       },
       (err: unknown) => {
         this.activitiesInFlight--;
-        this.settled(step, () => this.failed(step, links, err));
+        failed(err);
       },
     );
   }
@@ -507,23 +521,17 @@ export class Enactor {
     const [first] = batch;
     if (first === undefined) return;
     if (batch.length === 1) return this.launch(first);
-    this.activitiesInFlight++;
     for (const step of batch) {
       this.batchCreatesInFlight++;
       this.inFlight.set(step.id, step);
     }
     const summary = `${batch.length} creates: ${batch.map((s) => s.summary).join('; ')}`;
-    let pending: Promise<CreateVmBatchResult>;
-    try {
-      pending = builds.createVms.executeWithOptions({ ...BUILD_OPTIONS, summary }, [
-        { creates: batch.map((s) => this.createInput(s)) },
-      ]);
-    } catch (err) {
-      pending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-    pending.then(
-      ({ results }) => {
-        this.activitiesInFlight--;
+    this.dispatch<CreateVmBatchResult>(
+      () =>
+        builds.createVms.executeWithOptions({ ...BUILD_OPTIONS, summary }, [
+          { creates: batch.map((s) => this.createInput(s)) },
+        ]),
+      ({ results }) =>
         batch.forEach((step, i) => {
           const outcome = results[i];
           if (outcome !== undefined && 'built' in outcome) {
@@ -539,12 +547,8 @@ export class Enactor {
               this.ready.push(step);
             });
           }
-        });
-      },
-      (err: unknown) => {
-        this.activitiesInFlight--;
-        batch.forEach((step) => this.settled(step, () => this.failed(step, [step], err)));
-      },
+        }),
+      (err) => batch.forEach((step) => this.settled(step, () => this.failed(step, [step], err))),
     );
   }
 

@@ -22,6 +22,14 @@ async function eventsSince(seq: number, deployment: string): Promise<RegionEvent
   return (await h.region.client.events(seq)).filter((e) => e.tags[TAG.deployment] === deployment);
 }
 
+/** The activities an operation's run scheduled, in order (their scheduled events' attributes). */
+async function scheduledActivities(workflowId: string) {
+  const history = await (await testClient()).workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? []).flatMap((e) =>
+    e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : [],
+  );
+}
+
 function firstSeq(events: RegionEvent[], type: string, pred: (e: RegionEvent) => boolean): number {
   return events.find((e) => e.type === type && pred(e))?.seq ?? Number.POSITIVE_INFINITY;
 }
@@ -146,23 +154,13 @@ describe('deploy', () => {
     }));
     windows.sort((a, b) => a.start - b.start);
     // Each replacement's associate, delete and release went to Temporal as one chain (STEP_CHAINS).
-    const history = await (
-      await testClient()
-    ).workflow
-      .getHandle(operationWorkflowId('canary', 2))
-      .fetchHistory();
-    const kinds = (history.events ?? []).flatMap((e) => {
-      const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
-      return name ? [name] : [];
-    });
+    const scheduled = await scheduledActivities(operationWorkflowId('canary', 2));
+    const kinds = scheduled.map((a) => a.activityType?.name ?? '?');
     expect(kinds.filter((k) => k === 'enactChain')).toHaveLength(6);
     // The six replacement VMs, all ready at once, were built by one batch (CREATE_BATCHES).
     expect(kinds.filter((k) => k.startsWith('createVm'))).toEqual(['createVms']);
     // The reads before planning went out together, in one workflow task (PATCHES.readsTogether).
-    const opening = (history.events ?? [])
-      .map((e) => e.activityTaskScheduledEventAttributes)
-      .filter((a) => a !== null && a !== undefined)
-      .slice(0, 3);
+    const opening = scheduled.slice(0, 3);
     expect(opening.map((a) => a.activityType?.name).sort()).toEqual(['getPool', 'observe', 'workerSettings']);
     expect(new Set(opening.map((a) => String(a.workflowTaskCompletedEventId))).size).toBe(1);
     expect(
@@ -248,15 +246,9 @@ describe('deploy', () => {
     expect(r.status).toBe('failed');
     expect(r.failure?.type).toBe('ImageNotFound');
     expect(r.failure?.step).toMatch(/:create-vm$/);
-    const history = await (
-      await testClient()
-    ).workflow
-      .getHandle(operationWorkflowId('noimage', 1))
-      .fetchHistory();
-    const kinds = (history.events ?? []).flatMap((e) => {
-      const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
-      return name ? [name] : [];
-    });
+    const kinds = (await scheduledActivities(operationWorkflowId('noimage', 1))).map(
+      (a) => a.activityType?.name ?? '?',
+    );
     // One batch tried every create; none ran again alone (a failure for good is final).
     expect(kinds.filter((k) => k.startsWith('createVm'))).toEqual(['createVms']);
     expect(r.failure?.message).toMatch(/9\.999/);
