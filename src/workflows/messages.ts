@@ -28,6 +28,7 @@ export const cancelSignal = defineSignal('cancel');
 export const hardStopSignal = defineSignal('hardStop');
 
 export const statusQuery = defineQuery<DeploymentStatus>('status');
+/** The last dry run's plan (an applied operation's result has none; ask its `operationPlan`). */
 export const planQuery = defineQuery<PlanView | null>('plan');
 
 // Operation child: the entity forwards cancellation; the CLI reads progress.

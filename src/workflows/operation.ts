@@ -142,13 +142,14 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
     warnings: obligation.warnings,
     stepsTotal: obligation.steps.length,
     continuedAsNew: input.resume?.runs ?? 0,
-    plan,
+    plan: null,
   };
 
   if (input.dryRun) {
     enterPhase('done');
     return {
       ...base,
+      plan,
       status: 'planned',
       records: input.records,
       projection: projectStatus(embodiment(input.deployment, observed, input.records)),

@@ -133,8 +133,13 @@ export interface OperationResult {
   failure: OperationFailure | null;
   warnings: string[];
   continuedAsNew: number;
-  /** The obligation as computed at the operation's start (the `plan` query of the entity). */
-  plan: PlanView;
+  /**
+   * The obligation as planned, with every step: for a dry run (`planned`) only. An applied operation
+   * leaves it out: its steps are two thirds of a large result, which goes out twice at the operation's
+   * end (to the entity, then as the workflow's result), and `instances` already says what happens to
+   * every instance and why. The steps stay in the operation's history and `operationPlan` query.
+   */
+  plan: PlanView | null;
 }
 
 export interface InFlightStep {
@@ -193,6 +198,7 @@ export interface DeploymentState {
   seq: number;
   recent: OperationRecord[];
   projection: StatusRow[];
+  /** The last operation's `plan`: a dry run's, null after an applied operation. */
   lastPlan: PlanView | null;
   deleted: boolean;
   limits: OperationLimits;

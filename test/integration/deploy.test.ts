@@ -48,6 +48,19 @@ describe('deploy', () => {
     expect(report.observed.volumes).toHaveLength(2);
   });
 
+  it('a dry run returns the plan with its steps and writes nothing to the cloud', async () => {
+    const m = smallManifest('dryrun');
+    const before = await h.seq();
+    const ticket = await h.deployments.deploy(m.name, { manifest: m, cloudConfig: cc, dryRun: true });
+    const r = await h.wait(ticket);
+    expect(r.status).toBe('planned');
+    expect(r.summary).toEqual({ create: 5, replace: 0, delete: 0, keep: 0 });
+    expect(r.plan?.steps.filter((s) => s.kind === 'create-vm')).toHaveLength(5);
+    expect(r.plan?.instances).toEqual(r.instances);
+    expect(await h.deployments.plan(m.name)).toEqual(r.plan);
+    expect(await eventsSince(before, 'dryrun')).toEqual([]);
+  });
+
   it('no-op redeploy plans nothing and writes nothing to the cloud', async () => {
     const m = smallManifest('noop');
     await h.deploy(m, cc);
@@ -68,7 +81,8 @@ describe('deploy', () => {
     const bumped = smallManifest('hotswap', (x) => {
       x.stemcells[0]!.version = '1.182';
     });
-    const r = await h.deploy(bumped, cc);
+    const ticket = await h.deployments.deploy(bumped.name, { manifest: bumped, cloudConfig: cc });
+    const r = await h.wait(ticket);
     expect(r.status, JSON.stringify(r.failure)).toBe('converged');
     expect(r.summary.replace).toBe(5);
     expect(
@@ -86,7 +100,11 @@ describe('deploy', () => {
     }
     // The workers' disks move inside associate (no detach-disk step), onto the new VM before the
     // old VM is deleted.
-    expect(r.plan.steps.filter((s) => s.kind === 'detach-disk')).toEqual([]);
+    // An applied operation's result leaves its steps out; the closed operation still answers its plan.
+    expect(r.plan).toBeNull();
+    const plan = await h.deployments.operationPlan(ticket);
+    expect(plan?.steps.filter((s) => s.kind === 'associate-vm-to-instance')).toHaveLength(5);
+    expect(plan?.steps.filter((s) => s.kind === 'detach-disk')).toEqual([]);
     const workers = r.projection.filter((row) => row.instance.startsWith('worker/'));
     expect(workers).toHaveLength(2);
     for (const row of workers) {

@@ -264,7 +264,7 @@ async function follow(
       ),
     );
   } else {
-    if (result.status === 'planned') print(renderPlanView(result.plan, { showKeeps: true }));
+    if (result.plan) print(renderPlanView(result.plan, { showKeeps: true }));
     print(renderResult(result));
     if (result.projection.length && result.status !== 'planned')
       print(`\n${renderInstances(result.projection)}`);
