@@ -106,6 +106,22 @@ try {
     `p50 ${percentile(timings, 50).toFixed(1)} ms, p99 ${percentile(timings, 99).toFixed(1)} ms (${OBSERVES} runs)`,
   ]);
 
+  // One instance's rows by {deployment, one more tag}, as associate lists an instance's volumes: the
+  // region drives the scan by the rarer tag, so this should not grow with the deployment.
+  const one = async (i: number): Promise<number> => {
+    const t = performance.now();
+    const found = await client.listServers({ [TAG.deployment]: deployment, [TAG.claim]: `web/${i % N}` });
+    if (found.length !== 1) throw new Error(`found ${found.length} servers for web/${i % N}, expected 1`);
+    return performance.now() - t;
+  };
+  const finds: number[] = [];
+  for (let i = 0; i < OBSERVES * 5; i++) finds.push(await one(i));
+  finds.sort((a, b) => a - b);
+  rows.push([
+    `find 1 of ${N} by {deployment, claim}`,
+    `p50 ${percentile(finds, 50).toFixed(2)} ms, p99 ${percentile(finds, 99).toFixed(2)} ms (${finds.length} runs)`,
+  ]);
+
   const deleteMs = await pool(createdIds.length, C, (i) => client.deleteServer(createdIds[i] ?? ''));
   rows.push([
     `delete ${N} servers (c=${C})`,

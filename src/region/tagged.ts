@@ -1,10 +1,15 @@
 // Tagged rows (servers, allocations, volumes): tag writes and "every row carrying all these tags" pages.
-// The first tag drives an index range scan on (k, v, n); the others are point lookups on (n, k).
+// One tag drives an index range scan on (k, v, n); the others are point lookups on (n, k). The driver
+// is the tag with the fewest rows, counted up to DRIVER_PROBE each: `deployment=d,instance=i` then
+// walks one instance's rows instead of the whole deployment's (one associate per disk unit asks that).
 import type { Statement } from 'better-sqlite3';
 import type { Tags } from '../domain/cloud';
 import type { Db } from './db';
 
 export type Table = 'servers' | 'allocations' | 'volumes';
+
+/** Rows counted per tag when choosing the driver: past this, a tag is "many" and ties keep their order. */
+const DRIVER_PROBE = 64;
 
 const TAG_TABLE: Record<Table, string> = {
   servers: 'server_tags',
@@ -27,6 +32,7 @@ export class TagTable<R> {
   readonly #insert: Statement<[number, string, string]>;
   readonly #removeAll: Statement<[number]>;
   readonly #byId: Statement<[string], TaggedRow<R>>;
+  readonly #countUpTo: Statement<[string, string, number], { c: number }>;
   readonly #pages = new Map<number, Statement<unknown[], TaggedRow<R>>>();
 
   constructor(db: Db, table: Table) {
@@ -36,6 +42,9 @@ export class TagTable<R> {
     this.#insert = db.prepare(`INSERT OR REPLACE INTO ${this.#tagTable} (n, k, v) VALUES (?, ?, ?)`);
     this.#removeAll = db.prepare(`DELETE FROM ${this.#tagTable} WHERE n = ?`);
     this.#byId = db.prepare(`SELECT s.*, ${this.#tagsColumn('s')} FROM ${table} s WHERE s.id = ?`);
+    this.#countUpTo = db.prepare(
+      `SELECT count(*) AS c FROM (SELECT 1 FROM ${this.#tagTable} WHERE k = ? AND v = ? LIMIT ?)`,
+    );
   }
 
   /** Writes (or overwrites) the given tags; other tags stay. */
@@ -53,12 +62,21 @@ export class TagTable<R> {
 
   /** Rows after cursor `after` carrying every tag, oldest first; `next` is set when more may follow. */
   page(tags: Tags, after: number, limit: number): Page<TaggedRow<R>> {
-    const pairs = Object.entries(tags);
+    const pairs = this.#driverFirst(Object.entries(tags));
     const rows = this.#pageStatement(pairs.length).all(...pageParams(pairs, after, limit + 1));
     const more = rows.length > limit;
     const items = more ? rows.slice(0, limit) : rows;
     const last = items[items.length - 1];
     return { items, next: more && last ? String(last.n) : null };
+  }
+
+  /** The pairs with the most selective one first (a stable sort: ties keep the caller's order). */
+  #driverFirst(pairs: [string, string][]): [string, string][] {
+    if (pairs.length < 2) return pairs;
+    return pairs
+      .map((pair) => ({ pair, rows: this.#countUpTo.get(pair[0], pair[1], DRIVER_PROBE)?.c ?? 0 }))
+      .sort((a, b) => a.rows - b.rows)
+      .map((x) => x.pair);
   }
 
   #tagsColumn(alias: string): string {

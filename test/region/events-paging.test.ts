@@ -91,6 +91,33 @@ describe('paging lists', () => {
     expect((await region.client.listServers(tags)).map((s) => s.id)).toEqual(ids);
   });
 
+  it('pages by two tags in creation order whichever tag is the rarer (the rarer drives the scan)', async () => {
+    const tags = deploymentTag();
+    const web: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      const group = i % 3 === 0 ? 'web' : 'db';
+      const s = await region.client.createServer(
+        serverRequest({ tags: { ...tags, 'converge.group': group } }),
+      );
+      if (group === 'web') web.push(s.id);
+    }
+    const deployment = encodeURIComponent(`converge.deployment=${tags['converge.deployment']}`);
+    for (const q of [
+      `tag=${deployment}&tag=converge.group=web`,
+      `tag=converge.group=web&tag=${deployment}`,
+    ]) {
+      const ids: string[] = [];
+      let after: string | null = null;
+      do {
+        const reply = await raw(region, 'GET', `/v1/servers?${q}&limit=2${after ? `&after=${after}` : ''}`);
+        const page = reply.body as { items: { id: string }[]; next: string | null };
+        ids.push(...page.items.map((s) => s.id));
+        after = page.next;
+      } while (after !== null);
+      expect(ids, q).toEqual(web);
+    }
+  });
+
   it('answers an exactly full last page with next = null (no empty extra page)', async () => {
     const tags = deploymentTag();
     for (let i = 0; i < 4; i++) await region.client.createVolume({ pool: 'nfs-1', size_gb: 1, tags });
