@@ -71,7 +71,7 @@ try {
   ]);
 
   // What observe also reads: one allocation per server and a volume for a tenth of them.
-  await pool(N, C, (i) =>
+  const allocMs = await pool(N, C, (i) =>
     client.createAllocation({
       pool: 'bench',
       key: `${deployment}/web/${i}/alloc`,
@@ -81,6 +81,10 @@ try {
       tags: { [TAG.deployment]: deployment },
     }),
   );
+  rows.push([
+    `create ${N} allocations in one pool (c=${C})`,
+    `${((N / allocMs) * 1000).toFixed(0)} ops/s (${allocMs.toFixed(0)} ms)`,
+  ]);
   await pool(Math.ceil(N / 10), C, () =>
     client.createVolume({ pool: 'nfs-1', size_gb: 1, tags: { [TAG.deployment]: deployment } }),
   );

@@ -33,7 +33,12 @@ export class Allocations {
   readonly #insertKey: Statement<[string, string]>;
   readonly #insert: Statement<unknown[], unknown>;
   readonly #remove: Statement<[number]>;
-  readonly #usage: Statement<[string], { cpus: number; memory_mb: number; instances: number }>;
+  /**
+   * Each pool's usage, summed once from the table at start and kept with every create and release
+   * (one process, one writer). Summing per create read every allocation of the pool: ~1 ms per create
+   * in a pool of 13,000, on the path of every build.
+   */
+  readonly #usage = new Map<string, QuotaAmount>();
 
   constructor(db: Db, config: RegionConfig, events: EventLog, inUse: (allocationId: string) => boolean) {
     this.#db = db;
@@ -47,10 +52,27 @@ export class Allocations {
       'INSERT INTO allocations (id, key, pool, cpus, memory_mb, instances, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING n',
     );
     this.#remove = db.prepare('DELETE FROM allocations WHERE n = ?');
-    this.#usage = db.prepare(
-      `SELECT COALESCE(SUM(cpus), 0) AS cpus, COALESCE(SUM(memory_mb), 0) AS memory_mb,
-              COALESCE(SUM(instances), 0) AS instances FROM allocations WHERE pool = ?`,
-    );
+    const sums = db
+      .prepare<[], QuotaAmount & { pool: string }>(
+        `SELECT pool, SUM(cpus) AS cpus, SUM(memory_mb) AS memory_mb, SUM(instances) AS instances
+           FROM allocations GROUP BY pool`,
+      )
+      .all();
+    for (const { pool, ...amount } of sums) this.#usage.set(pool, amount);
+  }
+
+  #usageOf(pool: string): QuotaAmount {
+    return this.#usage.get(pool) ?? { cpus: 0, memory_mb: 0, instances: 0 };
+  }
+
+  /** Adds (sign 1) or takes back (sign -1) an allocation's amount, once its transaction committed. */
+  #count(pool: string, amount: QuotaAmount, sign: 1 | -1): void {
+    const u = this.#usageOf(pool);
+    this.#usage.set(pool, {
+      cpus: u.cpus + sign * amount.cpus,
+      memory_mb: u.memory_mb + sign * amount.memory_mb,
+      instances: u.instances + sign * amount.instances,
+    });
   }
 
   /** Reserves quota, or returns the allocation this key already made. */
@@ -70,7 +92,7 @@ export class Allocations {
     }
     const limits = this.#pools.get(body.pool);
     if (!limits) throw new ApiError(422, 'pool_not_found', `pool ${body.pool} does not exist`, 'pool');
-    const usage = this.#usage.get(body.pool) ?? { cpus: 0, memory_mb: 0, instances: 0 };
+    const usage = this.#usageOf(body.pool);
     for (const resource of RESOURCES) {
       const overshoot = usage[resource] + body[resource] - limits[resource];
       if (overshoot > 0) {
@@ -111,6 +133,7 @@ export class Allocations {
         instances: body.instances,
       });
     })();
+    this.#count(body.pool, body, 1);
     return { allocation: this.get(id), created: true };
   }
 
@@ -141,12 +164,13 @@ export class Allocations {
       this.#remove.run(row.n);
       this.#events.record('allocation.released', id, parseTags(row.tags_json), { pool: row.pool });
     })();
+    this.#count(row.pool, row, -1);
   }
 
   pool(name: string): PoolStatus {
     const limits = this.#pools.get(name);
     if (!limits) throw notFound('pool', name);
-    const usage = this.#usage.get(name) ?? { cpus: 0, memory_mb: 0, instances: 0 };
+    const usage = this.#usageOf(name);
     return {
       name,
       limits: { ...limits },
