@@ -9,6 +9,7 @@ import { deleteDisk } from './delete-disk';
 import { deleteServer } from './delete-server';
 import { detachDisk } from './detach-disk';
 import { enactChain } from './enact-chain';
+import { enactChains } from './enact-chains';
 import { getPool } from './get-pool';
 import { instanceAction } from './instance-action';
 import { ServerLookups } from './lookups';
@@ -36,6 +37,7 @@ export function createActivities(cloud: CloudPort, options: Partial<ActivityOpti
     releaseQuota: releaseQuota(deps),
   };
   const create = createVm(deps);
+  const chain = enactChain(chainable);
   return {
     observe: observe(deps),
     getPool: getPool(deps),
@@ -45,7 +47,8 @@ export function createActivities(cloud: CloudPort, options: Partial<ActivityOpti
     detachDisk: detachDisk(deps),
     deleteDisk: deleteDisk(deps),
     instanceAction: instanceAction(deps),
-    enactChain: enactChain(chainable),
+    enactChain: chain,
+    enactChains: enactChains(chain, resolved.heartbeatEveryMs),
   } satisfies ConvergeActivities;
 }
 

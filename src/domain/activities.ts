@@ -90,6 +90,24 @@ export interface ChainBreak {
   results: Array<AssociateResult | null>;
 }
 
+/** Chains run as one activity (enact-chains.ts); each input is the chain's own. */
+export interface ChainBatchInput {
+  chains: ChainInput[];
+}
+
+/**
+ * One outcome per chain, in order: its links' results; the non-retryable failure it would have failed
+ * its own activity with (with the links done before it, past the first); or, after a retryable
+ * failure, why it must run again alone (as an enact-chain activity of its own, with its retry policy).
+ */
+export interface ChainBatchResult {
+  results: Array<
+    | { done: ChainResult }
+    | { failed: { type: string | null; message: string; broke: ChainBreak | null } }
+    | { alone: string }
+  >;
+}
+
 /** Create-vm steps run as one activity (create-vms.ts); each input is the step's own. */
 export interface CreateVmBatchInput {
   creates: CreateVmInput[];
@@ -118,6 +136,7 @@ export interface ConvergeActivities {
   deleteDisk(input: DeleteDiskInput): Promise<void>;
   instanceAction(input: InstanceActionInput): Promise<Server>;
   enactChain(input: ChainInput): Promise<ChainResult>;
+  enactChains(input: ChainBatchInput): Promise<ChainBatchResult>;
 }
 
 /** ApplicationFailure types that must never be retried. */

@@ -6,7 +6,7 @@
 // | createVm             | 15 min         | 20 s      | 1s → ×2 → 15s, unlimited                |
 // | associate, detach    | 5 min          | 20 s      | 1s → ×2 → 15s, unlimited                |
 // | deleteServer         | 15 min         | 20 s      | 1s → ×2 → 15s, unlimited                |
-// | enactChain           | 15 min         | 20 s      | 1s → ×2 → 15s, unlimited                |
+// | enactChain(s)        | 15 min         | 20 s      | 1s → ×2 → 15s, unlimited                |
 // | releaseQuota         | 1 min          | -         | 1s → ×2 → 10s, unlimited (waits for gone)|
 // | instanceAction       | 2 min          | -         | 1s → ×2 → 15s, 10 attempts              |
 // | local: associate, detach, release, deleteDisk | 1 min | - | 1s → ×2 → 15s, unlimited       |
@@ -54,8 +54,8 @@ export const ACTION_OPTIONS: ActivityOptions = { startToCloseTimeout: '2 minutes
 export const reads = proxyActivities<Pick<ConvergeActivities, 'observe' | 'getPool'>>(READ_OPTIONS);
 export const builds =
   proxyActivities<Pick<ConvergeActivities, 'createVm' | 'createVms' | 'deleteServer'>>(BUILD_OPTIONS);
-/** A chain waits as long as the delete it may contain, so it gets the delete's options. */
-export const chains = proxyActivities<Pick<ConvergeActivities, 'enactChain'>>(BUILD_OPTIONS);
+/** A chain (or a batch of them) waits as long as the delete it may contain: the delete's options. */
+export const chains = proxyActivities<Pick<ConvergeActivities, 'enactChain' | 'enactChains'>>(BUILD_OPTIONS);
 export const attachments =
   proxyActivities<Pick<ConvergeActivities, 'associateVmToInstance' | 'detachDisk' | 'deleteDisk'>>(
     ATTACH_OPTIONS,

@@ -10,8 +10,8 @@
 // - At most `maxConcurrentSteps` activities (steps, before BATCH_SLOTS) are in flight, far below
 //   Temporal's pending-activity cap.
 // - Transport only (the steps stay steps): batch creates go ten to an activity (CREATE_BATCHES), a
-//   unit's back-to-back steps go as one chain (STEP_CHAINS), and steps ready together launch by rank
-//   (RANK_ORDER).
+//   unit's back-to-back steps go as one chain (STEP_CHAINS), chains ready together go ten to an
+//   activity (CHAIN_BATCHES), and steps ready together launch by rank (RANK_ORDER).
 //
 // Stopping: the enactor never abandons a step it started. Once stopped it starts nothing new except
 // the tear-down that keeps DESIGN §9 true: a hot_swap VM created but not yet associated is deleted and
@@ -27,6 +27,7 @@ import {
 } from '@temporalio/workflow';
 import type {
   AssociateResult,
+  ChainBatchResult,
   ChainBreak,
   ChainLink,
   ChainResult,
@@ -106,8 +107,20 @@ export const RANK_ORDER = 'launch-in-rank-order';
  */
 export const BATCH_SLOTS = 'batch-slots-count-activities';
 
+/**
+ * Patch: chains that are ready together launch as `enactChains` activities of up to CHAIN_BATCH chains
+ * each, instead of an `enactChain` each. A wave of 80 chains started one at a time, ~0.1 s from the
+ * first to the last (the SDK hands a worker its activity tasks one by one, on the event loop that also
+ * carries every region call), and their events were most of Temporal's CPU. A chain that fails for
+ * good fails its step as its own activity would have; one that fails retryably runs again alone, as an
+ * `enactChain` with its retries. Chains in flight stay bounded by `maxConcurrentSteps`.
+ */
+export const CHAIN_BATCHES = 'chain-batches';
+
 /** Creates per `createVms` activity: batch creates of about the same admission rank (see CREATE_BATCHES). */
 const CREATE_BATCH = 10;
+/** Chains per `enactChains` activity: chains ready at once, in launch order (see CHAIN_BATCHES). */
+const CHAIN_BATCH = 10;
 
 /** Which kind of step may follow which in a chain (see STEP_CHAINS). */
 const CHAINS_INTO: Partial<Record<Step['kind'], Step['kind']>> = {
@@ -176,8 +189,11 @@ export class Enactor {
   private readonly cheap: CheapSteps;
   private readonly chaining: boolean;
   private readonly batching: boolean;
-  /** Batch creates that failed in a batch: they run again, each as an activity of its own. */
+  /** Batch creates and chains that failed in a batch: they run again, each as an activity of its own. */
   private readonly alone = new Set<string>();
+  private readonly chainBatching: boolean;
+  /** The first steps of the chains in flight (CHAIN_BATCHES bounds them by `maxConcurrentSteps`). */
+  private readonly chainHeads = new Set<string>();
 
   constructor(
     private readonly obligation: Obligation,
@@ -236,6 +252,7 @@ export class Enactor {
     this.batching = patched(CREATE_BATCHES);
     this.slotsCountActivities = this.batching && patched(BATCH_SLOTS);
     this.batchCreateSlots = this.slotsCountActivities ? 2 * slots : reserved;
+    this.chainBatching = this.chaining && this.slotsCountActivities && patched(CHAIN_BATCHES);
 
     for (const step of obligation.steps) {
       for (const d of step.dependsOn) {
@@ -356,10 +373,33 @@ export class Enactor {
         this.ready.push(step);
         return;
       }
+      const chain = this.chainBatching && this.chainFrom(step).length > 1;
+      if (chain && this.chainHeads.size >= this.ctx.limits.maxConcurrentSteps) {
+        // Bounded like the steps they are: the chain waits for one in flight to end.
+        this.ready.push(step);
+        return;
+      }
       if (this.batching && isBatchCreate(step) && !this.alone.has(step.id))
         this.launchBatch(this.batchFrom(step));
+      else if (chain && !this.alone.has(step.id)) this.launchChains(this.chainsFrom(step));
       else this.launch(step);
     }
+  }
+
+  /** `head` and the chains after it in launch order, as many as a batch and the chain bound allow. */
+  private chainsFrom(head: Step): Step[] {
+    const heads = [head];
+    const room = Math.min(CHAIN_BATCH, this.ctx.limits.maxConcurrentSteps - this.chainHeads.size);
+    while (heads.length < room) {
+      const next = this.ready.pop();
+      if (!next) break;
+      if (isBatchCreate(next) || this.alone.has(next.id) || this.chainFrom(next).length < 2) {
+        this.ready.push(next);
+        break;
+      }
+      heads.push(next);
+    }
+    return heads;
   }
 
   /** `step` and the batch creates after it in launch order, as many as a batch and the free slots allow. */
@@ -478,6 +518,7 @@ export class Enactor {
     this.inFlight.set(step.id, step);
     const links = this.chainFrom(step);
     const chained = links.length > 1;
+    if (chained && this.chainBatching) this.chainHeads.add(step.id);
     // Callbacks, not an async function per step: the SDK's promise hook captures a stack trace for
     // every promise a workflow creates, and two async frames with their awaits were about half of
     // a step's promises (a third of the workflow thread's CPU went to those captures at 1,000 VMs).
@@ -552,11 +593,49 @@ export class Enactor {
     );
   }
 
+  /** One `enactChains` activity for the chains; each settles on its own outcome (see CHAIN_BATCHES). */
+  private launchChains(heads: Step[]): void {
+    const [first] = heads;
+    if (first === undefined) return;
+    if (heads.length === 1) return this.launch(first);
+    const all = heads.map((h) => this.chainFrom(h));
+    for (const head of heads) {
+      this.inFlight.set(head.id, head);
+      this.chainHeads.add(head.id);
+    }
+    const summary = `${heads.length} chains: ${all.map((links) => links.map((s) => s.summary).join(', then ')).join('; ')}`;
+    this.dispatch<ChainBatchResult>(
+      () =>
+        chains.enactChains.executeWithOptions({ ...BUILD_OPTIONS, summary }, [
+          { chains: all.map((links) => ({ links: links.map((s) => this.linkOf(s)) })) },
+        ]),
+      ({ results }) =>
+        heads.forEach((head, i) => {
+          const links = all[i] ?? [head];
+          const outcome = results[i];
+          if (outcome !== undefined && 'done' in outcome) {
+            this.settled(head, () => this.linksSucceeded(links, outcome.done.results));
+          } else if (outcome !== undefined && 'failed' in outcome) {
+            const { type, message, broke } = outcome.failed;
+            const err = ApplicationFailure.nonRetryable(message, type);
+            this.settled(head, () => this.failed(head, links, err, broke));
+          } else {
+            this.settled(head, () => {
+              this.alone.add(head.id);
+              this.ready.push(head);
+            });
+          }
+        }),
+      (err) => heads.forEach((head, i) => this.settled(head, () => this.failed(head, all[i] ?? [head], err))),
+    );
+  }
+
   private settled(step: Step, outcome: () => void): void {
     try {
       outcome();
     } finally {
       if (isBatchCreate(step)) this.batchCreatesInFlight--;
+      this.chainHeads.delete(step.id);
       this.inFlight.delete(step.id);
       this.ticks++;
     }
@@ -578,8 +657,12 @@ export class Enactor {
   }
 
   /** A failed step, or a chain broken at a link: the links before the break are done. */
-  private failed(step: Step, links: Step[], err: unknown): void {
-    const broke = links.length > 1 ? chainBreak(err) : null;
+  private failed(
+    step: Step,
+    links: Step[],
+    err: unknown,
+    broke = links.length > 1 ? chainBreak(err) : null,
+  ): void {
     const at = broke ? Math.min(broke.completed, links.length - 1) : 0;
     if (broke) this.linksSucceeded(links.slice(0, at), broke.results);
     this.failure ??= describeFailure(links[at] ?? step, err);

@@ -171,10 +171,20 @@ describe('deploy', () => {
       end: firstSeq(events, 'server.deleted', (e) => e.subject === oldVm.get(row.instance)),
     }));
     windows.sort((a, b) => a.start - b.start);
-    // Each replacement's associate, delete and release went to Temporal as one chain (STEP_CHAINS).
+    // Each replacement's associate, delete and release went to Temporal as one chain (STEP_CHAINS):
+    // the canary's alone, then the chains ready together as one batch (CHAIN_BATCHES).
     const scheduled = await scheduledActivities(operationWorkflowId('canary', 2));
     const kinds = scheduled.map((a) => a.activityType?.name ?? '?');
-    expect(kinds.filter((k) => k === 'enactChain')).toHaveLength(6);
+    const chainsPer = scheduled.flatMap((a) => {
+      const name = a.activityType?.name;
+      if (name === 'enactChain') return [1];
+      if (name !== 'enactChains') return [];
+      const data = a.input?.payloads?.[0]?.data;
+      return [(JSON.parse(Buffer.from(data ?? []).toString()) as { chains: unknown[] }).chains.length];
+    });
+    expect(chainsPer[0]).toBe(1);
+    expect(chainsPer.reduce((a, b) => a + b, 0)).toBe(6);
+    expect(kinds).toContain('enactChains');
     // The six replacement VMs, all ready at once, were built by one batch (CREATE_BATCHES).
     expect(kinds.filter((k) => k.startsWith('createVm'))).toEqual(['createVms']);
     // The reads before planning went out together, in one workflow task (PATCHES.readsTogether).
