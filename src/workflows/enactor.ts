@@ -386,19 +386,26 @@ export class Enactor {
     }
   }
 
-  /** `head` and the chains after it in launch order, as many as a batch and the chain bound allow. */
+  /**
+   * `head` and the chains after it in launch order, as many as a batch and the chain bound allow. Steps
+   * that are not chains (a disk unit's steps, between the chains of the groups without disks) keep their
+   * places and launch right after; batch creates come after everything else, so the search ends there.
+   */
   private chainsFrom(head: Step): Step[] {
     const heads = [head];
+    const passed: Step[] = [];
     const room = Math.min(CHAIN_BATCH, this.ctx.limits.maxConcurrentSteps - this.chainHeads.size);
-    while (heads.length < room) {
+    while (heads.length < room && passed.length < CHAIN_BATCH) {
       const next = this.ready.pop();
       if (!next) break;
-      if (isBatchCreate(next) || this.alone.has(next.id) || this.chainFrom(next).length < 2) {
-        this.ready.push(next);
+      if (isBatchCreate(next)) {
+        passed.push(next);
         break;
       }
-      heads.push(next);
+      if (this.alone.has(next.id) || this.chainFrom(next).length < 2) passed.push(next);
+      else heads.push(next);
     }
+    for (const step of passed) this.ready.push(step);
     return heads;
   }
 
