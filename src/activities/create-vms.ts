@@ -9,35 +9,25 @@
 // it again as a create-vm activity of its own, with create-vm's retry policy (it resumes by
 // idempotency key). So one VM's trouble never holds up the others beyond its first attempt. Only
 // cancellation fails the batch.
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import {
-  NON_RETRYABLE,
-  type CreateVmBatchInput,
-  type CreateVmBatchResult,
-  type CreateVmInput,
-  type CreateVmResult,
+import type {
+  CreateVmBatchInput,
+  CreateVmBatchResult,
+  CreateVmInput,
+  CreateVmResult,
 } from '../domain/activities';
-import { pulse } from './pulse';
-
-const FOR_GOOD: ReadonlySet<string> = new Set(Object.values(NON_RETRYABLE));
+import { settleEach } from './batch-outcomes';
 
 export function createVms(
   createVm: (input: CreateVmInput) => Promise<CreateVmResult>,
   heartbeatEveryMs: number,
 ): (input: CreateVmBatchInput) => Promise<CreateVmBatchResult> {
-  return async ({ creates }) => {
-    const settled = await Promise.allSettled(creates.map((c) => createVm(c)));
-    pulse(heartbeatEveryMs).throwIfCancelled();
-    return {
-      results: settled.map((s) => {
-        if (s.status === 'fulfilled') return { built: s.value };
-        const err: unknown = s.reason;
-        if (err instanceof CancelledFailure) throw err;
-        if (err instanceof ApplicationFailure && (err.nonRetryable || FOR_GOOD.has(err.type ?? ''))) {
-          return { failed: { type: err.type ?? null, message: err.message } };
-        }
-        return { alone: err instanceof Error ? err.message : String(err) };
-      }),
-    };
-  };
+  return async ({ creates }) => ({
+    results: (await settleEach(creates, createVm, heartbeatEveryMs)).map((o) =>
+      'ok' in o
+        ? { built: o.ok }
+        : 'forGood' in o
+          ? { failed: { type: o.forGood.type ?? null, message: o.forGood.message } }
+          : o,
+    ),
+  });
 }

@@ -8,40 +8,34 @@
 // the type and message (and the links done before it) it would have failed its own activity with; one
 // that fails retryably comes back as `alone`, and the workflow runs it again as an enact-chain activity
 // of its own, with its retries (every link is idempotent). Only cancellation fails the batch.
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import {
-  NON_RETRYABLE,
-  type ChainBatchInput,
-  type ChainBatchResult,
-  type ChainBreak,
-  type ChainInput,
-  type ChainResult,
+import type { ApplicationFailure } from '@temporalio/common';
+import type {
+  ChainBatchInput,
+  ChainBatchResult,
+  ChainBreak,
+  ChainInput,
+  ChainResult,
 } from '../domain/activities';
-import { pulse } from './pulse';
-
-const FOR_GOOD: ReadonlySet<string> = new Set(Object.values(NON_RETRYABLE));
+import { settleEach } from './batch-outcomes';
 
 export function enactChains(
   enactChain: (input: ChainInput) => Promise<ChainResult>,
   heartbeatEveryMs: number,
 ): (input: ChainBatchInput) => Promise<ChainBatchResult> {
-  return async ({ chains }) => {
-    const settled = await Promise.allSettled(chains.map((c) => enactChain(c)));
-    pulse(heartbeatEveryMs).throwIfCancelled();
-    return {
-      results: settled.map((s) => {
-        if (s.status === 'fulfilled') return { done: s.value };
-        const err: unknown = s.reason;
-        if (err instanceof CancelledFailure) throw err;
-        if (err instanceof ApplicationFailure && (err.nonRetryable || FOR_GOOD.has(err.type ?? ''))) {
-          return { failed: { type: err.type ?? null, message: err.message, broke: breakOf(err) } };
-        }
-        return { alone: err instanceof Error ? err.message : String(err) };
-      }),
-    };
-  };
+  return async ({ chains }) => ({
+    results: (await settleEach(chains, enactChain, heartbeatEveryMs)).map((o) =>
+      'ok' in o
+        ? { done: o.ok }
+        : 'forGood' in o
+          ? {
+              failed: { type: o.forGood.type ?? null, message: o.forGood.message, broke: breakOf(o.forGood) },
+            }
+          : o,
+    ),
+  });
 }
 
+/** The links a chain finished before it broke (enact-chain's ChainBreak details), if it broke past its first. */
 function breakOf(err: ApplicationFailure): ChainBreak | null {
   const d = err.details?.[0] as Partial<ChainBreak> | null | undefined;
   return typeof d?.completed === 'number' && Array.isArray(d.results) ? (d as ChainBreak) : null;

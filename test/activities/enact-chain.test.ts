@@ -1,6 +1,9 @@
 // enact-chain against a real region: a hot_swap unit's associate, delete-server and release-quota in
 // one activity, repeated safely; a non-retryable failure past the first link says how far it got,
 // anything else passes through untouched so Temporal retries the whole (idempotent) chain.
+// enact-chains: chains ready together as one activity, each with its own outcome: done with its links'
+// results, failed for good (with the links done before it), or sent back to run alone after a
+// retryable failure. One chain's trouble never fails the others.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createActivities, RETRYABLE } from '../../src/activities';
 import { NotFound } from '../../src/cloud/errors';
@@ -115,5 +118,115 @@ describe('enact-chain', () => {
     expect((failure.details ?? []).length).toBe(0);
     // The chain stopped at the failed link: the server it would have deleted is still there.
     expect((await region.client.getServer(foreign.serverId)).id).toBe(foreign.serverId);
+  });
+});
+
+/** A hot_swap unit's chain: associate the new VM, delete the old server, release its quota. */
+function replacement(
+  deployment: string,
+  instanceId: string,
+  fresh: { serverId: string },
+  old: { serverId: string; allocationId: string },
+): ChainInput {
+  return {
+    links: [
+      {
+        kind: 'associate-vm-to-instance',
+        input: { deployment, serverId: fresh.serverId, instanceId, disk: null },
+      },
+      { kind: 'delete-server', input: { serverId: old.serverId } },
+      { kind: 'release-quota', input: { allocationId: old.allocationId, serverId: old.serverId } },
+    ],
+  };
+}
+
+describe('enact-chains', () => {
+  it('runs every chain of the batch; a second run finds them done and deletes nothing twice', async () => {
+    const deployment = deploymentName('chains');
+    const units = await Promise.all(
+      [0, 1, 2].map(async (i) => {
+        const old = await vm(deployment, `api/${i}`);
+        const fresh = await vm(deployment, `api/${i}`, 'op-2');
+        return { old, fresh, chain: replacement(deployment, `uuid-${i}`, fresh, old) };
+      }),
+    );
+    const input = { chains: units.map((u) => u.chain) };
+    const first = await runActivity(activities().enactChains, [input]);
+    const done = { volumeId: null, volumePool: null, volumeCreated: false };
+    expect(first.value.results).toEqual(units.map(() => ({ done: { results: [done, null, null] } })));
+    for (const [i, u] of units.entries()) {
+      expect((await region.client.getServer(u.fresh.serverId)).tags[TAG.instance]).toBe(`uuid-${i}`);
+      await expect(region.client.getServer(u.old.serverId)).rejects.toBeInstanceOf(NotFound);
+    }
+    const left = await region.client.listAllocations({ [TAG.deployment]: deployment });
+    expect(left.map((a) => a.id).sort()).toEqual(units.map((u) => u.fresh.allocationId).sort());
+
+    const again = await runActivity(activities().enactChains, [input]);
+    expect(again.value).toEqual(first.value);
+    const deleted = (await region.client.events()).filter(
+      (e) => e.type === 'server.deleted' && units.some((u) => u.old.serverId === e.subject),
+    );
+    expect(deleted).toHaveLength(3);
+  });
+
+  it('a chain that fails for good comes back failed, with the links done before it; the others finish', async () => {
+    const deployment = deploymentName('chains');
+    const old = await vm(deployment, 'api/0');
+    const fresh = await vm(deployment, 'api/0', 'op-2');
+    const doomed = await vm(deployment, 'api/1');
+    const foreign = await vm(deploymentName('other'), 'api/1');
+    const { value } = await runActivity(activities().enactChains, [
+      {
+        chains: [
+          replacement(deployment, 'uuid-0', fresh, old),
+          {
+            links: [
+              { kind: 'delete-server', input: { serverId: doomed.serverId } },
+              // A server of another deployment: associate refuses it, and no retry can change that.
+              {
+                kind: 'associate-vm-to-instance',
+                input: { deployment, serverId: foreign.serverId, instanceId: 'uuid-1', disk: null },
+              },
+            ],
+          },
+        ],
+      },
+    ]);
+    expect(value.results[0]).toHaveProperty('done');
+    const failed = value.results[1];
+    expect(failed && 'failed' in failed ? failed.failed : null).toMatchObject({
+      type: NON_RETRYABLE.invalidState,
+      broke: { completed: 1, results: [null] },
+    });
+    await expect(region.client.getServer(old.serverId)).rejects.toBeInstanceOf(NotFound);
+    await expect(region.client.getServer(doomed.serverId)).rejects.toBeInstanceOf(NotFound);
+  });
+
+  it('a chain that fails retryably comes back alone; the others finish', async () => {
+    const deployment = deploymentName('chains');
+    const old = await vm(deployment, 'api/0');
+    const fresh = await vm(deployment, 'api/0', 'op-2');
+    const gone = await vm(deployment, 'api/1');
+    const alive = await vm(deployment, 'api/2');
+    const { value } = await runActivity(activities().enactChains, [
+      {
+        chains: [
+          replacement(deployment, 'uuid-0', fresh, old),
+          {
+            links: [
+              { kind: 'delete-server', input: { serverId: gone.serverId } },
+              // Two-stage: the allocation of a server that still exists is not released (retryable).
+              {
+                kind: 'release-quota',
+                input: { allocationId: alive.allocationId, serverId: alive.serverId },
+              },
+            ],
+          },
+        ],
+      },
+    ]);
+    expect(value.results[0]).toHaveProperty('done');
+    expect(value.results[1]).toHaveProperty('alone');
+    expect((await region.client.getServer(alive.serverId)).id).toBe(alive.serverId);
   });
 });
