@@ -27,11 +27,9 @@ import {
 } from '@temporalio/workflow';
 import type {
   AssociateResult,
-  ChainBatchResult,
   ChainBreak,
   ChainLink,
   ChainResult,
-  CreateVmBatchResult,
   CreateVmInput,
   CreateVmResult,
 } from '../domain/activities';
@@ -121,6 +119,18 @@ export const CHAIN_BATCHES = 'chain-batches';
 const CREATE_BATCH = 10;
 /** Chains per `enactChains` activity: chains ready at once, in launch order (see CHAIN_BATCHES). */
 const CHAIN_BATCH = 10;
+
+/** A step to launch, with the links of its chain (itself first; just itself when it does not chain). */
+interface Launch {
+  step: Step;
+  links: Step[];
+}
+
+/** How one step of a batch ended: its value, a failure for good, or a retryable one (run it again alone). */
+type BatchOutcome<T> =
+  | { ok: T }
+  | { failed: { type: string | null; message: string; broke?: ChainBreak | null } }
+  | { alone: string };
 
 /** Which kind of step may follow which in a chain (see STEP_CHAINS). */
 const CHAINS_INTO: Partial<Record<Step['kind'], Step['kind']>> = {
@@ -373,17 +383,37 @@ export class Enactor {
         this.ready.push(step);
         return;
       }
-      const chain = this.chainBatching && this.chainFrom(step).length > 1;
-      if (chain && this.chainHeads.size >= this.ctx.limits.maxConcurrentSteps) {
+      const links = this.chainFrom(step);
+      const batchedChain = this.chainBatching && links.length > 1;
+      if (batchedChain && this.chainHeads.size >= this.ctx.limits.maxConcurrentSteps) {
         // Bounded like the steps they are: the chain waits for one in flight to end.
         this.ready.push(step);
         return;
       }
       if (this.batching && isBatchCreate(step) && !this.alone.has(step.id))
         this.launchBatch(this.batchFrom(step));
-      else if (chain && !this.alone.has(step.id)) this.launchChains(this.chainsFrom(step));
-      else this.launch(step);
+      else if (batchedChain && !this.alone.has(step.id)) this.launchChains(this.chainsFrom({ step, links }));
+      else this.launch(step, links);
     }
+  }
+
+  /**
+   * `first` and the ready steps after it in launch order that `pick` takes, up to `room`. A step it
+   * passes keeps its place (CHAIN_BATCH of them at most); the one it stops at ends the search.
+   */
+  private gather(first: Step, room: number, pick: (next: Step) => 'take' | 'pass' | 'stop'): Step[] {
+    const taken = [first];
+    const passed: Step[] = [];
+    while (taken.length < room && passed.length < CHAIN_BATCH) {
+      const next = this.ready.pop();
+      if (!next) break;
+      const verdict = pick(next);
+      if (verdict === 'take') taken.push(next);
+      else passed.push(next);
+      if (verdict === 'stop') break;
+    }
+    for (const step of passed) this.ready.push(step);
+    return taken;
   }
 
   /**
@@ -391,42 +421,29 @@ export class Enactor {
    * that are not chains (a disk unit's steps, between the chains of the groups without disks) keep their
    * places and launch right after; batch creates come after everything else, so the search ends there.
    */
-  private chainsFrom(head: Step): Step[] {
-    const heads = [head];
-    const passed: Step[] = [];
+  private chainsFrom(first: Launch): Launch[] {
+    const linksOf = new Map([[first.step, first.links]]);
     const room = Math.min(CHAIN_BATCH, this.ctx.limits.maxConcurrentSteps - this.chainHeads.size);
-    while (heads.length < room && passed.length < CHAIN_BATCH) {
-      const next = this.ready.pop();
-      if (!next) break;
-      if (isBatchCreate(next)) {
-        passed.push(next);
-        break;
-      }
-      if (this.alone.has(next.id) || this.chainFrom(next).length < 2) passed.push(next);
-      else heads.push(next);
-    }
-    for (const step of passed) this.ready.push(step);
-    return heads;
+    const heads = this.gather(first.step, room, (next) => {
+      if (isBatchCreate(next)) return 'stop';
+      const links = this.alone.has(next.id) ? [] : this.chainFrom(next);
+      if (links.length < 2) return 'pass';
+      linksOf.set(next, links);
+      return 'take';
+    });
+    return heads.map((step) => ({ step, links: linksOf.get(step) ?? [step] }));
   }
 
   /** `step` and the batch creates after it in launch order, as many as a batch and the free slots allow. */
   private batchFrom(step: CreateVmStep): CreateVmStep[] {
-    const batch = [step];
     const room = Math.min(
       CREATE_BATCH,
       this.slotsCountActivities ? Infinity : this.ctx.limits.maxConcurrentSteps - this.inFlight.size,
       this.batchCreateSlots - this.batchCreatesInFlight,
     );
-    while (batch.length < room) {
-      const next = this.ready.pop();
-      if (!next) break;
-      if (!isBatchCreate(next) || this.alone.has(next.id)) {
-        this.ready.push(next);
-        break;
-      }
-      batch.push(next);
-    }
-    return batch;
+    return this.gather(step, room, (next) =>
+      isBatchCreate(next) && !this.alone.has(next.id) ? 'take' : 'stop',
+    ).filter(isBatchCreate);
   }
 
   /** Used by the cleanup only (a rare, one-off pass). */
@@ -520,12 +537,9 @@ export class Enactor {
     }
   }
 
-  private launch(step: Step): void {
-    if (isBatchCreate(step)) this.batchCreatesInFlight++;
-    this.inFlight.set(step.id, step);
-    const links = this.chainFrom(step);
+  private launch(step: Step, links = this.chainFrom(step)): void {
     const chained = links.length > 1;
-    if (chained && this.chainBatching) this.chainHeads.add(step.id);
+    this.hold(step, chained);
     // Callbacks, not an async function per step: the SDK's promise hook captures a stack trace for
     // every promise a workflow creates, and two async frames with their awaits were about half of
     // a step's promises (a third of the workflow thread's CPU went to those captures at 1,000 VMs).
@@ -566,75 +580,77 @@ export class Enactor {
 
   /** One `createVms` activity for the batch; each create settles on its own outcome (see CREATE_BATCHES). */
   private launchBatch(batch: CreateVmStep[]): void {
-    const [first] = batch;
-    if (first === undefined) return;
-    if (batch.length === 1) return this.launch(first);
-    for (const step of batch) {
-      this.batchCreatesInFlight++;
-      this.inFlight.set(step.id, step);
-    }
     const summary = `${batch.length} creates: ${batch.map((s) => s.summary).join('; ')}`;
-    this.dispatch<CreateVmBatchResult>(
+    this.launchMany(
+      batch.map((step) => ({ step, links: [step] })),
       () =>
         builds.createVms.executeWithOptions({ ...BUILD_OPTIONS, summary }, [
           { creates: batch.map((s) => this.createInput(s)) },
         ]),
-      ({ results }) =>
-        batch.forEach((step, i) => {
-          const outcome = results[i];
-          if (outcome !== undefined && 'built' in outcome) {
-            this.settled(step, () => this.succeeded(step, outcome.built));
+      ({ results }) => results.map((o) => ('built' in o ? { ok: o.built } : o)),
+      ({ step }, built) => this.succeeded(step, built),
+    );
+  }
+
+  /** One `enactChains` activity for the chains; each settles on its own outcome (see CHAIN_BATCHES). */
+  private launchChains(launches: Launch[]): void {
+    const summary = `${launches.length} chains: ${launches.map(({ links }) => links.map((s) => s.summary).join(', then ')).join('; ')}`;
+    this.launchMany(
+      launches,
+      () =>
+        chains.enactChains.executeWithOptions({ ...BUILD_OPTIONS, summary }, [
+          { chains: launches.map(({ links }) => ({ links: links.map((s) => this.linkOf(s)) })) },
+        ]),
+      ({ results }) => results.map((o) => ('done' in o ? { ok: o.done.results } : o)),
+      ({ links }, results) => this.linksSucceeded(links, results),
+    );
+  }
+
+  /**
+   * One activity for several launches (a create batch, a chain batch; one launch goes alone), each
+   * settling on its own outcome: done, failed for good (past the links done before it, for a chain),
+   * or run again alone, as an activity of its own with its retries.
+   */
+  private launchMany<R, T>(
+    launches: Launch[],
+    start: () => Promise<R>,
+    outcomes: (raw: R) => Array<BatchOutcome<T>>,
+    done: (launch: Launch, value: T) => void,
+  ): void {
+    const [only] = launches;
+    if (only === undefined) return;
+    if (launches.length === 1) return this.launch(only.step, only.links);
+    for (const { step, links } of launches) this.hold(step, links.length > 1);
+    this.dispatch<R>(
+      start,
+      (raw) => {
+        const each = outcomes(raw);
+        launches.forEach((launch, i) => {
+          const { step, links } = launch;
+          const outcome = each[i];
+          if (outcome !== undefined && 'ok' in outcome) {
+            this.settled(step, () => done(launch, outcome.ok));
           } else if (outcome !== undefined && 'failed' in outcome) {
-            const { type, message } = outcome.failed;
-            this.settled(step, () =>
-              this.failed(step, [step], ApplicationFailure.nonRetryable(message, type)),
-            );
+            const { type, message, broke } = outcome.failed;
+            const err = ApplicationFailure.nonRetryable(message, type);
+            this.settled(step, () => this.failed(step, links, err, broke ?? null));
           } else {
             this.settled(step, () => {
               this.alone.add(step.id);
               this.ready.push(step);
             });
           }
-        }),
-      (err) => batch.forEach((step) => this.settled(step, () => this.failed(step, [step], err))),
+        });
+      },
+      (err) => launches.forEach(({ step, links }) => this.settled(step, () => this.failed(step, links, err))),
     );
   }
 
-  /** One `enactChains` activity for the chains; each settles on its own outcome (see CHAIN_BATCHES). */
-  private launchChains(heads: Step[]): void {
-    const [first] = heads;
-    if (first === undefined) return;
-    if (heads.length === 1) return this.launch(first);
-    const all = heads.map((h) => this.chainFrom(h));
-    for (const head of heads) {
-      this.inFlight.set(head.id, head);
-      this.chainHeads.add(head.id);
-    }
-    const summary = `${heads.length} chains: ${all.map((links) => links.map((s) => s.summary).join(', then ')).join('; ')}`;
-    this.dispatch<ChainBatchResult>(
-      () =>
-        chains.enactChains.executeWithOptions({ ...BUILD_OPTIONS, summary }, [
-          { chains: all.map((links) => ({ links: links.map((s) => this.linkOf(s)) })) },
-        ]),
-      ({ results }) =>
-        heads.forEach((head, i) => {
-          const links = all[i] ?? [head];
-          const outcome = results[i];
-          if (outcome !== undefined && 'done' in outcome) {
-            this.settled(head, () => this.linksSucceeded(links, outcome.done.results));
-          } else if (outcome !== undefined && 'failed' in outcome) {
-            const { type, message, broke } = outcome.failed;
-            const err = ApplicationFailure.nonRetryable(message, type);
-            this.settled(head, () => this.failed(head, links, err, broke));
-          } else {
-            this.settled(head, () => {
-              this.alone.add(head.id);
-              this.ready.push(head);
-            });
-          }
-        }),
-      (err) => heads.forEach((head, i) => this.settled(head, () => this.failed(head, all[i] ?? [head], err))),
-    );
+  /** Counts a step in flight, in every bound it takes part in; `settled` gives them back. */
+  private hold(step: Step, chained: boolean): void {
+    if (isBatchCreate(step)) this.batchCreatesInFlight++;
+    if (chained && this.chainBatching) this.chainHeads.add(step.id);
+    this.inFlight.set(step.id, step);
   }
 
   private settled(step: Step, outcome: () => void): void {

@@ -121,35 +121,30 @@ describe('enact-chain', () => {
   });
 });
 
-/** A hot_swap unit's chain: associate the new VM, delete the old server, release its quota. */
-function replacement(
-  deployment: string,
-  instanceId: string,
-  fresh: { serverId: string },
-  old: { serverId: string; allocationId: string },
-): ChainInput {
-  return {
+/**
+ * A hot_swap unit of `deployment` for claim `api/<i>`: its old VM, the new one, and the chain that
+ * associates the new VM with instance `uuid-<i>`, deletes the old server and releases its quota.
+ */
+async function replaced(deployment: string, i: number) {
+  const old = await vm(deployment, `api/${i}`);
+  const fresh = await vm(deployment, `api/${i}`, 'op-2');
+  const chain: ChainInput = {
     links: [
       {
         kind: 'associate-vm-to-instance',
-        input: { deployment, serverId: fresh.serverId, instanceId, disk: null },
+        input: { deployment, serverId: fresh.serverId, instanceId: `uuid-${i}`, disk: null },
       },
       { kind: 'delete-server', input: { serverId: old.serverId } },
       { kind: 'release-quota', input: { allocationId: old.allocationId, serverId: old.serverId } },
     ],
   };
+  return { old, fresh, chain };
 }
 
 describe('enact-chains', () => {
   it('runs every chain of the batch; a second run finds them done and deletes nothing twice', async () => {
     const deployment = deploymentName('chains');
-    const units = await Promise.all(
-      [0, 1, 2].map(async (i) => {
-        const old = await vm(deployment, `api/${i}`);
-        const fresh = await vm(deployment, `api/${i}`, 'op-2');
-        return { old, fresh, chain: replacement(deployment, `uuid-${i}`, fresh, old) };
-      }),
-    );
+    const units = await Promise.all([0, 1, 2].map((i) => replaced(deployment, i)));
     const input = { chains: units.map((u) => u.chain) };
     const first = await runActivity(activities().enactChains, [input]);
     const done = { volumeId: null, volumePool: null, volumeCreated: false };
@@ -171,14 +166,13 @@ describe('enact-chains', () => {
 
   it('a chain that fails for good comes back failed, with the links done before it; the others finish', async () => {
     const deployment = deploymentName('chains');
-    const old = await vm(deployment, 'api/0');
-    const fresh = await vm(deployment, 'api/0', 'op-2');
+    const unit = await replaced(deployment, 0);
     const doomed = await vm(deployment, 'api/1');
     const foreign = await vm(deploymentName('other'), 'api/1');
     const { value } = await runActivity(activities().enactChains, [
       {
         chains: [
-          replacement(deployment, 'uuid-0', fresh, old),
+          unit.chain,
           {
             links: [
               { kind: 'delete-server', input: { serverId: doomed.serverId } },
@@ -198,20 +192,19 @@ describe('enact-chains', () => {
       type: NON_RETRYABLE.invalidState,
       broke: { completed: 1, results: [null] },
     });
-    await expect(region.client.getServer(old.serverId)).rejects.toBeInstanceOf(NotFound);
+    await expect(region.client.getServer(unit.old.serverId)).rejects.toBeInstanceOf(NotFound);
     await expect(region.client.getServer(doomed.serverId)).rejects.toBeInstanceOf(NotFound);
   });
 
   it('a chain that fails retryably comes back alone; the others finish', async () => {
     const deployment = deploymentName('chains');
-    const old = await vm(deployment, 'api/0');
-    const fresh = await vm(deployment, 'api/0', 'op-2');
+    const unit = await replaced(deployment, 0);
     const gone = await vm(deployment, 'api/1');
     const alive = await vm(deployment, 'api/2');
     const { value } = await runActivity(activities().enactChains, [
       {
         chains: [
-          replacement(deployment, 'uuid-0', fresh, old),
+          unit.chain,
           {
             links: [
               { kind: 'delete-server', input: { serverId: gone.serverId } },
