@@ -37,13 +37,11 @@ fi
 
 if [[ -n "$reason" ]]; then
   echo "setup: $reason; running npm ci" >&2
+  # npm ci installs exactly what package-lock.json says, or fails: a lock out of sync with
+  # package.json is a bug to fix in the repository, not something to paper over here.
   if ! npm ci --no-audit --no-fund; then
-    # npm ci refuses a lockfile that is out of sync with package.json (e.g. optional platform
-    # packages missing). `npm install --no-save` installs the locked versions it has, resolves the
-    # rest, and leaves package-lock.json untouched. The lockfile still wants fixing.
-    echo "setup: WARNING: npm ci failed (see above); falling back to npm install --no-save." >&2
-    echo "setup: if it says the lock is out of sync, run 'npm install' and commit package-lock.json." >&2
-    npm install --no-save --no-audit --no-fund
+    echo "setup: npm ci failed; run 'npm install' and commit package-lock.json" >&2
+    exit 1
   fi
   printf '%s\n' "$want" >"$stamp"
 fi
