@@ -72,6 +72,10 @@ export function renderPlan(
     lines.push('', 'cleanup');
     for (const st of cleanup) lines.push(`  - ${st.summary}`, ...st.reasons.map((r) => `      ${r}`));
   }
+  if (obligation.refusals.length > 0) {
+    lines.push('', 'refused (nothing would start)');
+    for (const r of obligation.refusals) lines.push(`  x ${r.message}`);
+  }
   if (obligation.warnings.length > 0) {
     lines.push('', 'warnings');
     for (const w of obligation.warnings) lines.push(`  ! ${w}`);

@@ -7,6 +7,7 @@ export { patent, placementsFor, type PatentOptions } from './patent';
 export { resolveMaxInFlight } from './policy';
 export { embodiment } from './embodiment';
 export { reconcile, REASON } from './reconcile';
+export { addressRefusals, type AddressRefusal } from './liveness';
 export { quotaPeak, quotaDelta } from './quota';
 export { projectStatus, type StatusRow } from './status';
 export {

@@ -5,6 +5,7 @@ import { TAG, type Allocation, type Server, type Volume } from '../domain/cloud'
 import type { InstanceRecord } from '../domain/instance';
 import type { VmStrategy } from '../domain/manifest';
 import { adopt, type Obsolete, type Slotted } from './adopt';
+import { addressRefusals } from './liveness';
 import { compareCodeUnits } from './canonical';
 import { whyKept } from './compare';
 import { derivedUuid } from './hash';
@@ -176,6 +177,13 @@ class Reconciler {
     for (const volume of embodiment.strayVolumes) this.strayVolume(volume);
 
     const steps = orderUnits(this.units);
+    const refusals = addressRefusals(
+      patent.deployment,
+      steps,
+      this.groups,
+      this.plans.map((p) => p.instance),
+      embodiment,
+    );
     return {
       deployment: patent.deployment,
       steps,
@@ -187,6 +195,7 @@ class Reconciler {
       ),
       records: this.records,
       warnings: this.warnings,
+      refusals,
     };
   }
 

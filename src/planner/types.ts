@@ -2,6 +2,7 @@
 import type { VmStrategy } from '../domain/manifest';
 import type { Allocation, Image, QuotaAmount, Server, Tags, Volume } from '../domain/cloud';
 import type { InstanceRecord } from '../domain/instance';
+import type { AddressRefusal } from './liveness';
 
 /** One VM the manifest requires. `fingerprint` covers exactly the fields that force a new VM. */
 export interface Claim {
@@ -205,6 +206,11 @@ export interface Obligation {
   /** Instance records once every step has been enacted. */
   records: InstanceRecord[];
   warnings: string[];
+  /**
+   * Why the plan must not start: a new VM's static IP held by a server that keeps it, or frees it
+   * only after that VM's own update (liveness.ts). Non-empty ⇒ refused before any step.
+   */
+  refusals: AddressRefusal[];
 }
 
 export interface ReconcileOptions {
