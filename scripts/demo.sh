@@ -38,7 +38,7 @@ banner "converge deploy examples/manifest.yml"
 converge deploy examples/manifest.yml -c examples/cloud-config.yml
 
 banner "converge deploy examples/manifest-v2.yml (stemcell 1.181 → 1.182, hot_swap)"
-converge deploy examples/manifest-v2.yml -c examples/cloud-config.yml
+converge deploy examples/manifest-v2.yml -c examples/cloud-config.yml --yes
 
 banner "converge status -d web"
 converge status -d web

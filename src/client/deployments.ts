@@ -122,6 +122,32 @@ export class Deployments {
     return rejectionsAsUserErrors(name, () => this.entity(name).query(statusQuery));
   }
 
+  /** The deployment's status, or null when there is none (never deployed, or deleted). */
+  async find(name: string): Promise<DeploymentStatus | null> {
+    try {
+      const status = await this.entity(name).query(statusQuery);
+      return status.deleted ? null : status;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+  }
+
+  /** Every live deployment on this task queue, by name, with its status. */
+  async list(): Promise<DeploymentStatus[]> {
+    const prefix = deploymentWorkflowId('');
+    const names: string[] = [];
+    const query =
+      `WorkflowType = 'deployment' AND ExecutionStatus = 'Running' AND ` +
+      `TaskQueue = '${this.options.taskQueue.replaceAll("'", "\\'")}'`;
+    for await (const wf of this.client.workflow.list({ query })) {
+      if (wf.workflowId.startsWith(prefix)) names.push(wf.workflowId.slice(prefix.length));
+    }
+    names.sort();
+    const found = await Promise.all(names.map((n) => this.find(n).catch(() => null)));
+    return found.filter((s): s is DeploymentStatus => s !== null);
+  }
+
   plan(name: string): Promise<PlanView | null> {
     return rejectionsAsUserErrors(name, () => this.entity(name).query(planQuery));
   }

@@ -1,20 +1,13 @@
-// `converge`: the command-line client. Each command lives in its own module under ./commands.
-import { Command } from 'commander';
-import { registerPlan } from './commands/plan';
-import { registerRegion } from './commands/region';
-import { registerWorker } from './commands/worker';
-import { registerDev } from './commands/dev';
-import { registerDeployments } from './commands/deployments';
+// `converge`: the command-line client. The command tree is ./program.ts; each command lives in its
+// own module under ./commands.
+import { CommanderError } from 'commander';
+import { EXIT } from './exit-codes';
+import { buildProgram } from './program';
 
-const program = new Command('converge')
-  .description('A durable VM deployment director on Temporal: patent → embodiment → obligation.')
-  .showHelpAfterError()
-  .enablePositionalOptions();
-
-registerPlan(program);
-registerDeployments(program);
-registerRegion(program);
-registerWorker(program);
-registerDev(program);
-
-await program.parseAsync(process.argv);
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (err) {
+  if (!(err instanceof CommanderError)) throw err;
+  // --help and --version end here with 0; every usage error (already printed) with 2.
+  process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+}

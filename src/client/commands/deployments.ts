@@ -1,11 +1,13 @@
-// deploy, status, instances, cancel, stop, start, recreate, delete, action: the deployment commands.
-// Exit codes: 0 converged (or accepted with --detach), 1 failed, 2 bad input, 3 cancelled,
-// 130 detached by Ctrl-C (the operation goes on; Ctrl-C never cancels a deployment).
+// deploy, deployments, status, instances, cancel, stop, start, recreate, delete, action: the
+// deployment commands. Exit codes are src/client/exit-codes.ts; Ctrl-C while following an operation
+// detaches (130): the operation goes on, Ctrl-C never cancels a deployment.
 import type { Command } from 'commander';
 import { UserError } from '../../domain/errors';
-import { connectClient, TASK_QUEUE, uiLink, type ConnectedClient } from '../connection';
-import { Deployments } from '../deployments';
+import { uiLink } from '../connection';
+import type { Deployments } from '../deployments';
 import { withUserErrors } from '../errors';
+import { EXIT, exitCodesHelp, OPERATION_CODES, READ_CODES, type ExitName } from '../exit-codes';
+import { confirm, requireAnswerable } from '../confirm';
 import { loadDeploymentInputs } from '../load';
 import {
   progressLine,
@@ -14,15 +16,31 @@ import {
   renderResult,
   renderStatus,
 } from '../render-operation';
-import type { OperationResult, OperationTicket } from '../../workflows/types';
+import type { DeploymentStatus, OperationResult, OperationTicket } from '../../workflows/types';
 import { deploymentWorkflowId } from '../../workflows/types';
+import {
+  addDeploymentOption,
+  assumeYes,
+  deploymentName,
+  NON_INTERACTIVE,
+  print,
+  withClient,
+  YES,
+} from './common';
 
 interface FollowOptions {
   json?: boolean;
   detach?: boolean;
 }
 
-const EXIT: Record<OperationResult['status'], number> = { converged: 0, planned: 0, failed: 1, cancelled: 3 };
+const RESULT_EXIT: Record<OperationResult['status'], number> = {
+  converged: EXIT.ok,
+  planned: EXIT.ok,
+  failed: EXIT.failed,
+  cancelled: EXIT.cancelled,
+};
+
+const CONFIRMED_CODES: readonly ExitName[] = [...OPERATION_CODES, 'notConfirmed'];
 
 export function registerDeployments(program: Command): void {
   program
@@ -31,74 +49,144 @@ export function registerDeployments(program: Command): void {
     .argument('<manifest>', 'deployment manifest (YAML)')
     .requiredOption('-c, --cloud-config <file>', 'cloud config (YAML)')
     .option('--recreate', 'replace every started instance, even if unchanged')
-    .option('--dry-run', 'compute and print the plan, change nothing')
+    .option('--dry-run', 'compute and print the plan against the live deployment, change nothing')
     .option('--detach', 'return once the operation has started')
     .option('--json', 'print a machine-readable result')
+    .option(...YES)
+    .option(...NON_INTERACTIVE)
     .addHelpText(
       'after',
-      '\nExit codes: 0 converged, 1 failed, 2 bad input, 3 cancelled, 130 detached (Ctrl-C).\n' +
-        'Ctrl-C detaches: the deployment goes on; watch it with `converge status -d NAME`.',
+      `${exitCodesHelp(CONFIRMED_CODES)}\n\n` +
+        'A deploy that replaces or deletes instances asks first on a terminal (it plans with a dry run,\n' +
+        'shows the plan, then asks); without a terminal it refuses unless --yes.\n' +
+        'Ctrl-C detaches: the deployment goes on; watch it with `converge status -d NAME --follow`.',
     )
     .action(
       withUserErrors(
         async (
           manifestPath: string,
           opts: FollowOptions & { cloudConfig: string; recreate?: boolean; dryRun?: boolean },
+          cmd: Command,
         ) => {
           const { manifest, cloudConfig } = loadDeploymentInputs(manifestPath, opts.cloudConfig);
+          const request = { manifest, cloudConfig, recreate: opts.recreate ?? false };
+          const yes = assumeYes(cmd);
           await withClient(async (d) => {
-            const ticket = await d.deploy(manifest.name, {
-              manifest,
-              cloudConfig,
-              recreate: opts.recreate ?? false,
-              dryRun: opts.dryRun ?? false,
-            });
-            await follow(d, ticket, opts, true);
+            let planShown = false;
+            if (!opts.dryRun && !yes && (await d.find(manifest.name)) !== null) {
+              // An existing deployment may lose instances: plan first (a dry run changes nothing), and
+              // ask when the plan is destructive.
+              const dry = await d.wait(await d.deploy(manifest.name, { ...request, dryRun: true }));
+              const plan = dry.plan;
+              const destructive = plan?.instances.filter((i) => i.destructive) ?? [];
+              if (destructive.length > 0 && plan) {
+                if (!opts.json) print(renderPlanView(plan));
+                planShown = true;
+                await confirm(
+                  `deploy ${manifest.name}`,
+                  `deploy ${manifest.name}: ${destructive.length} instance(s) will be replaced or deleted (local disks lost).`,
+                  false,
+                );
+              }
+            }
+            const ticket = await d.deploy(manifest.name, { ...request, dryRun: opts.dryRun ?? false });
+            await follow(d, ticket, opts, !planShown);
           });
         },
       ),
     );
 
   program
-    .command('status')
-    .description('Show a deployment: current operation, instances with IP, MAC, power and health')
-    .requiredOption('-d, --deployment <name>', 'deployment name')
+    .command('deployments')
+    .description('List the deployments: name, phase, instances, last operation')
     .option('--json', 'print JSON')
+    .addHelpText('after', exitCodesHelp(READ_CODES))
     .action(
-      withUserErrors(async (opts: { deployment: string; json?: boolean }) => {
+      withUserErrors(async (opts: { json?: boolean }) => {
         await withClient(async (d) => {
-          const s = await d.status(opts.deployment);
-          if (opts.json) print(JSON.stringify(s, null, 2));
-          else print(`${renderStatus(s)}\n\nTemporal UI: ${uiLink(deploymentWorkflowId(opts.deployment))}`);
+          const all = await d.list();
+          if (opts.json) print(JSON.stringify(all.map(deploymentRow), null, 2));
+          else print(all.length === 0 ? 'no deployments' : renderDeployments(all));
         });
       }),
     );
 
-  program
-    .command('instances')
-    .description("List a deployment's instances")
-    .requiredOption('-d, --deployment <name>', 'deployment name')
+  addDeploymentOption(
+    program
+      .command('status')
+      .description('Show a deployment: current operation, instances with IP, MAC, power and health'),
+  )
+    .option('--follow', 'follow the running operation to its end (re-attach after Ctrl-C)')
     .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      exitCodesHelp(OPERATION_CODES, {
+        ok: 'done (with --follow: the operation converged, or none was running)',
+        failed: 'with --follow: the operation failed',
+        cancelled: 'with --follow: the operation was cancelled',
+        interrupted: 'with --follow: detached by Ctrl-C (the operation goes on)',
+      }),
+    )
     .action(
-      withUserErrors(async (opts: { deployment: string; json?: boolean }) => {
+      withUserErrors(async (opts: { json?: boolean; follow?: boolean }, cmd: Command) => {
+        const name = deploymentName(cmd);
         await withClient(async (d) => {
-          const s = await d.status(opts.deployment);
+          const s = await d.status(name);
+          if (opts.follow && s.current) {
+            await follow(d, s.current, { json: opts.json ?? false });
+            return;
+          }
+          if (opts.json) print(JSON.stringify(s, null, 2));
+          else {
+            print(`${renderStatus(s)}\n\nTemporal UI: ${uiLink(deploymentWorkflowId(name))}`);
+            if (opts.follow) print('No operation is running.');
+          }
+        });
+      }),
+    );
+
+  addDeploymentOption(program.command('instances').description("List a deployment's instances"))
+    .option('--json', 'print JSON')
+    .addHelpText('after', exitCodesHelp(READ_CODES))
+    .action(
+      withUserErrors(async (opts: { json?: boolean }, cmd: Command) => {
+        const name = deploymentName(cmd);
+        await withClient(async (d) => {
+          const s = await d.status(name);
           print(opts.json ? JSON.stringify(s.instances, null, 2) : renderInstances(s.instances));
         });
       }),
     );
 
-  program
-    .command('cancel')
-    .description(
-      'Cancel the running operation: in-flight steps finish, no new ones start, it ends consistent',
+  addDeploymentOption(
+    program
+      .command('cancel')
+      .description(
+        'Cancel the running operation: in-flight steps finish, no new ones start, it ends consistent',
+      ),
+  )
+    .option('--wait', 'wait for the operation to end and print its result')
+    .option('--json', 'with --wait: print the result as JSON')
+    .addHelpText(
+      'after',
+      exitCodesHelp(OPERATION_CODES, {
+        ok: 'cancel requested (with --wait: the operation converged before the cancel took)',
+        failed: 'with --wait: the operation failed',
+        cancelled: 'with --wait: the operation ended cancelled',
+      }),
     )
-    .requiredOption('-d, --deployment <name>', 'deployment name')
     .action(
-      withUserErrors(async (opts: { deployment: string }) => {
+      withUserErrors(async (opts: { wait?: boolean; json?: boolean }, cmd: Command) => {
+        const name = deploymentName(cmd);
         await withClient(async (d) => {
-          await d.cancel(opts.deployment);
-          print(`cancel requested for ${opts.deployment}`);
+          const { current } = await d.status(name);
+          if (!current) {
+            print(`${name}: no operation is running; nothing to cancel`);
+            return;
+          }
+          await d.cancel(name);
+          if (!opts.json) print(`cancel requested for ${name} (${current.operation} ${current.kind})`);
+          if (opts.wait) await follow(d, current, { json: opts.json ?? false });
         });
       }),
     );
@@ -114,94 +202,133 @@ export function registerDeployments(program: Command): void {
       withUserErrors(
         async (
           instances: string[],
-          opts: FollowOptions & { deployment: string; hard?: boolean; now?: boolean },
+          opts: FollowOptions & { hard?: boolean; now?: boolean },
+          cmd: Command,
         ) => {
+          const name = deploymentName(cmd);
           await withClient(async (d) => {
             if (opts.hard && opts.now) {
-              await d.hardStop(opts.deployment);
-              print(`hard stop signalled for ${opts.deployment}`);
+              await d.hardStop(name);
+              print(`hard stop signalled for ${name}`);
               return;
             }
             const req = { hard: opts.hard ?? false, ...(instances.length ? { instances } : {}) };
-            await follow(d, await d.stop(opts.deployment, req), opts);
+            await follow(d, await d.stop(name, req), opts);
           });
         },
       ),
     );
 
   operationCommand(program, 'start', 'Start stopped or hard-stopped instances').action(
-    withUserErrors(async (instances: string[], opts: FollowOptions & { deployment: string }) => {
+    withUserErrors(async (instances: string[], opts: FollowOptions, cmd: Command) => {
+      const name = deploymentName(cmd);
       await withClient(async (d) =>
-        follow(d, await d.start(opts.deployment, instances.length ? instances : undefined), opts),
+        follow(d, await d.start(name, instances.length ? instances : undefined), opts),
       );
     }),
   );
 
   operationCommand(program, 'recreate', 'Replace the VMs of instances (all when none are named)').action(
-    withUserErrors(async (instances: string[], opts: FollowOptions & { deployment: string }) => {
+    withUserErrors(async (instances: string[], opts: FollowOptions, cmd: Command) => {
+      const name = deploymentName(cmd);
       await withClient(async (d) =>
-        follow(d, await d.recreate(opts.deployment, instances.length ? instances : undefined), opts),
+        follow(d, await d.recreate(name, instances.length ? instances : undefined), opts),
       );
     }),
   );
 
-  program
-    .command('delete')
-    .description('Delete a deployment: every VM two-stage (server gone, then quota released), then its disks')
-    .requiredOption('-d, --deployment <name>', 'deployment name')
+  addDeploymentOption(
+    program
+      .command('delete')
+      .description(
+        'Delete a deployment: every VM two-stage (server gone, then quota released), then its disks',
+      ),
+  )
     .option('--detach', 'return once the operation has started')
     .option('--json', 'print a machine-readable result')
+    .option(...YES)
+    .option(...NON_INTERACTIVE)
+    .addHelpText(
+      'after',
+      `${exitCodesHelp(CONFIRMED_CODES)}\n\n` +
+        'Asks for confirmation on a terminal; without a terminal it refuses unless --yes.',
+    )
     .action(
-      withUserErrors(async (opts: FollowOptions & { deployment: string }) => {
-        await withClient(async (d) => follow(d, await d.delete(opts.deployment), opts));
+      withUserErrors(async (opts: FollowOptions, cmd: Command) => {
+        const name = deploymentName(cmd);
+        const yes = assumeYes(cmd);
+        requireAnswerable(`delete ${name}`, yes); // before connecting: a script learns at once
+        await withClient(async (d) => {
+          const s = await d.status(name);
+          if (s.deleted) throw new UserError(`${name} is already deleted`, EXIT.usage);
+          const disks = s.instances.length;
+          await confirm(
+            `delete ${name}`,
+            `delete ${name}: ${disks} instance(s), their VMs and persistent disks are deleted; this cannot be undone.`,
+            yes,
+          );
+          await follow(d, await d.delete(name), opts);
+        });
       }),
     );
 
-  program
-    .command('action')
-    .description('Power action on one instance: start, stop or reboot')
-    .requiredOption('-d, --deployment <name>', 'deployment name')
+  addDeploymentOption(
+    program.command('action').description('Power action on one instance: start, stop or reboot'),
+  )
     .argument('<instance>', '<group>/<index> or <group>/<uuid>')
     .argument('<action>', 'start | stop | reboot')
     .option('--json', 'print a machine-readable result')
+    .addHelpText('after', exitCodesHelp(OPERATION_CODES))
     .action(
-      withUserErrors(
-        async (instance: string, action: string, opts: FollowOptions & { deployment: string }) => {
-          if (action !== 'start' && action !== 'stop' && action !== 'reboot') {
-            throw new UserError(`action: expected start, stop or reboot; got '${action}'`, 2);
-          }
-          await withClient(async (d) =>
-            follow(d, await d.instanceAction(opts.deployment, { instance, action }), opts),
-          );
-        },
-      ),
+      withUserErrors(async (instance: string, action: string, opts: FollowOptions, cmd: Command) => {
+        const name = deploymentName(cmd);
+        if (action !== 'start' && action !== 'stop' && action !== 'reboot') {
+          throw new UserError(`action: expected start, stop or reboot; got '${action}'`, EXIT.usage);
+        }
+        await withClient(async (d) => follow(d, await d.instanceAction(name, { instance, action }), opts));
+      }),
     );
 }
 
 function operationCommand(program: Command, name: string, description: string): Command {
-  return program
-    .command(name)
-    .description(description)
-    .requiredOption('-d, --deployment <name>', 'deployment name')
+  return addDeploymentOption(program.command(name).description(description))
     .argument('[instances...]', 'instances: <group>, <group>/<index> or <group>/<uuid> (default: all)')
     .option('--detach', 'return once the operation has started')
-    .option('--json', 'print a machine-readable result');
+    .option('--json', 'print a machine-readable result')
+    .addHelpText('after', exitCodesHelp(OPERATION_CODES));
 }
 
-async function withClient(body: (d: Deployments) => Promise<void>): Promise<void> {
-  let connected: ConnectedClient;
-  try {
-    connected = await connectClient();
-  } catch (err) {
-    if (err instanceof UserError) throw err; // bad TEMPORAL_* settings: the user's to fix (exit 2)
-    const why = err instanceof Error ? err.message : String(err);
-    throw new UserError(`cannot reach Temporal (${why}); is the stack running? Try 'converge dev up'.`, 1);
+function deploymentRow(s: DeploymentStatus) {
+  const last = s.recent[0] ?? null;
+  return {
+    name: s.deployment,
+    phase: s.phase,
+    instances: s.instances.length,
+    last_operation: last ? { operation: last.operation, kind: last.kind, status: last.status } : null,
+  };
+}
+
+function renderDeployments(all: DeploymentStatus[]): string {
+  const rows = [['NAME', 'PHASE', 'INSTANCES', 'LAST OPERATION']];
+  for (const s of all) {
+    const r = deploymentRow(s);
+    const last = r.last_operation;
+    rows.push([
+      r.name,
+      r.phase,
+      String(r.instances),
+      last ? `${last.operation} ${last.kind} ${last.status}` : '-',
+    ]);
   }
-  try {
-    await body(new Deployments(connected.client, { taskQueue: TASK_QUEUE }));
-  } finally {
-    await connected.connection.close();
-  }
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length))) ?? [];
+  return rows
+    .map((row) =>
+      row
+        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** Prints the plan, the workflow and its UI link, then a live progress line until the operation ends. */
@@ -224,9 +351,9 @@ async function follow(
   }
   process.once('SIGINT', () => {
     process.stderr.write(
-      `\ndetached: ${ticket.operation} goes on. Watch it: converge status -d ${ticket.deployment}\n`,
+      `\ndetached: ${ticket.operation} goes on. Watch it: converge status -d ${ticket.deployment} --follow\n`,
     );
-    process.exit(130);
+    process.exit(EXIT.interrupted);
   });
   if (human && showPlan) {
     const plan = await d.waitForPlan(ticket);
@@ -269,9 +396,5 @@ async function follow(
     if (result.projection.length && result.status !== 'planned')
       print(`\n${renderInstances(result.projection)}`);
   }
-  process.exitCode = EXIT[result.status];
-}
-
-function print(text: string): void {
-  process.stdout.write(`${text}\n`);
+  process.exitCode = RESULT_EXIT[result.status];
 }

@@ -1,6 +1,7 @@
 // `converge dev up|down|status`: the embedded stack (Temporal dev server, region, worker) in the
 // background, with logs and pid files under .converge/.
 import type { Command } from 'commander';
+import { exitCodesHelp } from '../exit-codes';
 import { envHelp } from './worker';
 
 const DEV_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
@@ -16,18 +17,26 @@ export function registerDev(program: Command): void {
     .command('dev')
     .description('Run the embedded stack in the background: Temporal dev server, region, worker')
     .addHelpText('after', envHelp('Environment', DEV_ENV_HELP));
+  const codes = exitCodesHelp(['ok', 'failed', 'usage'], {
+    ok: 'every part healthy (down: every part stopped)',
+    failed: 'a part is not healthy (its log is named)',
+    usage: 'a bad setting (port, directory)',
+  });
 
   dev
     .command('up')
     .description('Start whatever is not running (idempotent) and wait until each part is healthy')
+    .addHelpText('after', codes)
     .action(() => runDev('up'));
   dev
     .command('down')
     .description('Stop the worker, the region and the Temporal server (state stays in .converge/)')
+    .addHelpText('after', codes)
     .action(() => runDev('down'));
   dev
     .command('status')
     .description('Show each part with pid, port and health; exit 1 unless all are healthy')
+    .addHelpText('after', codes)
     .action(() => runDev('status'));
 }
 

@@ -13,6 +13,7 @@ import {
   type Snapshot,
 } from '../../planner/index';
 import { withUserErrors } from '../errors';
+import { EXIT, exitCodesHelp } from '../exit-codes';
 import { loadDeploymentInputs, readInputFile } from '../load';
 import { renderPlan } from '../render-plan';
 
@@ -23,6 +24,7 @@ interface PlanOptions {
   recreate?: boolean;
   defaultStrategy?: string;
   showKeeps?: boolean;
+  detailedExitcode?: boolean;
 }
 
 export function registerPlan(program: Command): void {
@@ -42,7 +44,14 @@ export function registerPlan(program: Command): void {
     )
     .option('--show-keeps', 'list unchanged instances too')
     .option('--json', 'print the plan as JSON (byte-identical for identical inputs)')
-    .addHelpText('after', '\nExit codes: 0 planned, 2 bad input.')
+    .option('--detailed-exitcode', "exit 0 when the plan has no changes, 3 when it has (as Terraform's 2)")
+    .addHelpText(
+      'after',
+      exitCodesHelp(['ok', 'failed', 'usage', 'changes'], {
+        ok: 'planned (with --detailed-exitcode: no changes)',
+        failed: 'an unexpected error',
+      }),
+    )
     .action(
       withUserErrors((manifestPath: string, opts: PlanOptions) => {
         const { manifest, cloudConfig } = loadDeploymentInputs(manifestPath, opts.cloudConfig);
@@ -71,6 +80,7 @@ export function registerPlan(program: Command): void {
             }),
           );
         }
+        if (opts.detailedExitcode && obligation.steps.length > 0) process.exitCode = EXIT.changes;
       }),
     );
 }

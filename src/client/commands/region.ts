@@ -1,5 +1,6 @@
 // `converge region`: runs the embedded cloud as its own process, bound to 127.0.0.1.
 import { Command, Option } from 'commander';
+import { exitCodesHelp } from '../exit-codes';
 
 interface RegionFlags {
   port: string;
@@ -45,6 +46,14 @@ export function registerRegion(program: Command): void {
     .option('--error-build-rate <0..1>', 'fraction of builds that end in ERROR (default 0)')
     .option('--stuck-build-rate <0..1>', 'fraction of builds that stay in BUILD forever (default 0)')
     .addOption(new Option('--exit-with-parent', 'exit when stdin closes (used by tests)').hideHelp())
+    .addHelpText(
+      'after',
+      exitCodesHelp(['ok', 'failed', 'usage'], {
+        ok: 'stopped by SIGINT or SIGTERM',
+        failed: 'an unexpected error',
+        usage: 'a bad flag, config file, database or port in use',
+      }),
+    )
     .action(async (flags: RegionFlags) => {
       await runRegion(flags);
     });

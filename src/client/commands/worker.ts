@@ -1,6 +1,7 @@
 // `converge worker`: runs a Temporal worker for Converge in the foreground until SIGINT/SIGTERM.
 import type { Command } from 'commander';
 import { UserError } from '../../domain/errors';
+import { exitCodesHelp } from '../exit-codes';
 import { CONNECTION_ENV_HELP } from '../connection';
 import { TUNING_ENV_HELP } from '../../workers/tuning';
 
@@ -25,6 +26,11 @@ export function registerWorker(program: Command): void {
         envHelp('Temporal connection (environment)', CONNECTION_ENV_HELP),
         envHelp('Cloud (environment; credentials stay in the worker)', REGION_ENV_HELP),
         envHelp('Capacity (environment)', TUNING_ENV_HELP),
+        exitCodesHelp(['ok', 'failed', 'usage'], {
+          ok: 'drained and stopped by SIGINT or SIGTERM',
+          failed: 'the worker failed (cannot reach Temporal or the cloud, …)',
+          usage: 'a bad setting',
+        }),
       ].join('\n'),
     )
     .action(async (opts: { taskQueue?: string }) => {

@@ -1,0 +1,67 @@
+// What the deployment commands share: the deployment name from -d (after or before the command, as
+// BOSH), --yes, a connected client, and printing.
+import type { Command } from 'commander';
+import { UserError } from '../../domain/errors';
+import { connectClient, TASK_QUEUE, type ConnectedClient } from '../connection';
+import { Deployments } from '../deployments';
+import { EXIT } from '../exit-codes';
+
+/** `-d NAME` of the command, else of `converge -d NAME …`, else $CONVERGE_DEPLOYMENT. */
+export function deploymentName(cmd: Command): string {
+  for (let c: Command | null = cmd; c !== null; c = c.parent) {
+    const name = c.opts<{ deployment?: string }>().deployment;
+    if (name !== undefined) return name;
+  }
+  const fromEnv = process.env.CONVERGE_DEPLOYMENT?.trim();
+  if (fromEnv) return fromEnv;
+  throw new UserError(
+    `no deployment given: pass -d NAME (before or after '${cmd.name()}') or set CONVERGE_DEPLOYMENT`,
+    EXIT.usage,
+  );
+}
+
+/** --yes or -n on the command or before it. */
+export function assumeYes(cmd: Command): boolean {
+  for (let c: Command | null = cmd; c !== null; c = c.parent) {
+    const o = c.opts<{ yes?: boolean; nonInteractive?: boolean }>();
+    if (o.yes === true || o.nonInteractive === true) return true;
+  }
+  return false;
+}
+
+export function addDeploymentOption(cmd: Command): Command {
+  return cmd.option(
+    '-d, --deployment <name>',
+    'deployment name (or before the command, or $CONVERGE_DEPLOYMENT)',
+  );
+}
+
+export const YES = [
+  '-y, --yes',
+  'do not ask for confirmation (needed when stdin is not a terminal)',
+] as const;
+export const NON_INTERACTIVE = ['-n, --non-interactive', 'same as --yes (as BOSH)'] as const;
+
+/** Runs `body` with a connected client; Temporal out of reach is its own exit code (4). */
+export async function withClient(body: (d: Deployments) => Promise<void>): Promise<void> {
+  let connected: ConnectedClient;
+  try {
+    connected = await connectClient();
+  } catch (err) {
+    if (err instanceof UserError) throw err; // bad TEMPORAL_* settings: the user's to fix (exit 2)
+    const why = err instanceof Error ? err.message : String(err);
+    throw new UserError(
+      `cannot reach Temporal (${why}); is the stack running? Try 'converge dev up'.`,
+      EXIT.unreachable,
+    );
+  }
+  try {
+    await body(new Deployments(connected.client, { taskQueue: TASK_QUEUE }));
+  } finally {
+    await connected.connection.close();
+  }
+}
+
+export function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}

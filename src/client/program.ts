@@ -1,0 +1,50 @@
+// The `converge` command tree, without running it (main.ts parses argv; tests read each --help).
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { registerPlan } from './commands/plan';
+import { registerRegion } from './commands/region';
+import { registerWorker } from './commands/worker';
+import { registerDev } from './commands/dev';
+import { registerDeployments } from './commands/deployments';
+import { exitCodesHelp } from './exit-codes';
+
+export function buildProgram(): Command {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+
+  const program = new Command('converge')
+    .description('A durable VM deployment director on Temporal: patent → embodiment → obligation.')
+    .version(pkg.version, '-V, --version', 'print the version')
+    .option(
+      '-d, --deployment <name>',
+      'the deployment, for every command that takes one (as BOSH: `converge -d web status`)',
+    )
+    .option('-n, --non-interactive', 'answer yes to every confirmation (as BOSH; or --yes after the command)')
+    .enablePositionalOptions()
+    // Usage errors end in main.ts (exit 2) instead of commander's process.exit(1), which is
+    // deploy's "failed".
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `${exitCodesHelp(['ok', 'failed', 'usage', 'cancelled', 'unreachable', 'notConfirmed', 'interrupted'], {
+        cancelled: 'the operation was cancelled; with plan --detailed-exitcode: the plan has changes',
+      })}\n\nEach command's --help lists the codes it can end with. Formats and a walk-through: docs/.`,
+    );
+
+  registerPlan(program);
+  registerDeployments(program);
+  registerRegion(program);
+  registerWorker(program);
+  registerDev(program);
+  hintAfterUsageErrors(program);
+  return program;
+}
+
+/** After a usage error: one line naming the command's --help, not the whole help text. */
+function hintAfterUsageErrors(command: Command): void {
+  const path: string[] = [];
+  for (let c: Command | null = command; c !== null; c = c.parent) path.unshift(c.name());
+  command.showHelpAfterError(`(see '${path.join(' ')} --help')`);
+  for (const sub of command.commands) hintAfterUsageErrors(sub);
+}
