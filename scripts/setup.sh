@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make a clone ready to run: node_modules matching package-lock.json, and the Temporal CLI.
+# Make a clone ready to run: node_modules matching package-lock.json, the Temporal CLI, and dist/
+# (`npm run build`, skipped when it was built from the current sources).
 # Needs network only for what is missing (the npm registry, the Go module proxy).
 # Run it (do not source it); callers then take the binary from `bash scripts/temporal.sh`.
 set -euo pipefail
@@ -47,4 +48,5 @@ if [[ -n "$reason" ]]; then
 fi
 
 temporal_cli="$(bash scripts/temporal.sh)"
-echo "setup: node_modules ok; temporal CLI at $temporal_cli" >&2
+node scripts/build.mjs --if-stale
+echo "setup: node_modules ok; dist/ current; temporal CLI at $temporal_cli" >&2

@@ -16,7 +16,6 @@ import {
 } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   devServerConfigArgs,
   resolveTemporalCli,
@@ -28,6 +27,7 @@ import {
 import { UserError } from '../domain/errors';
 import { WORKER_NODE_FLAGS, workerEnv } from '../workers/tuning';
 import { DEFAULT_NAMESPACE, taskQueueFromEnv, type Env } from './connection';
+import { packageRoot } from '../package-root';
 
 export type ServiceName = 'temporal' | 'region' | 'worker';
 export const SERVICES: readonly ServiceName[] = ['temporal', 'region', 'worker'];
@@ -62,11 +62,10 @@ export class DevStackError extends UserError {
   }
 }
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HEALTH_TIMEOUT_MS: Record<ServiceName, number> = { temporal: 60_000, region: 20_000, worker: 90_000 };
 
 export function devStackConfig(env: Env = process.env): DevStackConfig {
-  const root = ROOT.replace(/\/+$/, '');
+  const root = packageRoot();
   return {
     root,
     dir: env.CONVERGE_DEV_DIR?.trim() || join(root, '.converge'),

@@ -1,11 +1,12 @@
 // region.yml: what the region offers (quota pools, AZs, networks, storage pools, images).
 // Validated strictly; every error names the field, e.g. `networks[0].subnets[0].gateway`.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { cidrHosts, ipToNum, parseRange, type Interval } from './ipam';
 import { firstIssue } from './validate';
+import { packageRoot } from '../package-root';
 
 const name = z.string().min(1);
 const count = z.number().int().min(0);
@@ -107,7 +108,7 @@ export type RegionConfigInput = z.input<typeof regionConfigSchema>;
 export class ConfigError extends Error {}
 
 /** The example that ships with the repository is the default seed. */
-export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../examples/region.yml', import.meta.url));
+export const DEFAULT_CONFIG_PATH = join(packageRoot(), 'examples', 'region.yml');
 
 export function parseRegionConfig(input: unknown, source: string): RegionConfig {
   const result = regionConfigSchema.safeParse(input);

@@ -1,5 +1,7 @@
-// Where the worker finds the workflow code. Resolved from this file so it works from any cwd.
-import { fileURLToPath } from 'node:url';
+// Where the worker finds the workflow code. Resolved from the package root so it works from any cwd,
+// from src/ and from dist/.
+import { join } from 'node:path';
+import { packageRoot } from '../package-root';
 
 /** The workflow entry module (the deployment entity, the operation, their messages). */
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+export const WORKFLOWS_PATH = join(packageRoot(), 'src', 'workflows', 'index.ts');

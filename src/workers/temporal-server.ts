@@ -2,9 +2,10 @@
 // binary is and the search attributes Converge needs registered before any workflow upserts them.
 import { execFileSync } from 'node:child_process';
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto'; // CommonJS: named ESM imports fail at runtime under Node
+import { packageRoot } from '../package-root';
 
 /** Keyword search attributes the workflows upsert (DESIGN §5, UI). */
 export const SEARCH_ATTRIBUTES = ['ConvergeDeployment', 'ConvergeOperation', 'ConvergePhase'] as const;
@@ -47,7 +48,7 @@ export function devServerConfigArgs(): string[] {
   ];
 }
 
-export const TEMPORAL_SCRIPT = fileURLToPath(new URL('../../scripts/temporal.sh', import.meta.url));
+export const TEMPORAL_SCRIPT = join(packageRoot(), 'scripts', 'temporal.sh');
 
 /**
  * The Temporal CLI's path, resolved by scripts/temporal.sh (one source of truth for the lookup

@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+// `npm run build`: compiles src/ to dist/ (esbuild, ES modules, source maps) and prebuilds the
+// workflow bundle (webpack, through the Temporal SDK) so neither the CLI nor the worker pays a
+// TypeScript or bundling step at start-up.
+//   --if-stale  do nothing when dist/build-info.json was built from the current sources
+//   --print-source-hash  print the hash of the sources and exit (tests compare it with the TS one)
+// Plain JavaScript on purpose: it runs before anything is compiled, and setup.sh calls it on every
+// `npm test` / `npm run demo`, so the up-to-date check must cost milliseconds.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DIST = join(ROOT, 'dist');
+const INFO = join(DIST, 'build-info.json');
+
+/** Entry points: what bin/converge.mjs runs, and the public client API (package export "./client"). */
+const ENTRIES = { cli: 'src/client/main.ts' };
+
+// The hash covers everything that can change the output. src/workers/build-info.ts computes the same
+// hash (same files, same order, same framing) to tell whether the prebuilt workflow bundle is stale.
+function sourceHash() {
+  const files = [...walk(join(ROOT, 'src')), join(ROOT, 'package.json'), join(ROOT, 'package-lock.json'), join(ROOT, 'scripts', 'build.mjs')]
+    .map((f) => relative(ROOT, f).split('\\').join('/'))
+    .sort();
+  const hash = createHash('sha256');
+  for (const file of files) {
+    const content = readFileSync(join(ROOT, file));
+    hash.update(`${file}\0${content.length}\0`);
+    hash.update(content);
+  }
+  return hash.digest('hex');
+}
+
+function* walk(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(path);
+    else if (/\.(ts|mts|json)$/.test(entry.name)) yield path;
+  }
+}
+
+function readInfo() {
+  try {
+    return JSON.parse(readFileSync(INFO, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+async function build(hash) {
+  const started = Date.now();
+  const esbuild = await import('esbuild');
+  const staging = join(ROOT, `.dist-staging-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+
+  // One bundle per entry, split so the commands that load lazily (worker, dev stack, region) stay out
+  // of `converge --help`. node_modules stay external: the SDK's native core cannot be bundled.
+  await esbuild.build({
+    entryPoints: ENTRIES,
+    outdir: staging,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    sourcemap: 'linked',
+    sourcesContent: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    logLevel: 'warning',
+  });
+
+  // The workflow bundle, built once here instead of at each worker start. Its sha256 names this build
+  // of the workflow code (a natural Worker Deployment Version build id).
+  const { bundleWorkflowCode } = await import('@temporalio/worker');
+  const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn: (m) => console.warn(`[bundler] ${m}`), error: (m) => console.error(`[bundler] ${m}`) };
+  const { code } = await bundleWorkflowCode({ workflowsPath: join(ROOT, 'src', 'workflows', 'index.ts'), logger: quiet });
+  writeFileSync(join(staging, 'workflow-bundle.js'), code);
+  const sha256 = createHash('sha256').update(code).digest('hex');
+
+  const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
+  const info = { version, sourceHash: hash, workflowBundle: { file: 'workflow-bundle.js', sha256 } };
+  writeFileSync(join(staging, 'build-info.json'), `${JSON.stringify(info, null, 2)}\n`);
+
+  // Swap in whole: a process running dist/ never sees half a build. Two builds at once (parallel
+  // test projects) both produce the same output; the loser drops its copy.
+  rmSync(DIST, { recursive: true, force: true });
+  try {
+    renameSync(staging, DIST);
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true });
+    if (readInfo()?.sourceHash !== hash) throw err;
+  }
+  console.error(`build: dist/ in ${Date.now() - started} ms (workflow bundle sha256 ${sha256.slice(0, 12)})`);
+}
+
+// One build at a time per checkout (both vitest projects ensure the build as they start): the
+// second waits, then finds dist/ current.
+async function locked(work) {
+  const lock = join(ROOT, '.build-lock');
+  const deadline = Date.now() + 5 * 60_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      // A build killed mid-way leaves its lock behind; no build takes ten minutes.
+      if (Date.now() - statSync(lock, { throwIfNoEntry: false })?.mtimeMs > 10 * 60_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`build: ${lock} held for 5 minutes; remove it if no build is running`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+const current = (hash) => existsSync(join(DIST, 'cli.js')) && readInfo()?.sourceHash === hash;
+
+const args = new Set(process.argv.slice(2));
+const hash = sourceHash();
+if (args.has('--print-source-hash')) {
+  console.log(hash);
+} else if (!(args.has('--if-stale') && current(hash))) {
+  await locked(async () => {
+    if (!(args.has('--if-stale') && current(hash))) await build(hash);
+  });
+}
