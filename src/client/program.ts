@@ -1,5 +1,6 @@
 // The `converge` command tree, without running it (main.ts parses argv; tests read each --help).
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerPlan } from './commands/plan';
 import { registerRegion } from './commands/region';
@@ -7,9 +8,10 @@ import { registerWorker } from './commands/worker';
 import { registerDev } from './commands/dev';
 import { registerDeployments } from './commands/deployments';
 import { exitCodesHelp } from './exit-codes';
+import { packageRoot } from '../package-root';
 
 export function buildProgram(): Command {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as {
     version: string;
   };
 
