@@ -101,6 +101,7 @@ export interface OperationOutcome {
 export interface InvariantTotals {
   orphans: number;
   leakedAllocations: number;
+  leakedVolumes: number;
   duplicates: number;
   twoStageViolations: number;
 }
@@ -124,6 +125,7 @@ export interface ScenarioRow {
   kills: string;
   duplicates: number;
   leakedAllocations: number;
+  leakedVolumes: number;
   orphans: number;
   twoStageViolations: number;
   converged: string;
@@ -238,7 +240,7 @@ function emptyOutcome(scenario: ScenarioId, run: number, seed: number, problem: 
     kills: { worker: 0, temporal: 0, region: 0 },
     operations: [],
     followUp: null,
-    invariants: { orphans: 0, leakedAllocations: 0, duplicates: 0, twoStageViolations: 0 },
+    invariants: { orphans: 0, leakedAllocations: 0, leakedVolumes: 0, duplicates: 0, twoStageViolations: 0 },
     problems: [problem],
     notes: [],
   };
@@ -248,7 +250,7 @@ export function runOk(r: RunOutcome): boolean {
   const i = r.invariants;
   return (
     r.problems.length === 0 &&
-    i.orphans + i.leakedAllocations + i.duplicates + i.twoStageViolations === 0 &&
+    i.orphans + i.leakedAllocations + i.leakedVolumes + i.duplicates + i.twoStageViolations === 0 &&
     r.followUp?.status === 'converged'
   );
 }
@@ -270,7 +272,7 @@ async function runOnce(
     kills: { worker: 0, temporal: 0, region: 0 },
     operations: [],
     followUp: null,
-    invariants: { orphans: 0, leakedAllocations: 0, duplicates: 0, twoStageViolations: 0 },
+    invariants: { orphans: 0, leakedAllocations: 0, leakedVolumes: 0, duplicates: 0, twoStageViolations: 0 },
     problems: [],
     notes: [],
   };
@@ -527,6 +529,7 @@ async function addInvariants(
   const t = outcome.invariants;
   t.orphans += report.orphans;
   t.leakedAllocations += report.leakedAllocations;
+  t.leakedVolumes += report.leakedVolumes;
   t.duplicates += report.duplicates;
   t.twoStageViolations += report.twoStageViolations;
   if (report.remainingSteps > 0)
@@ -586,7 +589,7 @@ function describeRun(r: RunOutcome): string {
     .map(([k, n]) => `${n} ${k}`)
     .join(', ');
   const lines = [
-    `    ${runOk(r) ? 'ok' : 'FAILED'}: kills ${kills || 'none'}; dup ${i.duplicates}, leaked ${i.leakedAllocations}, orphans ${i.orphans}, two-stage ${i.twoStageViolations}; follow-up ${r.followUp?.status ?? 'none'}`,
+    `    ${runOk(r) ? 'ok' : 'FAILED'}: kills ${kills || 'none'}; dup ${i.duplicates}, leaked ${i.leakedAllocations}, leaked disks ${i.leakedVolumes}, orphans ${i.orphans}, two-stage ${i.twoStageViolations}; follow-up ${r.followUp?.status ?? 'none'}`,
   ];
   for (const n of r.notes) lines.push(`    note: ${n}`);
   for (const p of r.problems) lines.push(`    PROBLEM: ${p}`);
@@ -611,6 +614,7 @@ export function tabulate(scenarios: readonly ScenarioId[], runs: RunOutcome[]): 
           .join(', ') || '0',
       duplicates: sum((i) => i.duplicates),
       leakedAllocations: sum((i) => i.leakedAllocations),
+      leakedVolumes: sum((i) => i.leakedVolumes),
       orphans: sum((i) => i.orphans),
       twoStageViolations: sum((i) => i.twoStageViolations),
       converged: `${converged.length}/${ops.length}`,
@@ -629,11 +633,11 @@ function median(xs: number[]): number | null {
 
 export function markdownTable(rows: ScenarioRow[]): string {
   const head =
-    '| scenario | runs | kills | duplicate servers | leaked allocations | orphans | two-stage violations | operations converged | median time to converge | follow-up deploys converged |';
-  const sep = '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|';
+    '| scenario | runs | kills | duplicate servers | leaked allocations | leaked disks | orphans | two-stage violations | operations converged | median time to converge | follow-up deploys converged |';
+  const sep = '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|';
   const body = rows.map(
     (r) =>
-      `| ${r.scenario} | ${r.runs} | ${r.kills} | ${r.duplicates} | ${r.leakedAllocations} | ${r.orphans} | ${r.twoStageViolations} | ${r.converged} | ${r.medianMs === null ? '-' : `${(r.medianMs / 1000).toFixed(1)} s`} | ${r.followUps} |`,
+      `| ${r.scenario} | ${r.runs} | ${r.kills} | ${r.duplicates} | ${r.leakedAllocations} | ${r.leakedVolumes} | ${r.orphans} | ${r.twoStageViolations} | ${r.converged} | ${r.medianMs === null ? '-' : `${(r.medianMs / 1000).toFixed(1)} s`} | ${r.followUps} |`,
   );
   return [head, sep, ...body].join('\n');
 }

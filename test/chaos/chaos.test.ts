@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { markdownTable, runChaos, SHORT } from '../../scripts/chaos/run';
 
 describe('chaos (short)', () => {
-  it('crashes, faults and racing deploys leave no duplicate, leak, orphan or two-stage violation', async () => {
+  it('crashes, faults and racing deploys leave no duplicate, leaked allocation or disk, orphan or two-stage violation', async () => {
     const log: string[] = [];
     const report = await runChaos({ ...SHORT, seed: 1, say: (line) => log.push(line) });
     const table = markdownTable(report.rows);
@@ -16,6 +16,7 @@ describe('chaos (short)', () => {
     for (const row of report.rows) {
       expect(row.duplicates, why).toBe(0);
       expect(row.leakedAllocations, why).toBe(0);
+      expect(row.leakedVolumes, why).toBe(0);
       expect(row.orphans, why).toBe(0);
       expect(row.twoStageViolations, why).toBe(0);
       expect(row.followUps, why).toBe(`${row.runs}/${row.runs}`);
