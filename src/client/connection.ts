@@ -2,9 +2,8 @@
 // worker both read it, so they can never disagree about which server, namespace or task queue
 // they talk to. Variable names follow Temporal's own environment configuration.
 import { readFileSync } from 'node:fs';
-import { Client, Connection, type TLSConfig } from '@temporalio/client';
+import type { Client, Connection, TLSConfig } from '@temporalio/client';
 import { UserError } from '../domain/errors';
-import { dataConverter } from './data-converter';
 
 export type Env = Record<string, string | undefined>;
 
@@ -87,6 +86,11 @@ export interface ConnectedClient {
 /** Connects the CLI's client. Callers close `connection` when done. */
 export async function connectClient(env: Env = process.env): Promise<ConnectedClient> {
   const settings = temporalSettingsFromEnv(env);
+  // Loaded here, not at the top: the SDK is most of the CLI's start-up, and --help needs none of it.
+  const [{ Client, Connection }, { dataConverter }] = await Promise.all([
+    import('@temporalio/client'),
+    import('./data-converter'),
+  ]);
   const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: '5s' });
   const client = new Client({ connection, namespace: settings.namespace, dataConverter });
   return { client, connection, settings };

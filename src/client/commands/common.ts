@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../../domain/errors';
 import { connectClient, TASK_QUEUE, type ConnectedClient } from '../connection';
-import { Deployments } from '../deployments';
+import type { Deployments } from '../deployments';
 import { EXIT } from '../exit-codes';
 
 /** `-d NAME` of the command, else of `converge -d NAME …`, else $CONVERGE_DEPLOYMENT. */
@@ -56,6 +56,8 @@ export async function withClient(body: (d: Deployments) => Promise<void>): Promi
     );
   }
   try {
+    // Loaded with the client (see connectClient): --help needs neither.
+    const { Deployments } = await import('../deployments');
     await body(new Deployments(connected.client, { taskQueue: TASK_QUEUE }));
   } finally {
     await connected.connection.close();

@@ -8,7 +8,6 @@ import type { Deployments } from '../deployments';
 import { withUserErrors } from '../errors';
 import { EXIT, exitCodesHelp, OPERATION_CODES, READ_CODES, type ExitName } from '../exit-codes';
 import { confirm, requireAnswerable } from '../confirm';
-import { loadDeploymentInputs } from '../load';
 import {
   progressLine,
   renderInstances,
@@ -68,6 +67,8 @@ export function registerDeployments(program: Command): void {
           opts: FollowOptions & { cloudConfig: string; recreate?: boolean; dryRun?: boolean },
           cmd: Command,
         ) => {
+          // Loaded when a deploy runs: the schemas and the YAML parser are not needed for --help.
+          const { loadDeploymentInputs } = await import('../load');
           const { manifest, cloudConfig } = loadDeploymentInputs(manifestPath, opts.cloudConfig);
           const request = { manifest, cloudConfig, recreate: opts.recreate ?? false };
           const yes = assumeYes(cmd);
