@@ -1,12 +1,12 @@
 // associate-vm-to-instance: the server becomes the instance's VM (tag converge.instance), and the
 // instance's persistent volume is attached to it (attach-or-create). Repeating it changes nothing.
 import type { AssociateInput, AssociateResult } from '../domain/activities';
-import { NON_RETRYABLE } from '../domain/activities';
+import { DEFAULT_FAILURE_BUDGET, NON_RETRYABLE } from '../domain/activities';
 import { TAG, type Server, type Tags } from '../domain/cloud';
 import { Gone, QuotaExceeded } from '../cloud/errors';
 import type { Volume } from '../domain/cloud';
 import type { ActivityDeps } from './deps';
-import { asFailures, nonRetryable, retryable, RETRYABLE } from './failures';
+import { asFailures, conflictPastBudget, nonRetryable, retryable, RETRYABLE } from './failures';
 import { pulse, type Pulse } from './pulse';
 import { describeVerdicts, judgePools, pickOwnVolume, type DiskRequest } from './storage';
 
@@ -16,36 +16,42 @@ const MAX_VOLUME_GENERATIONS = 100;
 export function associateVmToInstance(
   deps: ActivityDeps,
 ): (input: AssociateInput) => Promise<AssociateResult> {
-  return (input) =>
-    asFailures(`associate-vm-to-instance ${input.serverId} → ${input.instanceId}`, async () => {
-      const p = pulse(deps.options.heartbeatEveryMs);
-      p.throwIfCancelled();
-      const { cloud } = deps;
-      // The server and the instance's volumes are read together, and the tag and the volume are
-      // written together: they are different resources, and a disk unit's five calls in a row were
-      // its whole lead over a unit without one on every wave of a hot_swap. Nothing is written
-      // before the server passed refuseForeign.
-      const [server, volumes] = await Promise.all([
-        cloud.getServer(input.serverId),
-        input.disk === null ? null : cloud.listVolumes(volumeTags(input)),
-      ]);
-      refuseForeign(server, input);
-      const tagged = async (): Promise<void> => {
-        if (server.tags[TAG.instance] !== input.instanceId) {
-          await cloud.setServerTags(server.id, { [TAG.instance]: input.instanceId });
-        }
-        p.heartbeat({ serverId: server.id, tagged: true });
-      };
-      if (input.disk === null || volumes === null) {
-        await tagged();
-        return { volumeId: null, volumePool: null, volumeCreated: false };
-      }
-      const [, attached] = await settledTogether(
-        tagged(),
-        attachOrCreate(deps, p, input, input.disk, volumes),
-      );
-      return attached;
-    });
+  return (input) => {
+    const what = `associate-vm-to-instance ${input.serverId} → ${input.instanceId}`;
+    const p = pulse(deps.options.heartbeatEveryMs);
+    // A disk busy elsewhere past the budget is persistent (it is the instance's own: nothing else frees it).
+    return asFailures(what, () =>
+      associate(deps, p, input).catch((err: unknown) => {
+        throw conflictPastBudget(err, what, p.firstScheduledAt, input.budget ?? DEFAULT_FAILURE_BUDGET);
+      }),
+    );
+  };
+}
+
+async function associate(deps: ActivityDeps, p: Pulse, input: AssociateInput): Promise<AssociateResult> {
+  p.throwIfCancelled();
+  const { cloud } = deps;
+  // The server and the instance's volumes are read together, and the tag and the volume are
+  // written together: they are different resources, and a disk unit's five calls in a row were
+  // its whole lead over a unit without one on every wave of a hot_swap. Nothing is written
+  // before the server passed refuseForeign.
+  const [server, volumes] = await Promise.all([
+    cloud.getServer(input.serverId),
+    input.disk === null ? null : cloud.listVolumes(volumeTags(input)),
+  ]);
+  refuseForeign(server, input);
+  const tagged = async (): Promise<void> => {
+    if (server.tags[TAG.instance] !== input.instanceId) {
+      await cloud.setServerTags(server.id, { [TAG.instance]: input.instanceId });
+    }
+    p.heartbeat({ serverId: server.id, tagged: true });
+  };
+  if (input.disk === null || volumes === null) {
+    await tagged();
+    return { volumeId: null, volumePool: null, volumeCreated: false };
+  }
+  const [, attached] = await settledTogether(tagged(), attachOrCreate(deps, p, input, input.disk, volumes));
+  return attached;
 }
 
 /**

@@ -4,9 +4,15 @@
 import type { CreateServerRequest } from '../cloud/port';
 import { Gone } from '../cloud/errors';
 import { TAG, type Allocation, type Tags } from '../domain/cloud';
-import type { CreateVmInput, CreateVmResult } from '../domain/activities';
+import {
+  DEFAULT_FAILURE_BUDGET,
+  NON_RETRYABLE,
+  type CreateVmInput,
+  type CreateVmResult,
+  type FailureBudget,
+} from '../domain/activities';
 import { waitContext, type ActivityDeps } from './deps';
-import { asFailures, retryable, RETRYABLE, toFailure } from './failures';
+import { asFailures, conflictPastBudget, nonRetryable, retryable, RETRYABLE, toFailure } from './failures';
 import { ApplicationFailure } from '@temporalio/common';
 import { allocationKey, serverKey } from './keys';
 import { pulse } from './pulse';
@@ -27,15 +33,29 @@ export function createVm(deps: ActivityDeps): (input: CreateVmInput) => Promise<
       p.throwIfCancelled();
       const allocation = await reserve(deps, input);
       const buildDeadlineMs = input.buildDeadlineMs ?? options.buildDeadlineMs;
+      const budget = input.budget ?? DEFAULT_FAILURE_BUDGET;
       let attempt = resumedAttempt(p.resumeDetails, allocation.id);
       const failures: string[] = [];
 
       for (let built = 0; built < options.maxBuildAttempts;) {
+        // Every attempt before this one built a server that never became ACTIVE and was deleted
+        // (its key answers Gone), in this execution or an earlier one: the persistent-failure count.
+        if (attempt - 1 >= budget.failedBuilds) await buildsSpent(deps, input, allocation, budget, failures);
         const details: CreateVmProgress = { allocationId: allocation.id, attempt };
         p.heartbeat(details);
         p.throwIfCancelled();
         const first = await createOrGone(deps, serverRequest(input, allocation, attempt)).catch(
-          (err: unknown) => releaseIfUnused(deps, allocation, err),
+          (err: unknown) =>
+            releaseIfUnused(
+              deps,
+              allocation,
+              conflictPastBudget(
+                err,
+                `create-vm ${input.deployment} ${input.claim}`,
+                p.firstScheduledAt,
+                budget,
+              ),
+            ),
         );
         if (first === 'gone') {
           // An earlier execution built this attempt and deleted it: move on without spending budget.
@@ -49,7 +69,10 @@ export function createVm(deps: ActivityDeps): (input: CreateVmInput) => Promise<
           return { serverId: outcome.server.id, allocationId: allocation.id, attempts: attempt };
         }
         if (outcome.kind === 'failed') {
-          failures.push(`server ${outcome.server.id} ${outcome.why}`);
+          const fault = outcome.server.fault;
+          failures.push(
+            `server ${outcome.server.id} ${outcome.why}${fault === undefined ? '' : `: ${fault}`}`,
+          );
           await deleteAndAwaitGone(ctx, outcome.server.id, options.deleteDeadlineMs);
         } else {
           failures.push(`server ${first.id} vanished while building`);
@@ -63,6 +86,28 @@ export function createVm(deps: ActivityDeps): (input: CreateVmInput) => Promise<
         { allocationId: allocation.id, nextAttempt: attempt },
       );
     });
+}
+
+/**
+ * The build budget is spent: release the allocation (every server built for it was deleted and
+ * awaited gone) and fail the step for good with what the cloud said about the builds.
+ */
+async function buildsSpent(
+  deps: ActivityDeps,
+  input: CreateVmInput,
+  allocation: Allocation,
+  budget: FailureBudget,
+  failures: readonly string[],
+): Promise<never> {
+  const said = failures.length > 0 ? failures.join('; ') : 'the failed builds were in earlier attempts';
+  return releaseIfUnused(
+    deps,
+    allocation,
+    nonRetryable(
+      NON_RETRYABLE.buildsFailed,
+      `create-vm ${input.deployment} ${input.claim}: ${budget.failedBuilds} build${budget.failedBuilds === 1 ? '' : 's'} ended without an ACTIVE server (update.max_failed_builds ${budget.failedBuilds}): ${said}`,
+    ),
+  );
 }
 
 /** Reserves (or finds again, same key) the claim's allocation; QuotaExceeded is non-retryable. */

@@ -86,6 +86,29 @@ export function toFailure(err: unknown, what: string): unknown {
   return err;
 }
 
+/**
+ * A conflict (static IP taken, volume in use) usually clears when a delete in flight finishes, so it
+ * is retried; past the budget, counted from the step's first attempt, it is persistent: the step
+ * fails for good with the cloud's own words. Anything else passes through unchanged.
+ */
+export function conflictPastBudget(
+  err: unknown,
+  what: string,
+  firstScheduledAt: number,
+  budget: { conflictMs: number },
+  now = Date.now(),
+): unknown {
+  if (!(err instanceof Conflict) || now - firstScheduledAt < budget.conflictMs) return err;
+  const minutes = Math.round((now - firstScheduledAt) / 6_000) / 10;
+  return ApplicationFailure.create({
+    type: NON_RETRYABLE.persistentConflict,
+    message: `${what}: ${err.message}, still after ${minutes} min of retries (update.conflict_timeout_minutes ${budget.conflictMs / 60_000})`,
+    nonRetryable: true,
+    details: [{ code: err.code, status: err.status }],
+    cause: err,
+  });
+}
+
 /** A read that failed for a reason a later read may not have (5xx, unavailable, timeout): polls skip it. */
 export function isTransient(err: unknown): boolean {
   if (err instanceof CloudError) return err instanceof Unavailable;

@@ -12,6 +12,8 @@ export interface Pulse {
   throwIfCancelled(): void;
   /** Details recorded by the previous attempt's last heartbeat, if any. */
   readonly resumeDetails: unknown;
+  /** When the activity's first attempt was scheduled (ms since epoch): failure budgets count from it. */
+  readonly firstScheduledAt: number;
 }
 
 export function pulse(everyMs = DEFAULT_ACTIVITY_OPTIONS.heartbeatEveryMs): Pulse {
@@ -22,6 +24,7 @@ export function pulse(everyMs = DEFAULT_ACTIVITY_OPTIONS.heartbeatEveryMs): Puls
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       throwIfCancelled: () => undefined,
       resumeDetails: undefined,
+      firstScheduledAt: Date.now(),
     };
   }
   // Heartbeats are sent lazily: `heartbeat` keeps the latest details, and they go to Temporal once
@@ -53,6 +56,7 @@ export function pulse(everyMs = DEFAULT_ACTIVITY_OPTIONS.heartbeatEveryMs): Puls
       throw reason instanceof CancelledFailure ? reason : new CancelledFailure('activity cancelled');
     },
     resumeDetails: ctx.info.heartbeatDetails as unknown,
+    firstScheduledAt: ctx.info.scheduledTimestampMs,
   };
 }
 

@@ -16,7 +16,23 @@ export interface CreateVmInput {
   spec: VmSpec;
   /** Give up on a server still in BUILD after this long (it is deleted and the create retried). */
   buildDeadlineMs?: number;
+  /** When a persistent failure ends the step (absent: DEFAULT_FAILURE_BUDGET). */
+  budget?: FailureBudget;
 }
+
+/**
+ * How long a persistent failure may last before its step fails for good (the manifest's `update:`
+ * `max_failed_builds`, `conflict_timeout_minutes`). Transient failures (5xx, 429, timeouts, a worker
+ * killed) have no budget: an outage delays an operation, it never fails it.
+ */
+export interface FailureBudget {
+  /** Builds of one VM ending without an ACTIVE server (ERROR, stuck, vanished) before create-vm fails. */
+  failedBuilds: number;
+  /** How long a conflict (static IP taken, volume in use) is retried, from the step's first attempt. */
+  conflictMs: number;
+}
+
+export const DEFAULT_FAILURE_BUDGET: FailureBudget = { failedBuilds: 3, conflictMs: 10 * 60_000 };
 
 export interface CreateVmResult {
   serverId: string;
@@ -30,6 +46,8 @@ export interface AssociateInput {
   serverId: string;
   instanceId: string;
   disk: { size_gb: number; type: string | null; cloud_properties: Record<string, unknown> } | null;
+  /** When a persistent conflict (its disk busy elsewhere) ends the step (absent: DEFAULT_FAILURE_BUDGET). */
+  budget?: FailureBudget;
 }
 
 export interface AssociateResult {
@@ -151,6 +169,10 @@ export const NON_RETRYABLE = {
   notFound: 'NotFound',
   /** An idempotency key whose allocation (or server) was already released: the step is stale. */
   gone: 'Gone',
+  /** create-vm: `failedBuilds` builds ended without an ACTIVE server (FailureBudget). */
+  buildsFailed: 'BuildsFailed',
+  /** A conflict (static IP taken, volume in use) outlasted `conflictMs` (FailureBudget). */
+  persistentConflict: 'PersistentConflict',
 } as const;
 
 /** The worker's own settings, read once per operation so the operation records what it started with. */

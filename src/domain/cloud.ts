@@ -46,6 +46,8 @@ export interface Server {
   disk_gb: number;
   tags: Tags;
   created_at: string;
+  /** Why the cloud put the server in ERROR, in its own words (absent when it says nothing). */
+  fault?: string;
 }
 
 export interface Allocation {

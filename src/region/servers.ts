@@ -340,8 +340,12 @@ function toServer(row: Row): Server {
     disk_gb: row.disk_gb,
     tags: parseTags(row.tags_json),
     created_at: row.created_at,
+    ...(row.state === 'ERROR' ? { fault: BUILD_FAULT } : {}),
   };
 }
+
+/** What the region says about a build that ended in ERROR (the only way one does: error_build_rate). */
+export const BUILD_FAULT = 'no valid host was found for the build (injected fault: error_build_rate)';
 
 /** Locally administered, unicast, unique because `n` is never reused. */
 function macFor(n: number): string {

@@ -3,6 +3,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createActivities, RETRYABLE } from '../../src/activities';
 import { NON_RETRYABLE } from '../../src/domain/activities';
+import { BUILD_FAULT } from '../../src/region/servers';
 import { TAG } from '../../src/domain/cloud';
 import { RegionClient } from '../../src/cloud/region-client';
 import { regionForFile } from '../support/region';
@@ -214,6 +215,61 @@ describe('create-vm', () => {
     expect(retry.value.attempts).toBe(3);
     expect(await serversOf(input.deployment, input.claim)).toHaveLength(1);
     expect(await allocationsOf(input.deployment)).toHaveLength(1);
+  });
+
+  it("builds that keep ending in ERROR fail the step for good at the budget, with the region's words, leaving nothing", async () => {
+    const activities = fast();
+    const input = vmInput(deploymentName('web'), 'api/0', {
+      budget: { failedBuilds: 2, conflictMs: 60_000 },
+    });
+    await region.client.setFaults({ error_build_rate: 1 });
+    const failure = await failActivity(activities.createVm, [input]);
+    expect(failure.type).toBe(NON_RETRYABLE.buildsFailed);
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toContain('2 builds ended without an ACTIVE server (update.max_failed_builds 2)');
+    expect(failure.message).toContain(`ERROR: ${BUILD_FAULT}`);
+    // Both ERROR servers were deleted and the allocation released: nothing leaks.
+    expect(await serversOf(input.deployment, input.claim)).toHaveLength(0);
+    expect(await allocationsOf(input.deployment)).toHaveLength(0);
+  });
+
+  it('the build budget counts the builds of earlier executions (walked past by their Gone keys)', async () => {
+    const activities = createActivities(region.client, {
+      pollMs: 20,
+      heartbeatEveryMs: 0,
+      maxBuildAttempts: 2,
+    });
+    const input = vmInput(deploymentName('web'), 'api/0', {
+      budget: { failedBuilds: 3, conflictMs: 60_000 },
+    });
+    await region.client.setFaults({ error_build_rate: 1 });
+    expect((await failActivity(activities.createVm, [input])).type).toBe(RETRYABLE.buildFailed);
+    const second = await failActivity(activities.createVm, [input]);
+    expect([second.type, second.nonRetryable]).toEqual([NON_RETRYABLE.buildsFailed, true]);
+    expect(second.message).toContain(BUILD_FAULT);
+    expect(await serversOf(input.deployment, input.claim)).toHaveLength(0);
+    expect(await allocationsOf(input.deployment)).toHaveLength(0);
+  });
+
+  it('a static IP held by another server: retried within the conflict budget, then fails for good', async () => {
+    const activities = fast();
+    const deployment = deploymentName('web');
+    const withIp = (claim: string) => {
+      const input = vmInput(deployment, claim);
+      return { ...input, spec: { ...input.spec, static_ip: '10.1.0.20' } };
+    };
+    await runActivity(activities.createVm, [withIp('db/0')]);
+    const taken = { ...withIp('db/1'), budget: { failedBuilds: 3, conflictMs: 60_000 } };
+    const early = await failActivity(activities.createVm, [taken]);
+    expect([early.type, early.nonRetryable]).toEqual([RETRYABLE.conflict, false]);
+
+    const late = await failActivity(activities.createVm, [taken], { scheduledAt: Date.now() - 61_000 });
+    expect([late.type, late.nonRetryable]).toEqual([NON_RETRYABLE.persistentConflict, true]);
+    expect(late.message).toContain('static_ip 10.1.0.20 is already in use');
+    expect(late.message).toContain('update.conflict_timeout_minutes 1');
+    // The step that failed for good holds no allocation.
+    const mine = (await allocationsOf(deployment)).filter((a) => a.tags[TAG.claim] === 'db/1');
+    expect(mine).toHaveLength(0);
   });
 
   it('a build stuck past its deadline is deleted and replaced', async () => {

@@ -16,6 +16,8 @@ export interface RunOptions {
   /** What Temporal would pass as the previous attempt's last heartbeat. */
   resume?: unknown;
   onHeartbeat?: (details: unknown) => void;
+  /** When the activity's first attempt was scheduled (failure budgets count from it); default now. */
+  scheduledAt?: number;
 }
 
 /** One activity attempt. */
@@ -24,9 +26,14 @@ export async function runActivity<A extends unknown[], T>(
   args: A,
   options: RunOptions = {},
 ): Promise<Run<T>> {
-  const env = new MockActivityEnvironment(
-    options.resume === undefined ? {} : { heartbeatDetails: options.resume },
-  );
+  // As a worker would see it: scheduled just now unless told otherwise (the mock's own default is
+  // the epoch, which would put every failure budget far in the past).
+  const scheduledTimestampMs = options.scheduledAt ?? Date.now();
+  const env = new MockActivityEnvironment({
+    scheduledTimestampMs,
+    currentAttemptScheduledTimestampMs: Date.now(),
+    ...(options.resume === undefined ? {} : { heartbeatDetails: options.resume }),
+  });
   const heartbeats: unknown[] = [];
   env.on('heartbeat', (details: unknown) => {
     heartbeats.push(details);
@@ -68,10 +75,15 @@ export async function withRetries<A extends unknown[], T>(
 ): Promise<Retried<T>> {
   const failures: ApplicationFailure[] = [];
   let resume: unknown;
+  const scheduledAt = Date.now();
   for (let attempt = 1; ; attempt += 1) {
     const heartbeats: unknown[] = [];
     try {
-      const run = await runActivity(fn, args, { resume, onHeartbeat: (d) => heartbeats.push(d) });
+      const run = await runActivity(fn, args, {
+        resume,
+        scheduledAt,
+        onHeartbeat: (d) => heartbeats.push(d),
+      });
       return { value: run.value, failures };
     } catch (err) {
       if (!(err instanceof ApplicationFailure)) throw err;
