@@ -7,7 +7,16 @@
 // Plain JavaScript on purpose: it runs before anything is compiled, and setup.sh calls it on every
 // `npm test` / `npm run demo`, so the up-to-date check must cost milliseconds.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,7 +30,12 @@ const ENTRIES = { cli: 'src/client/main.ts' };
 // The hash covers everything that can change the output. src/workers/build-info.ts computes the same
 // hash (same files, same order, same framing) to tell whether the prebuilt workflow bundle is stale.
 function sourceHash() {
-  const files = [...walk(join(ROOT, 'src')), join(ROOT, 'package.json'), join(ROOT, 'package-lock.json'), join(ROOT, 'scripts', 'build.mjs')]
+  const files = [
+    ...walk(join(ROOT, 'src')),
+    join(ROOT, 'package.json'),
+    join(ROOT, 'package-lock.json'),
+    join(ROOT, 'scripts', 'build.mjs'),
+  ]
     .map((f) => relative(ROOT, f).split('\\').join('/'))
     .sort();
   const hash = createHash('sha256');
@@ -76,8 +90,18 @@ async function build(hash) {
   // The workflow bundle, built once here instead of at each worker start. Its sha256 names this build
   // of the workflow code (a natural Worker Deployment Version build id).
   const { bundleWorkflowCode } = await import('@temporalio/worker');
-  const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn: (m) => console.warn(`[bundler] ${m}`), error: (m) => console.error(`[bundler] ${m}`) };
-  const { code } = await bundleWorkflowCode({ workflowsPath: join(ROOT, 'src', 'workflows', 'index.ts'), logger: quiet });
+  const quiet = {
+    log() {},
+    trace() {},
+    debug() {},
+    info() {},
+    warn: (m) => console.warn(`[bundler] ${m}`),
+    error: (m) => console.error(`[bundler] ${m}`),
+  };
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: join(ROOT, 'src', 'workflows', 'index.ts'),
+    logger: quiet,
+  });
   writeFileSync(join(staging, 'workflow-bundle.js'), code);
   const sha256 = createHash('sha256').update(code).digest('hex');
 
@@ -109,8 +133,10 @@ async function locked(work) {
     } catch (err) {
       if (err.code !== 'EEXIST') throw err;
       // A build killed mid-way leaves its lock behind; no build takes ten minutes.
-      if (Date.now() - statSync(lock, { throwIfNoEntry: false })?.mtimeMs > 10 * 60_000) rmSync(lock, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`build: ${lock} held for 5 minutes; remove it if no build is running`);
+      if (Date.now() - statSync(lock, { throwIfNoEntry: false })?.mtimeMs > 10 * 60_000)
+        rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline)
+        throw new Error(`build: ${lock} held for 5 minutes; remove it if no build is running`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }

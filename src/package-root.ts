@@ -11,7 +11,8 @@ export function packageRoot(): string {
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
     const manifest = join(dir, 'package.json');
     if (existsSync(manifest) && isConverge(manifest)) return (root = dir);
-    if (dirname(dir) === dir) throw new Error(`converge: no package.json above ${fileURLToPath(import.meta.url)}`);
+    if (dirname(dir) === dir)
+      throw new Error(`converge: no package.json above ${fileURLToPath(import.meta.url)}`);
   }
 }
 

@@ -28,9 +28,7 @@ export interface PlanOptions {
 export function planOffline(manifestPath: string, opts: PlanOptions): void {
   const { manifest, cloudConfig } = loadDeploymentInputs(manifestPath, opts.cloudConfig);
   const snapshot = opts.observed === undefined ? emptySnapshot() : loadSnapshot(opts.observed);
-  const defaultStrategy = strategyOption(
-    opts.defaultStrategy ?? process.env.CONVERGE_DEFAULT_VM_STRATEGY,
-  );
+  const defaultStrategy = strategyOption(opts.defaultStrategy ?? process.env.CONVERGE_DEFAULT_VM_STRATEGY);
   const thePatent = patent(manifest, cloudConfig, placementsFor(manifest, snapshot.instances), {
     defaultStrategy,
   });

@@ -26,7 +26,7 @@ describe('package paths', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('packageRoot() is the directory of converge\'s package.json', () => {
+  it("packageRoot() is the directory of converge's package.json", () => {
     expect(packageRoot()).toBe(fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, ''));
   });
 });
