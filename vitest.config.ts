@@ -6,7 +6,14 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'test/property/**/*.test.ts', 'test/region/**/*.test.ts', 'test/activities/**/*.test.ts', 'test/cli/**/*.test.ts'],
+          include: [
+            'test/unit/**/*.test.ts',
+            'test/property/**/*.test.ts',
+            'test/region/**/*.test.ts',
+            'test/activities/**/*.test.ts',
+            'test/cli/**/*.test.ts',
+            'test/contract/**/*.test.ts',
+          ],
           globalSetup: ['test/build-setup.ts'],
           testTimeout: 60_000,
         },

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Make a clone ready to run: node_modules matching package-lock.json, the Temporal CLI, and dist/
-# (`npm run build`, skipped when it was built from the current sources).
-# Needs network only for what is missing (the npm registry, the Go module proxy).
+# Make a clone ready to run: node_modules matching package-lock.json, the Temporal CLI, dist/
+# (`npm run build`, skipped when it was built from the current sources), and moto's EC2 API server for
+# the EC2 suites (CONVERGE_SKIP_MOTO=1 leaves it out; those suites then skip).
+# Needs network only for what is missing (the npm registry, the Go module proxy, PyPI).
 # Run it (do not source it); callers then take the binary from `bash scripts/temporal.sh`.
 set -euo pipefail
 
@@ -50,3 +51,8 @@ fi
 temporal_cli="$(bash scripts/temporal.sh)"
 node scripts/build.mjs --if-stale
 echo "setup: node_modules ok; dist/ current; temporal CLI at $temporal_cli" >&2
+if [[ "${CONVERGE_SKIP_MOTO:-}" == 1 ]]; then
+  echo "setup: CONVERGE_SKIP_MOTO=1: moto not installed, the EC2 suites skip" >&2
+else
+  echo "setup: moto_server at $(bash scripts/moto.sh)" >&2
+fi

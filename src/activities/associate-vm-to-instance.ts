@@ -134,6 +134,8 @@ async function createVolume(
         size_gb: sizeGb,
         tags,
         idempotency_key: `${input.deployment}/${input.instanceId}/disk/${generation}`,
+        // A cloud whose volumes live in one AZ (EBS) creates it beside the server it is for.
+        near_server: input.serverId,
       });
     } catch (err) {
       // The pool filled up between our look and the create: a retry judges the pools afresh.

@@ -165,6 +165,7 @@ function serverRequest(input: CreateVmInput, allocation: Allocation, attempt: nu
   };
   if (spec.static_ip !== null) request.static_ip = spec.static_ip;
   if (spec.user_data !== null) request.user_data = spec.user_data;
+  if (spec.cloud_properties !== undefined) request.cloud_properties = spec.cloud_properties;
   return request;
 }
 

@@ -1,12 +1,12 @@
 // What every activity factory receives: the cloud port and the resolved options.
-import type { CloudPort } from '../cloud/port';
+import type { Cloud } from '../cloud/port';
 import type { ActivityOptions } from './options';
 import type { ServerLookups } from './lookups';
 import type { Pulse } from './pulse';
 import type { WaitContext } from './waits';
 
 export interface ActivityDeps {
-  cloud: CloudPort;
+  cloud: Cloud;
   options: ActivityOptions;
   /** Every wait's polls, coalesced across the worker's activities. */
   lookups: ServerLookups;

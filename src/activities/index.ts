@@ -1,6 +1,6 @@
 // The activities, built from a cloud port: the worker passes its one cached region client, a test
 // passes a client of the region it started. One file per activity; this file only wires them.
-import type { CloudPort } from '../cloud/port';
+import type { Cloud } from '../cloud/port';
 import type { ConvergeActivities } from '../domain/activities';
 import { associateVmToInstance } from './associate-vm-to-instance';
 import { createVm } from './create-vm';
@@ -27,7 +27,7 @@ export type { CreateVmProgress } from './create-vm';
  * The activities as plain function properties, checked against the contract: a worker registers them
  * by name, and a test may hand one around on its own, since none of them uses `this`.
  */
-export function createActivities(cloud: CloudPort, options: Partial<ActivityOptions> = {}) {
+export function createActivities(cloud: Cloud, options: Partial<ActivityOptions> = {}) {
   const resolved = resolveOptions(options);
   const port = withTransientRetries(cloud, resolved.transientRetries);
   const deps = { cloud: port, options: resolved, lookups: new ServerLookups(port, resolved.lookupWindowMs) };

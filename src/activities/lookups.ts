@@ -4,7 +4,7 @@
 // ~3,000 single-server reads, in bursts, as batches of builds and waves of deletes polled together;
 // those bursts queued the next wave's calls behind them in the worker and in the region.
 import type { Server } from '../domain/cloud';
-import { SERVER_LOOKUP_MAX, type CloudPort } from '../cloud/port';
+import { SERVER_LOOKUP_MAX, type Cloud } from '../cloud/port';
 
 interface Waiter {
   resolve(found: Server | 'gone'): void;
@@ -12,13 +12,13 @@ interface Waiter {
 }
 
 export class ServerLookups {
-  readonly #cloud: CloudPort;
+  readonly #cloud: Cloud;
   readonly #windowMs: number;
   #queued = new Map<string, Waiter[]>();
   #timer: NodeJS.Timeout | undefined;
 
   /** `windowMs`: how long a look waits for others to join its call (0: only those of the same tick). */
-  constructor(cloud: CloudPort, windowMs: number) {
+  constructor(cloud: Cloud, windowMs: number) {
     this.#cloud = cloud;
     this.#windowMs = windowMs;
   }

@@ -48,10 +48,14 @@ function unsuitability(pool: StoragePool, sizeGb: number, wantedType: string | n
   return null;
 }
 
-/** A disk type may pin the storage type through `cloud_properties.pool_type`; otherwise any type goes. */
+/**
+ * A disk type may pin the storage type through `cloud_properties.pool_type` (the region's name for it)
+ * or `volume_type` (EC2's: its pools are the EBS volume types); otherwise any type goes.
+ */
 function poolType(disk: DiskRequest): string | null {
-  const t = disk.cloud_properties.pool_type;
-  return typeof t === 'string' && t !== '' ? t : null;
+  for (const t of [disk.cloud_properties.pool_type, disk.cloud_properties.volume_type])
+    if (typeof t === 'string' && t !== '') return t;
+  return null;
 }
 
 export function describeVerdicts(verdicts: readonly PoolVerdict[]): string {

@@ -6,7 +6,7 @@
 // repeating one is safe. Timeouts and refused connections are left to Temporal's retry: waiting here
 // for a region that is down would only hold the attempt without heartbeats.
 import { Unavailable } from '../cloud/errors';
-import type { CloudPort } from '../cloud/port';
+import type { Cloud } from '../cloud/port';
 
 const TRY_AGAIN = new Set([429, 502, 503, 504]);
 const FIRST_PAUSE_MS = 100;
@@ -16,7 +16,7 @@ export function isTryAgain(err: unknown): boolean {
 }
 
 /** The same port, with each method repeated in place (up to `retries` times) on a "try again" answer. */
-export function withTransientRetries(cloud: CloudPort, retries: number): CloudPort {
+export function withTransientRetries(cloud: Cloud, retries: number): Cloud {
   if (retries === 0) return cloud;
   const pausesMs = Array.from({ length: retries }, (_, i) => FIRST_PAUSE_MS * 2 ** i);
   return new Proxy(cloud, {

@@ -1,7 +1,7 @@
 // The two waits every VM activity shares: a build settling, and a server going away. Both poll,
 // heartbeat on every poll, and honour cancellation through the pulse's sleep.
 import type { Server } from '../domain/cloud';
-import type { CloudPort } from '../cloud/port';
+import type { Cloud } from '../cloud/port';
 import { NotFound } from '../cloud/errors';
 import { isTransient, retryable, RETRYABLE } from './failures';
 import type { Pulse } from './pulse';
@@ -15,7 +15,7 @@ export type BuildOutcome =
   | { kind: 'vanished' };
 
 export interface WaitContext {
-  cloud: CloudPort;
+  cloud: Cloud;
   /** One look at a server (coalesced with other waits' looks: ServerLookups). */
   look(id: string): Promise<Server | 'gone'>;
   pulse: Pulse;

@@ -1,10 +1,14 @@
 // One region client per process (Unikorn's TODO: do not rebuild the client, and its sockets, per call).
 // Credentials come from the worker's environment only; they never enter workflow inputs or logs.
+import { ec2ComputeFromEnv, type Ec2Compute } from './ec2';
+import { GuardedLedger, joinCloud } from './ledger';
+import type { Cloud } from './port';
 import { RegionClient } from './region-client';
 
 export { RegionClient, type RegionClientOptions } from './region-client';
 export * from './errors';
 export type * from './port';
+export { GuardedLedger, joinCloud } from './ledger';
 
 export const DEFAULT_REGION_URL = 'http://127.0.0.1:7480';
 /** The token `converge region` accepts when started without --token or CONVERGE_REGION_TOKEN. */
@@ -27,4 +31,48 @@ export function cloudFromEnv(env: Env = process.env): RegionClient {
   const client = new RegionClient({ url, token, ...(timeout > 0 ? { timeoutMs: timeout } : {}) });
   cached = { url, token, client };
   return client;
+}
+
+export const CLOUD_KINDS = ['region', 'ec2'] as const;
+export type CloudKind = (typeof CLOUD_KINDS)[number];
+
+export interface Clouds {
+  kind: CloudKind;
+  /** What the activities are built from. */
+  cloud: Cloud;
+  /** The EC2 adapter, when the compute backend is EC2 (its call counts feed the bench). */
+  ec2?: Ec2Compute;
+}
+
+let cachedEc2: { key: string; ec2: Ec2Compute } | undefined;
+
+/**
+ * The worker's clouds by CONVERGE_CLOUD: `region` (default) computes and keeps quota in the embedded
+ * region; `ec2` computes on EC2 (see ec2/index.ts for its variables) and keeps quota in the region's
+ * ledger (CONVERGE_REGION_URL), guarded so that no allocation is released while EC2 has its server.
+ */
+export function cloudsFromEnv(env: Env = process.env): Clouds {
+  const kind = env.CONVERGE_CLOUD || 'region';
+  const region = cloudFromEnv(env);
+  if (kind === 'region') return { kind, cloud: region };
+  if (kind !== 'ec2') {
+    throw new CloudKindError(`CONVERGE_CLOUD must be one of ${CLOUD_KINDS.join(', ')}, got '${kind}'`);
+  }
+  const key = [
+    'CONVERGE_EC2_ENDPOINT',
+    'AWS_REGION',
+    'CONVERGE_EC2_RATE',
+    'CONVERGE_EC2_BURST',
+    'CONVERGE_EC2_VOLUME_TYPES',
+  ]
+    .map((k) => env[k] ?? '')
+    .join('\u0000');
+  if (cachedEc2?.key !== key) cachedEc2 = { key, ec2: ec2ComputeFromEnv(env) };
+  const { ec2 } = cachedEc2;
+  return { kind, cloud: joinCloud(ec2, new GuardedLedger(region, ec2)), ec2 };
+}
+
+/** A CONVERGE_CLOUD this build does not know: bad configuration, not a cloud failure. */
+export class CloudKindError extends Error {
+  override readonly name = 'CloudKindError';
 }

@@ -1,4 +1,5 @@
-// The cloud port: everything the activities need from a cloud, one method per region call.
+// The cloud ports: compute (servers, volumes, images, power), the quota ledger, and the region's
+// admin calls that only tests and scripts use.
 import type { Allocation, Image, PoolStatus, QuotaAmount, Server, Tags, Volume } from '../domain/cloud';
 
 export interface CreateServerRequest {
@@ -13,6 +14,15 @@ export interface CreateServerRequest {
   tags: Tags;
   user_data?: string;
   idempotency_key: string;
+  /** The cloud config's cloud_properties for this server; the region needs none, EC2 reads its names here. */
+  cloud_properties?: ServerCloudProperties;
+}
+
+/** The cloud config's cloud_properties that apply to one server, by where they were written. */
+export interface ServerCloudProperties {
+  vm_type: Record<string, unknown>;
+  az: Record<string, unknown>;
+  subnet: Record<string, unknown>;
 }
 
 export interface CreateAllocationRequest extends QuotaAmount {
@@ -33,8 +43,10 @@ export interface CreateVolumeRequest {
   pool: string;
   size_gb: number;
   tags: Tags;
-  /** Same key ⇒ the same volume, never a second one (410 once that volume was deleted). */
+  /** Same key ⇒ the same volume, never a second one (Gone once that volume was deleted). */
   idempotency_key?: string;
+  /** The server it is for: a cloud whose volumes live in one AZ (EBS) creates it in that server's AZ. */
+  near_server?: string;
 }
 
 export type ServerAction = 'start' | 'stop' | 'reboot';
@@ -61,27 +73,28 @@ export interface RegionEvent {
 /** Ids one `lookupServers` call may ask for (AWS's DescribeInstances takes 1,000 as well). */
 export const SERVER_LOOKUP_MAX = 1000;
 
-export interface CloudPort {
-  health(): Promise<boolean>;
+/**
+ * The compute port: what the activities need from a cloud that runs servers. Nothing test-only.
+ * Idempotency is part of the contract: `createServer` and `createVolume` with a key already used
+ * answer the same object (or `Gone` once it was deleted), never a second one.
+ */
+export interface ComputePort {
+  /** Same `idempotency_key` ⇒ the same server, also across a lost answer or a crashed caller. */
   createServer(req: CreateServerRequest): Promise<Server>;
+  /** NotFound when the server does not exist (any more). */
   getServer(id: string): Promise<Server>;
   /** The servers among `ids` (at most SERVER_LOOKUP_MAX) that exist; an id not answered is gone. */
   lookupServers(ids: readonly string[]): Promise<Server[]>;
-  /** Servers carrying every given tag (AND). */
+  /** Servers carrying every given tag (AND), complete across pages. */
   listServers(tags: Tags): Promise<Server[]>;
   /** Merges the given tags into the server's tags. */
   setServerTags(id: string, tags: Tags): Promise<Server>;
   /**
-   * Requests deletion: 'gone' when the cloud says the server no longer exists (it answered 204, or 404:
-   * done already), 'deleting' while it is being deleted (202).
+   * Requests deletion: 'gone' when the cloud says the server no longer exists (done, or done already),
+   * 'deleting' while it is being deleted.
    */
   deleteServer(id: string): Promise<'gone' | 'deleting'>;
   serverAction(id: string, action: ServerAction): Promise<Server>;
-  createAllocation(req: CreateAllocationRequest): Promise<Allocation>;
-  listAllocations(tags: Tags): Promise<Allocation[]>;
-  /** Releases an allocation; a 404 counts as done; Conflict while a server tagged with it exists. */
-  deleteAllocation(id: string): Promise<void>;
-  getPool(name: string): Promise<PoolStatus>;
   listStoragePools(): Promise<StoragePool[]>;
   createVolume(req: CreateVolumeRequest): Promise<Volume>;
   listVolumes(tags: Tags): Promise<Volume[]>;
@@ -89,10 +102,35 @@ export interface CloudPort {
   getVolume(id: string): Promise<Volume>;
   attachVolume(id: string, serverId: string): Promise<Volume>;
   detachVolume(id: string): Promise<Volume>;
-  /** A 404 counts as done. */
+  /** Gone already counts as done. */
   deleteVolume(id: string): Promise<void>;
+  /** The stemcells this cloud can boot. */
   listImages(): Promise<Image[]>;
+}
+
+/**
+ * The quota ledger: allocations per resource pool, released in two stages. Served by the region's quota
+ * service whatever the compute backend is (Unikorn keeps quota in its identity service).
+ */
+export interface QuotaLedger {
+  /** Same `key` ⇒ the same allocation. */
+  createAllocation(req: CreateAllocationRequest): Promise<Allocation>;
+  listAllocations(tags: Tags): Promise<Allocation[]>;
+  /** Releases an allocation; NotFound counts as done; Conflict while a server tagged with it exists. */
+  deleteAllocation(id: string): Promise<void>;
+  getPool(name: string): Promise<PoolStatus>;
+}
+
+/** The embedded region's admin calls: for tests and scripts only, never for activities. */
+export interface RegionAdmin {
+  health(): Promise<boolean>;
   createImage(image: Image): Promise<Image>;
   setFaults(faults: Partial<Faults>): Promise<Faults>;
   events(since?: number): Promise<RegionEvent[]>;
 }
+
+/** What the activities are built from: a compute backend and the quota ledger. */
+export type Cloud = ComputePort & QuotaLedger;
+
+/** @deprecated The region client's whole surface, as before the split: use Cloud or the single ports. */
+export type CloudPort = ComputePort & QuotaLedger & RegionAdmin;

@@ -4,11 +4,13 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Allocation, Image, PoolStatus, Server, Tags, Volume } from '../domain/cloud';
 import type {
-  CloudPort,
+  ComputePort,
   CreateAllocationRequest,
   CreateServerRequest,
   CreateVolumeRequest,
   Faults,
+  QuotaLedger,
+  RegionAdmin,
   RegionEvent,
   ServerAction,
   StoragePool,
@@ -37,7 +39,7 @@ type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** Retrying a request that died on a reused keep-alive socket is safe only when repeating it is. */
 const SAFE_TO_REPEAT: ReadonlySet<Method> = new Set(['GET', 'PUT', 'PATCH', 'DELETE']);
 
-export class RegionClient implements CloudPort {
+export class RegionClient implements ComputePort, QuotaLedger, RegionAdmin {
   readonly url: string;
   readonly timeoutMs: number;
   readonly #token: string;
@@ -87,7 +89,10 @@ export class RegionClient implements CloudPort {
   // --- servers ----------------------------------------------------------------------------------
 
   createServer(req: CreateServerRequest): Promise<Server> {
-    return this.#call<Server>('POST', '/v1/servers', req);
+    // The region reads no cloud_properties (and refuses unknown fields).
+    const body = { ...req };
+    delete body.cloud_properties;
+    return this.#call<Server>('POST', '/v1/servers', body);
   }
 
   getServer(id: string): Promise<Server> {
@@ -150,7 +155,10 @@ export class RegionClient implements CloudPort {
   }
 
   createVolume(req: CreateVolumeRequest): Promise<Volume> {
-    return this.#call<Volume>('POST', '/v1/volumes', req);
+    // Region volumes live in storage pools, not AZs (and the region refuses unknown fields).
+    const body = { ...req };
+    delete body.near_server;
+    return this.#call<Volume>('POST', '/v1/volumes', body);
   }
 
   getVolume(id: string): Promise<Volume> {

@@ -111,7 +111,13 @@ function groupClaims(
         const subnet = pickSubnet(n.subnets, az, ip);
         if (!subnet)
           throw bad(`${at}.networks[${i}]`, `network '${n.name}' has no subnet serving AZ '${az}'`);
-        return { name: n.name, subnet: subnet.range, staticIp: ip };
+        const cloudProperties = subnet.cloud_properties;
+        return {
+          name: n.name,
+          subnet: subnet.range,
+          staticIp: ip,
+          ...(Object.keys(cloudProperties).length > 0 ? { cloudProperties } : {}),
+        };
       });
       const draft = {
         group: group.name,

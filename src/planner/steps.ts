@@ -15,6 +15,7 @@ import type {
   DetachDiskStep,
   ReleaseQuotaStep,
   Step,
+  VmSpec,
 } from './types';
 
 type Deps = readonly (string | null)[];
@@ -90,6 +91,7 @@ export class Unit {
           [PLAN_TAG.spec]: args.specTag,
         },
         user_data: null,
+        ...cloudProperties(claim),
       },
     };
     return this.add(step);
@@ -200,4 +202,15 @@ export class Unit {
     };
     return this.add(step);
   }
+}
+
+/** The VM's cloud_properties from the cloud config, or nothing when none were written. */
+function cloudProperties(claim: Claim): Pick<VmSpec, 'cloud_properties'> {
+  const props = {
+    vm_type: claim.vmType.cloud_properties,
+    az: claim.azCloudProperties,
+    subnet: claim.networks[0]?.cloudProperties ?? {},
+  };
+  const any = Object.values(props).some((p) => Object.keys(p).length > 0);
+  return any ? { cloud_properties: props } : {};
 }

@@ -33,6 +33,11 @@ export interface ClaimNetwork {
   /** The subnet's CIDR range the claim's AZ resolves to. */
   subnet: string;
   staticIp: string | null;
+  /**
+   * The subnet's cloud_properties (EC2: subnet_id), absent when it has none. Not in the fingerprint:
+   * the range stands for the subnet.
+   */
+  cloudProperties?: Record<string, unknown>;
 }
 
 /** A group's resolved update policy. `maxInFlight` is already a count (percentages resolved, min 1). */
@@ -115,6 +120,15 @@ export interface VmSpec {
   static_ip: string | null;
   tags: Tags;
   user_data: string | null;
+  /**
+   * The cloud config's cloud_properties for this VM, by where they were written (EC2 reads its names
+   * here); absent when all three are empty (the region needs none).
+   */
+  cloud_properties?: {
+    vm_type: Record<string, unknown>;
+    az: Record<string, unknown>;
+    subnet: Record<string, unknown>;
+  };
 }
 
 interface StepBase {

@@ -4,8 +4,8 @@
 import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { IllegalStateError } from '@temporalio/common';
 import { createActivities } from '../activities';
-import { cloudFromEnv } from '../cloud';
-import type { CloudPort } from '../cloud/port';
+import { cloudsFromEnv } from '../cloud';
+import type { Cloud } from '../cloud/port';
 import {
   connectionOptions,
   taskQueueFromEnv,
@@ -25,8 +25,8 @@ export const WORKER_STARTED_MARKER = 'converge worker started';
 export interface ConvergeWorkerOptions {
   /** Default: CONVERGE_TASK_QUEUE or `converge`. */
   taskQueue?: string;
-  /** Default: `cloudFromEnv(env)` (CONVERGE_REGION_URL, CONVERGE_REGION_TOKEN). */
-  cloud?: CloudPort;
+  /** Default: `cloudsFromEnv(env)` (CONVERGE_CLOUD, CONVERGE_REGION_URL, CONVERGE_REGION_TOKEN, EC2's). */
+  cloud?: Cloud;
   /** A prebuilt bundle (see bundle.ts); otherwise `workflowsPath` is bundled at start. */
   workflowBundle?: WorkflowBundleOption;
   /** Default: src/workflows/index.ts. Ignored when `workflowBundle` is given. */
@@ -55,7 +55,7 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
   const namespace = options.namespace ?? settings.namespace;
   const taskQueue = options.taskQueue ?? taskQueueFromEnv(env);
   const tuning = withinSlots({ ...tuningFromEnv(env), ...options.tuning });
-  const cloud = options.cloud ?? cloudFromEnv(env);
+  const cloud = options.cloud ?? cloudsFromEnv(env).cloud;
 
   const ownsConnection = options.connection === undefined;
   const connection = options.connection ?? (await connectWorker(settings));

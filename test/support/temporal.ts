@@ -13,7 +13,7 @@ import {
 } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { dataConverter } from '../../src/client/data-converter';
-import type { CloudPort } from '../../src/cloud/port';
+import type { Cloud } from '../../src/cloud/port';
 import { bundleWorkflows } from '../../src/workers/bundle';
 import { WORKFLOWS_PATH } from '../../src/workers/paths';
 import type { WorkerTuning } from '../../src/workers/tuning';
@@ -87,7 +87,7 @@ export function testBundle(workflowsPath: string = WORKFLOWS_PATH): Promise<Work
 export interface TestWorkerOptions {
   taskQueue: string;
   /** The cloud the activities use, e.g. a client of a region started for the test. */
-  cloud: CloudPort;
+  cloud: Cloud;
   tuning?: Partial<WorkerTuning>;
   /** The worker's environment (e.g. CONVERGE_DEFAULT_VM_STRATEGY); empty by default, never the test's own. */
   env?: Record<string, string>;

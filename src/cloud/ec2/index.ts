@@ -1,0 +1,37 @@
+// The EC2 compute adapter from the worker's environment. Credentials come from the SDK's default
+// chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, …) in the worker process only.
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { Ec2Compute } from './compute';
+import { VOLUME_TYPES } from './properties';
+
+export { Ec2Compute, EC2_TAG, STEMCELL_TAG, stemcellImageName, type Ec2Stats } from './compute';
+export { checkCloudConfigForEc2, type PropertyProblem } from './properties';
+
+type Env = Record<string, string | undefined>;
+
+export const DEFAULT_EC2_RATE = { perSecond: 20, burst: 100 };
+
+/**
+ * CONVERGE_EC2_ENDPOINT (an EC2 API elsewhere, e.g. a local moto), AWS_REGION (default us-east-1),
+ * CONVERGE_EC2_RATE and CONVERGE_EC2_BURST (the token bucket), CONVERGE_EC2_VOLUME_TYPES (storage pools).
+ */
+export function ec2ComputeFromEnv(env: Env): Ec2Compute {
+  const endpoint = env.CONVERGE_EC2_ENDPOINT || undefined;
+  const client = new EC2Client({
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+    ...(endpoint === undefined ? {} : { endpoint }),
+    // One attempt per call: throttles come back to the adapter, which counts them, and are retried by
+    // the activities' own layers (in place, then Temporal's backoff) behind the token bucket.
+    maxAttempts: 1,
+  });
+  const perSecond = Number(env.CONVERGE_EC2_RATE) || DEFAULT_EC2_RATE.perSecond;
+  const burst = Number(env.CONVERGE_EC2_BURST) || DEFAULT_EC2_RATE.burst;
+  const types = env.CONVERGE_EC2_VOLUME_TYPES?.split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+  return new Ec2Compute({
+    client,
+    rate: { perSecond, burst },
+    volumeTypes: types && types.length > 0 ? types : VOLUME_TYPES,
+  });
+}
