@@ -37,7 +37,6 @@ export function planOffline(manifestPath: string, opts: PlanOptions): void {
     defaultStrategy,
     operationSeq: 1,
     operationId: 'plan',
-    hotSwapMovesDisk: true, // as every operation started today plans it
   });
   if (opts.json) {
     process.stdout.write(planJson(obligation));

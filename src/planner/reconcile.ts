@@ -325,10 +325,7 @@ class Reconciler {
     const early = hotSwap ? this.createVm(unit, claim, e.record.id, []) : null;
     // The disk on the old VM moves inside associate (which never deletes anything), so the old VM
     // still goes only after the new one holds the disk.
-    const moves =
-      hotSwap && this.options.hotSwapMovesDisk === true && volume && holder === oldVm?.id
-        ? { volumeId: volume.id, from: holder }
-        : null;
+    const moves = hotSwap && volume && holder === oldVm?.id ? { volumeId: volume.id, from: holder } : null;
     const detach =
       volume && holder !== null && (holderRetires || holderStale) && moves === null
         ? unit.detachDisk(volume, holder, [holder === oldVm?.id ? early : null])

@@ -164,7 +164,7 @@ export interface AssociateStep extends StepBase {
   /** The create-vm step whose result names the server. */
   createStep: string;
   disk: { size_gb: number; type: string | null; cloud_properties: Record<string, unknown> } | null;
-  /** hot_swap (`hotSwapMovesDisk`): the instance's volume is on the old VM and this step moves it. */
+  /** hot_swap: the instance's volume is on the old VM and this step moves it. */
   movesDisk?: { volumeId: string; from: string };
 }
 
@@ -242,11 +242,4 @@ export interface ReconcileOptions {
    * never reuses the first one's uuids (or its disk keys). Absent: the seed is the sequence alone.
    */
   incarnation?: string;
-  /**
-   * hot_swap moves the persistent disk from the old VM to the new one inside associate-vm-to-instance
-   * (which attaches or moves the instance's own volume), instead of a detach-disk step first: one step
-   * fewer on each unit's critical path. Absent: the separate detach-disk step (operations recorded
-   * before the `hot-swap-moves-disk` patch replay with it).
-   */
-  hotSwapMovesDisk?: boolean;
 }

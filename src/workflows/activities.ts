@@ -9,20 +9,12 @@
 // | enactChain(s)        | 15 min         | 20 s      | 1s → ×2 → 15s, unlimited                |
 // | releaseQuota         | 1 min          | -         | 1s → ×2 → 10s, unlimited (waits for gone)|
 // | instanceAction       | 2 min          | -         | 1s → ×2 → 15s, 10 attempts              |
-// | local: associate, detach, release, deleteDisk | 1 min | - | 1s → ×2 → 15s, unlimited       |
 //
-// The local rows are for replaying operations started under the retired `local-cheap-steps` patch
-// only; new operations use the regular proxies (see CHEAP_STEPS_AS_ACTIVITIES in enactor.ts).
 // Unlimited retries are deliberate: a region outage or a killed worker must delay an operation, not
 // fail it. What can never succeed (quota exceeded, unknown image, invalid input, bad credentials,
 // no storage) is raised by the activities as a non-retryable ApplicationFailure with one of the types
 // below, and fails the step at once. Heartbeat timeouts make a killed worker's activity visible in 20 s.
-import {
-  proxyActivities,
-  proxyLocalActivities,
-  type ActivityOptions,
-  type LocalActivityOptions,
-} from '@temporalio/workflow';
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { ConvergeActivities, WorkerSettingsActivity } from '../domain/activities';
 import { NON_RETRYABLE } from '../domain/activities';
 
@@ -64,36 +56,18 @@ export const quota = proxyActivities<Pick<ConvergeActivities, 'releaseQuota'>>(Q
 export const actions = proxyActivities<Pick<ConvergeActivities, 'instanceAction'>>(ACTION_OPTIONS);
 export const settings = proxyActivities<WorkerSettingsActivity>(READ_OPTIONS);
 
-/**
- * The cheap steps (associate, detach, release, delete-disk: a few cloud calls, no waiting) as local
- * activities: they run in the worker that runs the workflow task, so a step costs no trip through
- * Temporal's task queue and one marker event instead of three. Same retry policy; no heartbeat (they
- * never wait). A killed worker's local activity runs again with the retried workflow task.
- */
-export const LOCAL_STEP_OPTIONS: LocalActivityOptions = {
-  startToCloseTimeout: '1 minute',
-  retry: retry('15s'),
-};
-
 type Cheap = Pick<ConvergeActivities, 'associateVmToInstance' | 'detachDisk' | 'deleteDisk' | 'releaseQuota'>;
-const localSteps = proxyLocalActivities<Cheap>(LOCAL_STEP_OPTIONS);
 
-/** Each cheap step, called with the summary the UI shows for it. */
+/** Each cheap step (a few cloud calls, no waiting), called with the summary the UI shows for it. */
 export type CheapSteps = {
   [K in keyof Cheap]: (summary: string, input: Parameters<Cheap[K]>[0]) => ReturnType<Cheap[K]>;
 };
 
-/** The cheap steps as local activities, or as the regular ones operations from before the patch used. */
-export function cheapSteps(local: boolean): CheapSteps {
-  if (local) {
-    const o = (summary: string): LocalActivityOptions => ({ ...LOCAL_STEP_OPTIONS, summary });
-    return {
-      associateVmToInstance: (s, input) => localSteps.associateVmToInstance.executeWithOptions(o(s), [input]),
-      detachDisk: (s, input) => localSteps.detachDisk.executeWithOptions(o(s), [input]),
-      deleteDisk: (s, input) => localSteps.deleteDisk.executeWithOptions(o(s), [input]),
-      releaseQuota: (s, input) => localSteps.releaseQuota.executeWithOptions(o(s), [input]),
-    };
-  }
+/**
+ * The cheap steps as regular activities. Not local ones: concurrent local activities are not replay
+ * safe in SDK 1.24 (live, their results arrive in completion order; on replay, in scheduling order).
+ */
+export function cheapSteps(): CheapSteps {
   const a = (summary: string): ActivityOptions => ({ ...ATTACH_OPTIONS, summary });
   return {
     associateVmToInstance: (s, input) => attachments.associateVmToInstance.executeWithOptions(a(s), [input]),

@@ -6,7 +6,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  patched,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -41,20 +40,10 @@ import type {
   StopRequest,
 } from './types';
 
-/** patched() ids of the entity (CONTRIBUTING.md). */
-export const ENTITY_PATCHES = {
-  continueWithPending: 'entity-continue-as-new-with-pending',
-  /** A fresh entity state records its incarnation, which its operations put in keys and uuids. */
-  incarnation: 'entity-incarnation',
-} as const;
-
 export async function deployment(input: DeploymentInput): Promise<DeploymentState> {
-  // Only a fresh state gets an incarnation: a carried state keeps its own (or none, if it began before
-  // the patch: its op-N are still unique within its run chain, and changing keys mid-life helps nothing).
+  // Only a fresh state gets an incarnation: a carried state keeps its own.
   const incarnation =
-    input.state === undefined && patched(ENTITY_PATCHES.incarnation)
-      ? incarnationOf(workflowInfo().firstExecutionRunId)
-      : undefined;
+    input.state === undefined ? incarnationOf(workflowInfo().firstExecutionRunId) : undefined;
   const entity = new DeploymentEntity(input, incarnation);
   let child: ChildWorkflowHandle<typeof operation> | null = null;
 
@@ -99,11 +88,7 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
     );
     // Between operations, continue as new when the server suggests it, carrying an accepted operation
     // that has not started yet: a busy entity is never idle, so waiting for idleness could wait forever.
-    if (
-      workflowInfo().continueAsNewSuggested &&
-      entity.current === null &&
-      (entity.pending === null || patched(ENTITY_PATCHES.continueWithPending))
-    ) {
+    if (workflowInfo().continueAsNewSuggested && entity.current === null) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof deployment>({
         name: entity.name,

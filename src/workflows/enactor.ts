@@ -7,11 +7,11 @@
 //   group: the group's canaries first, all of which must finish before the rest start; then at most
 //   max_in_flight units at a time. A serial group waits for every earlier group; a non-serial group
 //   joins the stage of the group before it. Cleanup units (orphans, strays) are admitted at once.
-// - At most `maxConcurrentSteps` activities (steps, before BATCH_SLOTS) are in flight, far below
-//   Temporal's pending-activity cap.
-// - Transport only (the steps stay steps): batch creates go ten to an activity (CREATE_BATCHES), a
-//   unit's back-to-back steps go as one chain (STEP_CHAINS), chains ready together go ten to an
-//   activity (CHAIN_BATCHES), and steps ready together launch by rank (RANK_ORDER).
+// - At most `maxConcurrentSteps` activities are in flight, far below Temporal's pending-activity cap.
+// - Transport only (the steps stay steps): batch creates go ten to an activity, a unit's back-to-back
+//   steps go as one chain, chains ready together go ten to an activity, and steps ready together
+//   launch by rank (the group furthest behind first). Each saves history events and workflow-task
+//   turns, which, not the cloud, were most of a large hot_swap's CPU.
 //
 // Stopping: the enactor never abandons a step it started. Once stopped it starts nothing new except
 // the tear-down that keeps DESIGN §9 true: a hot_swap VM created but not yet associated is deleted and
@@ -22,7 +22,6 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
-  patched,
   workflowInfo,
 } from '@temporalio/workflow';
 import type {
@@ -34,90 +33,12 @@ import type {
   CreateVmResult,
 } from '../domain/activities';
 import type { CreateVmStep, GroupPolicy, Obligation, Step } from '../planner/types';
-import {
-  BUILD_OPTIONS,
-  QUOTA_OPTIONS,
-  builds,
-  chains,
-  cheapSteps,
-  quota,
-  type CheapSteps,
-} from './activities';
+import { BUILD_OPTIONS, QUOTA_OPTIONS, builds, chains, cheapSteps, quota } from './activities';
 import type { InFlightStep, OperationFailure, OperationLimits, StepResult } from './types';
 
-/** Patch: batch creates launch in admission order (see interleaveBatchCreates). */
-export const INTERLEAVED_BATCH_CREATES = 'interleaved-batch-creates';
-/** Patch (retired): associate, detach, release and delete-disk ran as local activities (see `cheapSteps`). */
-export const LOCAL_CHEAP_STEPS = 'local-cheap-steps';
-/**
- * Patch: the cheap steps are regular activities again. Concurrent local activities are not replay
- * safe: live, their results reach the workflow in completion order; on replay, Temporal's core (SDK
- * 1.24) hands them back in the order they were scheduled. The enactor starts the next step as each
- * one finishes, so the two orders number later commands differently and a replayed task (after a
- * killed worker or a cache eviction) fails with "Missing associated machine for LocalActivity".
- * Regular activity completions are history events, replayed in the order they happened.
- */
-export const CHEAP_STEPS_AS_ACTIVITIES = 'cheap-steps-as-activities';
-
-/**
- * Patch: batch creates may hold at most four fifths of `maxConcurrentSteps`. Without a reserve, a
- * hot_swap of 1,000 launched 500 creates, and the next ones took each slot a build freed: an admitted
- * wave's associates, deletes and releases waited for builds to finish to get a slot (wave 1 started
- * 0.3–0.8 s late, group after group), while the builds they waited for were needed only waves later.
- */
-export const BATCH_CREATE_RESERVE = 'batch-create-reserve';
-
-/**
- * Patch: a unit's steps that run back to back (associate, delete-server, release-quota, each the sole
- * dependent of the step before it and depending on nothing else) go to one `enactChain` activity
- * instead of an activity each. Every link in between cost a scheduled, started and completed event and
- * a workflow-task turn, and those trips, not the cloud, were most of a hot_swap's CPU: at 1,000 VMs
- * the Temporal server and the worker each burned ~30% less with chains. Steps stay steps: the plan,
- * the reasons, the records and the failure name the same step ids; only the transport changed.
- */
-export const STEP_CHAINS = 'step-chains';
-
-/**
- * Patch: batch creates launch as `createVms` activities of up to CREATE_BATCH steps each, in launch
- * order, instead of a `createVm` activity each: at 1,000 VMs, their scheduled, started and completed
- * events, dispatches and workflow-task turns were a quarter of Temporal's CPU in a hot_swap, spent in
- * the first waves. A create that fails for good fails its step with the type and message its own
- * activity would have; one that fails retryably runs again alone, as a `createVm` with its retries.
- */
-export const CREATE_BATCHES = 'create-batches';
-
-/**
- * Patch: ready steps launch in rank order (stage, then rank within the group, then group) instead of
- * plan order (group, then rank). Steps that become ready together launch in that order, and each
- * launch starts behind the ones before it in the worker and the region: in plan order the last
- * groups were last on every wave, and a hot_swap of 1,000 VMs over ten groups ended with its last
- * group ~1 s behind its first. By rank, the group furthest behind goes first.
- */
-export const RANK_ORDER = 'launch-in-rank-order';
-
-/**
- * Patch: with create batches, `maxConcurrentSteps` bounds activities in flight (what Temporal's
- * pending-activity cap counts), and batch creates may hold up to twice `maxConcurrentSteps` steps:
- * at 10 a batch, that is a fifth of the activity slots, the share the reserve left them before. A
- * 1,000-VM hot_swap then builds every replacement in the first round, before its first wave, instead
- * of launching a second and a third round of builds during waves 1 to 3 (15.5–16.4 s against
- * 16.3–16.5 s). Steps other than batch creates are bounded exactly as before.
- */
-export const BATCH_SLOTS = 'batch-slots-count-activities';
-
-/**
- * Patch: chains that are ready together launch as `enactChains` activities of up to CHAIN_BATCH chains
- * each, instead of an `enactChain` each. A wave of 80 chains started one at a time, ~0.1 s from the
- * first to the last (the SDK hands a worker its activity tasks one by one, on the event loop that also
- * carries every region call), and their events were most of Temporal's CPU. A chain that fails for
- * good fails its step as its own activity would have; one that fails retryably runs again alone, as an
- * `enactChain` with its retries. Chains in flight stay bounded by `maxConcurrentSteps`.
- */
-export const CHAIN_BATCHES = 'chain-batches';
-
-/** Creates per `createVms` activity: batch creates of about the same admission rank (see CREATE_BATCHES). */
+/** Creates per `createVms` activity: batch creates of about the same admission rank. */
 const CREATE_BATCH = 10;
-/** Chains per `enactChains` activity: chains ready at once, in launch order (see CHAIN_BATCHES). */
+/** Chains per `enactChains` activity: chains ready at once, in launch order. */
 const CHAIN_BATCH = 10;
 
 /** A step to launch, with the links of its chain (itself first; just itself when it does not chain). */
@@ -132,7 +53,7 @@ type BatchOutcome<T> =
   | { failed: { type: string | null; message: string; broke?: ChainBreak | null } }
   | { alone: string };
 
-/** Which kind of step may follow which in a chain (see STEP_CHAINS). */
+/** Which kind of step may follow which in a chain. */
 const CHAINS_INTO: Partial<Record<Step['kind'], Step['kind']>> = {
   'associate-vm-to-instance': 'delete-server',
   'delete-server': 'release-quota',
@@ -189,20 +110,15 @@ export class Enactor {
   private readonly ready: MinHeap<Step>;
   private readonly groupOf = new Map<string, GroupState>();
   private doneCount = 0;
-  /** Batch creates in flight, and how many may be (all slots before the patch). */
+  /** Batch creates in flight, and how many may be: twice `maxConcurrentSteps` (ten to an activity). */
   private batchCreatesInFlight = 0;
   private readonly batchCreateSlots: number;
-  /** Activities in flight (a chain or a batch is one), and whether they, not steps, fill the slots. */
+  /** Activities in flight (a chain or a batch is one): what fills the `maxConcurrentSteps` slots. */
   private activitiesInFlight = 0;
-  private readonly slotsCountActivities: boolean;
-  /** Regular activities; local ones only for operations started under the retired `local-cheap-steps`. */
-  private readonly cheap: CheapSteps;
-  private readonly chaining: boolean;
-  private readonly batching: boolean;
+  private readonly cheap = cheapSteps();
   /** Batch creates and chains that failed in a batch: they run again, each as an activity of its own. */
   private readonly alone = new Set<string>();
-  private readonly chainBatching: boolean;
-  /** The first steps of the chains in flight (CHAIN_BATCHES bounds them by `maxConcurrentSteps`). */
+  /** The first steps of the chains in flight (bounded by `maxConcurrentSteps`). */
   private readonly chainHeads = new Set<string>();
 
   constructor(
@@ -252,17 +168,9 @@ export class Enactor {
       names.map((n) => this.groupOf.get(n)).filter((g): g is GroupState => g !== undefined),
     );
 
-    if (patched(RANK_ORDER)) this.orderByRank();
-    if (patched(INTERLEAVED_BATCH_CREATES)) this.interleaveBatchCreates(pos);
-    const slots = ctx.limits.maxConcurrentSteps;
-    const reserved = patched(BATCH_CREATE_RESERVE) ? Math.max(1, slots - Math.floor(slots / 5)) : slots;
-    // Operations started between the two patches keep their local activities on replay.
-    this.cheap = cheapSteps(!patched(CHEAP_STEPS_AS_ACTIVITIES) && patched(LOCAL_CHEAP_STEPS));
-    this.chaining = patched(STEP_CHAINS);
-    this.batching = patched(CREATE_BATCHES);
-    this.slotsCountActivities = this.batching && patched(BATCH_SLOTS);
-    this.batchCreateSlots = this.slotsCountActivities ? 2 * slots : reserved;
-    this.chainBatching = this.chaining && this.slotsCountActivities && patched(CHAIN_BATCHES);
+    this.orderByRank();
+    this.interleaveBatchCreates(pos);
+    this.batchCreateSlots = 2 * ctx.limits.maxConcurrentSteps;
 
     for (const step of obligation.steps) {
       for (const d of step.dependsOn) {
@@ -285,7 +193,7 @@ export class Enactor {
   }
 
   /**
-   * Launch positions by rank (see RANK_ORDER): cleanup units first, in plan order, then stage by stage
+   * Launch positions by rank: cleanup units first, in plan order, then stage by stage
    * the units of rank 0 of every group, then rank 1, and so on; a unit's steps stay in topological order.
    */
   private orderByRank(): void {
@@ -367,14 +275,9 @@ export class Enactor {
     return this.remaining.length === 0 ? 'done' : 'failed';
   }
 
-  /** What fills the `maxConcurrentSteps` slots: activities (BATCH_SLOTS) or, before it, steps. */
-  private get occupied(): number {
-    return this.slotsCountActivities ? this.activitiesInFlight : this.inFlight.size;
-  }
-
   private startReady(): void {
     this.admit();
-    while (this.occupied < this.ctx.limits.maxConcurrentSteps) {
+    while (this.activitiesInFlight < this.ctx.limits.maxConcurrentSteps) {
       const step = this.ready.pop();
       if (!step) return;
       if (isBatchCreate(step) && this.batchCreatesInFlight >= this.batchCreateSlots) {
@@ -384,14 +287,13 @@ export class Enactor {
         return;
       }
       const links = this.chainFrom(step);
-      const batchedChain = this.chainBatching && links.length > 1;
+      const batchedChain = links.length > 1;
       if (batchedChain && this.chainHeads.size >= this.ctx.limits.maxConcurrentSteps) {
         // Bounded like the steps they are: the chain waits for one in flight to end.
         this.ready.push(step);
         return;
       }
-      if (this.batching && isBatchCreate(step) && !this.alone.has(step.id))
-        this.launchBatch(this.batchFrom(step));
+      if (isBatchCreate(step) && !this.alone.has(step.id)) this.launchBatch(this.batchFrom(step));
       else if (batchedChain && !this.alone.has(step.id)) this.launchChains(this.chainsFrom({ step, links }));
       else this.launch(step, links);
     }
@@ -436,11 +338,7 @@ export class Enactor {
 
   /** `step` and the batch creates after it in launch order, as many as a batch and the free slots allow. */
   private batchFrom(step: CreateVmStep): CreateVmStep[] {
-    const room = Math.min(
-      CREATE_BATCH,
-      this.slotsCountActivities ? Infinity : this.ctx.limits.maxConcurrentSteps - this.inFlight.size,
-      this.batchCreateSlots - this.batchCreatesInFlight,
-    );
+    const room = Math.min(CREATE_BATCH, this.batchCreateSlots - this.batchCreatesInFlight);
     return this.gather(step, room, (next) =>
       isBatchCreate(next) && !this.alone.has(next.id) ? 'take' : 'stop',
     ).filter(isBatchCreate);
@@ -519,7 +417,6 @@ export class Enactor {
    */
   private chainFrom(step: Step): Step[] {
     const links = [step];
-    if (!this.chaining) return links;
     for (let last = step; ;) {
       const after = this.dependents.get(last.id) ?? [];
       const next = after[0];
@@ -555,7 +452,7 @@ export class Enactor {
   }
 
   /**
-   * Starts one activity and holds its slot (BATCH_SLOTS counts activities) until it ends; the slot is
+   * Starts one activity and holds its slot until it ends; the slot is
    * given back before its steps settle, so the next launch in run() sees it free.
    */
   private dispatch<T>(start: () => Promise<T>, ok: (raw: T) => void, failed: (err: unknown) => void): void {
@@ -578,7 +475,7 @@ export class Enactor {
     );
   }
 
-  /** One `createVms` activity for the batch; each create settles on its own outcome (see CREATE_BATCHES). */
+  /** One `createVms` activity for the batch; each create settles on its own outcome. */
   private launchBatch(batch: CreateVmStep[]): void {
     const summary = `${batch.length} creates: ${batch.map((s) => s.summary).join('; ')}`;
     this.launchMany(
@@ -592,7 +489,7 @@ export class Enactor {
     );
   }
 
-  /** One `enactChains` activity for the chains; each settles on its own outcome (see CHAIN_BATCHES). */
+  /** One `enactChains` activity for the chains; each settles on its own outcome. */
   private launchChains(launches: Launch[]): void {
     const summary = `${launches.length} chains: ${launches.map(({ links }) => links.map((s) => s.summary).join(', then ')).join('; ')}`;
     this.launchMany(
@@ -649,7 +546,7 @@ export class Enactor {
   /** Counts a step in flight, in every bound it takes part in; `settled` gives them back. */
   private hold(step: Step, chained: boolean): void {
     if (isBatchCreate(step)) this.batchCreatesInFlight++;
-    if (chained && this.chainBatching) this.chainHeads.add(step.id);
+    if (chained) this.chainHeads.add(step.id);
     this.inFlight.set(step.id, step);
   }
 

@@ -4,7 +4,6 @@ import {
   ApplicationFailure,
   continueAsNew,
   getExternalWorkflowHandle,
-  patched,
   log,
   setCurrentDetails,
   setHandler,
@@ -42,7 +41,7 @@ import { keyedOperation } from './incarnation';
 export async function operation(input: OperationInput): Promise<OperationResult> {
   const result = await runOperation(input);
   const parent = workflowInfo().parent;
-  if (parent && patched(PATCHES.finishedSignal)) {
+  if (parent) {
     await getExternalWorkflowHandle(parent.workflowId).signal(operationFinishedSignal, result);
   }
   return result;
@@ -105,24 +104,20 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   const records = recordsFor(input);
   const desired = input.kind === 'delete' ? emptyManifestLike(manifest) : manifest;
   // Placements follow instance adoption (migrated_from, scale down), not the raw records.
-  const placements = patched(PATCHES.adoptedPlacements)
-    ? placementsFor(desired, records)
-    : records.map((r) => ({ group: r.group, index: r.index, az: r.az }));
+  const placements = placementsFor(desired, records);
   const thePatent: Patent = patent(desired, cloudConfig, placements, { defaultStrategy });
   // Selectors may name a group: the planner takes instance names, so expand them here.
-  const recreate =
-    Array.isArray(input.recreate) && patched(PATCHES.recreateSelectors)
-      ? records
-          .filter((r) => input.recreate instanceof Array && input.recreate.some((s) => selects(s, r)))
-          .map((r) => `${r.group}/${r.id}`)
-      : input.recreate;
-  // With an incarnation (entity patch `entity-incarnation`), keys, tags and new uuids carry it; without
-  // one, these are exactly the options of before, so recorded operations replay unchanged.
+  const recreate = Array.isArray(input.recreate)
+    ? records
+        .filter((r) => input.recreate instanceof Array && input.recreate.some((s) => selects(s, r)))
+        .map((r) => `${r.group}/${r.id}`)
+    : input.recreate;
+  // Keys, tags and new uuids carry the entity's incarnation, so a deployment deleted and deployed again
+  // never reuses the first one's.
   const identity = {
     operationSeq: input.seq,
     operationId: keyedOperation(input),
     ...(input.incarnation === undefined ? {} : { incarnation: input.incarnation }),
-    hotSwapMovesDisk: patched(PATCHES.hotSwapMovesDisk),
   };
   const obligation: Obligation = reconcile(thePatent, embodiment(input.deployment, observed, records), {
     recreate,
@@ -217,9 +212,7 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   if (input.kind === 'stop' && !input.stop?.hard && outcome === 'done') {
     await powerOff(input, newRecords, observed);
   }
-  // Before this patch `start` only marked stopped instances started and left their VMs powered off.
-  // Executions recorded without the marker (test/replay/histories) replay on the old path.
-  if (input.kind === 'start' && outcome === 'done' && patched(PATCHES.startPowersOn)) {
+  if (input.kind === 'start' && outcome === 'done') {
     await powerOn(input, newRecords, observed);
   }
 
@@ -263,21 +256,6 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   };
 }
 
-/** patched() ids, kept until every execution that could lack the marker has finished (CONTRIBUTING.md). */
-export const PATCHES = {
-  startPowersOn: 'start-powers-on-stopped-vms',
-  /** The operation signals its result to the entity before completing (see messages.ts). */
-  finishedSignal: 'operation-finished-signal',
-  /** AZ placements come from `placementsFor` (adoption-aware) instead of the raw records. */
-  adoptedPlacements: 'adopted-placements',
-  /** `recreate` selectors (`api`, `api/0`, `api/<uuid>`) are expanded to instance names. */
-  recreateSelectors: 'recreate-selectors',
-  /** hot_swap moves the disk inside associate-vm-to-instance; no separate detach-disk step. */
-  hotSwapMovesDisk: 'hot-swap-moves-disk',
-  /** The worker settings, the observation and the pool are read together (see openingReads). */
-  readsTogether: 'opening-reads-together',
-} as const;
-
 const SEARCH_ATTRIBUTE_KEYS = {
   deployment: { name: SEARCH_ATTRIBUTES.deployment, type: 'KEYWORD' },
   operation: { name: SEARCH_ATTRIBUTES.operation, type: 'KEYWORD' },
@@ -299,17 +277,12 @@ interface OpeningReads {
 
 /**
  * What an operation reads before it plans: the worker's default strategy, the embodiment and, when it
- * may create VMs, the resource pool its quota check needs. With PATCHES.readsTogether they go out
- * together, in one workflow task, instead of one after another with a workflow-task turn each (the
- * pool only after planning): ~0.1 s off the start of every operation. A resumed run reads nothing.
+ * may create VMs, the resource pool its quota check needs. They go out together, in one workflow
+ * task, instead of one after another with a workflow-task turn each. A resumed run reads nothing.
  */
 async function openingReads(input: OperationInput): Promise<OpeningReads> {
   if (input.resume) {
     return { defaultStrategy: input.resume.defaultStrategy, observed: input.resume.observed, pool: null };
-  }
-  if (!patched(PATCHES.readsTogether)) {
-    const { defaultStrategy } = await settings.workerSettings();
-    return { defaultStrategy, observed: await reads.observe({ deployment: input.deployment }), pool: null };
   }
   const mayCreate = !input.dryRun && (input.kind === 'deploy' || input.kind === 'recreate');
   // A failed read here is not the operation's failure: the quota check reads the pool again if it

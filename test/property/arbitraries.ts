@@ -148,13 +148,12 @@ export const nextManifestArb = (from: ManifestInput): fc.Arbitrary<ManifestInput
 
 export const parseManifest = (m: ManifestInput): Manifest => manifestSchema.parse(m);
 
-/** What the workflow plans with today: hot_swap moves the disk inside associate (patch hot-swap-moves-disk). */
+/** The options the workflow plans with. */
 export function options(seq: number, extra: Partial<ReconcileOptions> = {}): ReconcileOptions {
   return {
     defaultStrategy: 'hot_swap',
     operationSeq: seq,
     operationId: `op-${seq}`,
-    hotSwapMovesDisk: true,
     ...extra,
   };
 }

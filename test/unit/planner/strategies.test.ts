@@ -46,20 +46,9 @@ describe('hot_swap: create and associate first, then delete, then release', () =
     ]);
   });
 
-  it('moves the persistent disk only once the new VM exists', () => {
-    const o = plan(deployed(), newStemcell(['worker']), cloudWith());
-    expect(chain(o, 'worker/1')).toEqual([
-      'create-vm ← ∅',
-      'detach-disk ← create-vm',
-      'associate-vm-to-instance ← create-vm, detach-disk',
-      'delete-server ← associate-vm-to-instance, detach-disk',
-      'release-quota ← delete-server',
-    ]);
-  });
-
-  it('with hotSwapMovesDisk, associate takes the disk from the old VM: no detach-disk step', () => {
+  it('associate takes the disk from the old VM: no detach-disk step', () => {
     const world = deployed();
-    const o = plan(world, newStemcell(['worker']), cloudWith(), { hotSwapMovesDisk: true });
+    const o = plan(world, newStemcell(['worker']), cloudWith());
     expect(chain(o, 'worker/1')).toEqual([
       'create-vm ← ∅',
       'associate-vm-to-instance ← create-vm',
@@ -77,10 +66,8 @@ describe('hot_swap: create and associate first, then delete, then release', () =
     expect(again.steps).toEqual([]);
   });
 
-  it('with hotSwapMovesDisk, delete_create still detaches before the old VM goes', () => {
-    const o = plan(deployed(), newStemcell(['worker'], 'delete_create'), cloudWith(), {
-      hotSwapMovesDisk: true,
-    });
+  it('delete_create still detaches before the old VM goes', () => {
+    const o = plan(deployed(), newStemcell(['worker'], 'delete_create'), cloudWith());
     expect(chain(o, 'worker/0')[0]).toBe('detach-disk ← ∅');
   });
 
@@ -163,7 +150,6 @@ describe('steps', () => {
   it('have ids <unit>:<kind>[:<object id>]', () => {
     expect(o.steps.filter((s) => s.unit === unit).map((s) => s.id.slice(unit.length))).toEqual([
       ':create-vm',
-      `:detach-disk:${of('detach-disk')?.volumeId ?? ''}`,
       ':associate-vm-to-instance',
       `:delete-server:${of('delete-server')?.serverId ?? ''}`,
       `:release-quota:${of('release-quota')?.allocationId ?? ''}`,
