@@ -8,7 +8,7 @@ export interface RunStats {
   events: number;
   bytes: number;
   activities: number;
-  /** Local activities (one marker event each): none since the enactor's `cheap-steps-as-activities` patch. */
+  /** Local activities (one marker event each): none: the cheap steps are regular activities (src/workflows/README.md). */
   localActivities: number;
   maxPendingActivities: number;
   /** The most activities of each type pending at once. */
