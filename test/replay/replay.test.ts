@@ -96,15 +96,15 @@ describe('a tampered history fails to replay (the check has teeth)', () => {
     }
   }
 
-  it('an operation whose createVm activity was renamed in the history', async () => {
+  it('an operation whose create activity (createVm or createVms) was renamed in the history', async () => {
     const { recording, entry } = first(
       (e) => e.scenario === 'fresh-deploy' && e.workflowType === 'operation',
     );
     const history = readHistory(recording, entry);
-    const scheduled = (history.events ?? []).find(
-      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'createVm',
+    const scheduled = (history.events ?? []).find((e) =>
+      /^createVms?$/.test(e.activityTaskScheduledEventAttributes?.activityType?.name ?? ''),
     )?.activityTaskScheduledEventAttributes;
-    if (!scheduled?.activityType) throw new Error(`${entry.file} schedules no createVm`);
+    if (!scheduled?.activityType) throw new Error(`${entry.file} schedules no create activity`);
     scheduled.activityType.name = 'createServer';
 
     const error = await replayOne(history, entry.workflowId);
