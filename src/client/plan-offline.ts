@@ -1,19 +1,19 @@
-// The work behind `converge plan`: load the inputs, plan against the snapshot (or an empty cloud),
-// print. Kept apart from the command's registration so `converge --help` does not load the planner.
-import type { VmStrategy } from '../domain/manifest';
-import { formatPath, UserError, ValidationError } from '../domain/errors';
+// The work behind `converge plan` without -d: plan against the snapshot (or an empty cloud). Kept
+// apart from the command's registration so `converge --help` does not load the planner.
+import type { CloudConfig } from '../domain/cloud-config';
+import type { Manifest, VmStrategy } from '../domain/manifest';
+import { UserError, ValidationError } from '../domain/errors';
+import { checkDocument, readYamlDocument } from '../domain/load';
 import {
   embodiment,
   patent,
   placementsFor,
-  planJson,
   reconcile,
   snapshotSchema,
   type Snapshot,
 } from '../planner/index';
-import { EXIT } from './exit-codes';
-import { loadDeploymentInputs, readInputFile } from './load';
-import { renderPlan } from './render-plan';
+import { readInputFile } from './load';
+import { offlineDocument, type PlanDocument } from './render-plan';
 
 export interface PlanOptions {
   cloudConfig: string;
@@ -25,31 +25,27 @@ export interface PlanOptions {
   detailedExitcode?: boolean;
 }
 
-export function planOffline(manifestPath: string, opts: PlanOptions): void {
-  const { manifest, cloudConfig } = loadDeploymentInputs(manifestPath, opts.cloudConfig);
+export function planOffline(
+  { manifest, cloudConfig }: { manifest: Manifest; cloudConfig: CloudConfig },
+  opts: PlanOptions,
+): PlanDocument {
   const snapshot = opts.observed === undefined ? emptySnapshot() : loadSnapshot(opts.observed);
   const defaultStrategy = strategyOption(opts.defaultStrategy ?? process.env.CONVERGE_DEFAULT_VM_STRATEGY);
   const thePatent = patent(manifest, cloudConfig, placementsFor(manifest, snapshot.instances), {
     defaultStrategy,
   });
-  const obligation = reconcile(thePatent, embodiment(manifest.name, snapshot, snapshot.instances), {
+  const embodied = embodiment(manifest.name, snapshot, snapshot.instances);
+  const obligation = reconcile(thePatent, embodied, {
     recreate: opts.recreate ?? false,
     defaultStrategy,
     operationSeq: 1,
     operationId: 'plan',
   });
-  if (opts.json) {
-    process.stdout.write(planJson(obligation));
-    for (const w of obligation.warnings) process.stderr.write(`warning: ${w}\n`);
-  } else {
-    process.stdout.write(
-      renderPlan(obligation, {
-        showKeeps: opts.showKeeps ?? false,
-        resourcePool: manifest.resource_pool,
-      }),
-    );
-  }
-  if (opts.detailedExitcode && obligation.steps.length > 0) process.exitCode = EXIT.changes;
+  const source =
+    opts.observed === undefined
+      ? ({ kind: 'offline' } as const)
+      : ({ kind: 'snapshot', file: opts.observed } as const);
+  return offlineDocument(obligation, thePatent, manifest, cloudConfig, source, embodied);
 }
 
 function strategyOption(value: string | undefined): VmStrategy {
@@ -61,31 +57,12 @@ function strategyOption(value: string | undefined): VmStrategy {
 
 const emptySnapshot = (): Snapshot => ({ servers: [], allocations: [], volumes: [], instances: [] });
 
-/** The snapshot file, or a ValidationError naming the file and each bad field. */
+/** The snapshot file, or a ValidationError naming the file, each bad field and its line. */
 export function loadSnapshot(path: string): Snapshot {
-  const text = readInputFile(path, 'snapshot');
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new ValidationError(
-      [{ path: '', line: null, column: null, message: `not JSON: ${why}`, hint: null }],
-      path,
-    );
-  }
-  const parsed = snapshotSchema.safeParse(data);
-  if (!parsed.success) {
-    throw new ValidationError(
-      parsed.error.issues.map((i) => ({
-        path: formatPath(i.path.filter((p): p is string | number => typeof p !== 'symbol')),
-        line: null,
-        column: null,
-        message: i.message,
-        hint: null,
-      })),
-      path,
-    );
-  }
-  return parsed.data;
+  // JSON is YAML: the YAML reader keeps every node's position, so problems carry file:line:column.
+  const doc = readYamlDocument(readInputFile(path, 'snapshot'), path);
+  const checked = checkDocument(doc, snapshotSchema, () => []);
+  if (checked.value === null || checked.problems.length > 0)
+    throw new ValidationError(checked.problems, path);
+  return checked.value;
 }

@@ -1,33 +1,5 @@
-// Human output for operations: the plan with reasons, a live progress line, results and status tables.
-import type { InstancePlan } from '../planner/types';
-import type {
-  DeploymentStatus,
-  OperationProgress,
-  OperationResult,
-  PlanView,
-  StatusRow,
-} from '../workflows/types';
-
-const SIGN: Record<InstancePlan['action'], string> = { create: '+', replace: '~', delete: '-', keep: '=' };
-
-export function renderPlanView(plan: PlanView, opts: { showKeeps?: boolean } = {}): string {
-  const lines: string[] = [];
-  for (const i of plan.instances) {
-    if (i.action === 'keep' && !opts.showKeeps) continue;
-    const strategy = i.strategy && i.action === 'replace' ? ` (${i.strategy})` : '';
-    lines.push(`  ${SIGN[i.action]} ${i.action}${strategy} ${i.instance}${i.claim ? ` [${i.claim}]` : ''}`);
-    for (const r of i.reasons) lines.push(`      - ${r}`);
-    if (i.destructive) lines.push('      ! destructive: local disk lost, IP may change');
-  }
-  for (const w of plan.warnings) lines.push(`  warning: ${w}`);
-  const s = plan.summary;
-  lines.push(
-    `Plan: ${s.create} to create, ${s.replace} to replace, ${s.delete} to delete, ${s.keep} unchanged; ` +
-      `${plan.steps.length} steps. Quota peak: ${plan.quotaPeak.cpus} cpus, ${plan.quotaPeak.memory_mb} MB, ` +
-      `${plan.quotaPeak.instances} instances.`,
-  );
-  return lines.join('\n');
-}
+// Human output for operations: a live progress line, results and status tables (plans: render-plan.ts).
+import type { DeploymentStatus, OperationProgress, OperationResult, StatusRow } from '../workflows/types';
 
 export function progressLine(p: OperationProgress, width = 30): string {
   const total = Math.max(p.stepsTotal, 1);

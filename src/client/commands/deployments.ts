@@ -8,14 +8,8 @@ import type { Deployments } from '../deployments';
 import { withUserErrors } from '../errors';
 import { EXIT, exitCodesHelp, OPERATION_CODES, READ_CODES, type ExitName } from '../exit-codes';
 import { confirm, requireAnswerable } from '../confirm';
-import {
-  progressLine,
-  renderInstances,
-  renderPlanView,
-  renderResult,
-  renderStatus,
-} from '../render-operation';
-import type { DeploymentStatus, OperationResult, OperationTicket } from '../../workflows/types';
+import { progressLine, renderInstances, renderResult, renderStatus } from '../render-operation';
+import type { DeploymentStatus, OperationResult, OperationTicket, PlanView } from '../../workflows/types';
 import { deploymentWorkflowId } from '../../workflows/types';
 import {
   addDeploymentOption,
@@ -68,30 +62,41 @@ export function registerDeployments(program: Command): void {
           cmd: Command,
         ) => {
           // Loaded when a deploy runs: the schemas and the YAML parser are not needed for --help.
-          const { loadDeploymentInputs } = await import('../load');
+          const [{ loadDeploymentInputs }, { liveDocument, planJsonView, renderPlan }] = await Promise.all([
+            import('../load'),
+            import('../render-plan'), // the planner: not needed for --help
+          ]);
           const { manifest, cloudConfig } = loadDeploymentInputs(manifestPath, opts.cloudConfig);
           const request = { manifest, cloudConfig, recreate: opts.recreate ?? false };
           const yes = assumeYes(cmd);
           await withClient(async (d) => {
-            let planShown = false;
-            if (!opts.dryRun && !yes && (await d.find(manifest.name)) !== null) {
+            const before = await d.find(manifest.name);
+            const doc = (plan: PlanView) =>
+              liveDocument(plan, manifest, cloudConfig, before?.instances ?? [], {
+                dryRun: opts.dryRun === true || plan === dryPlan,
+              });
+            let dryPlan: PlanView | null = null;
+            if (!opts.dryRun && !yes && before !== null) {
               // An existing deployment may lose instances: plan first (a dry run changes nothing), and
               // ask when the plan is destructive.
-              const dry = await d.wait(await d.deploy(manifest.name, { ...request, dryRun: true }));
-              const plan = dry.plan;
-              const destructive = plan?.instances.filter((i) => i.destructive) ?? [];
-              if (destructive.length > 0 && plan) {
-                if (!opts.json) print(renderPlanView(plan));
-                planShown = true;
+              dryPlan = (await d.wait(await d.deploy(manifest.name, { ...request, dryRun: true }))).plan;
+              const destructive = dryPlan?.instances.filter((i) => i.destructive).length ?? 0;
+              if (dryPlan !== null && destructive > 0) {
+                if (!opts.json) process.stdout.write(renderPlan(doc(dryPlan)));
                 await confirm(
                   `deploy ${manifest.name}`,
-                  `deploy ${manifest.name}: ${destructive.length} instance(s) will be replaced or deleted (local disks lost).`,
+                  `deploy ${manifest.name}: ${destructive} instance(s) will be replaced or deleted (local disks lost).`,
                   false,
                 );
-              }
+              } else dryPlan = null; // nothing to confirm: the deploy shows its own plan
             }
             const ticket = await d.deploy(manifest.name, { ...request, dryRun: opts.dryRun ?? false });
-            await follow(d, ticket, opts, !planShown);
+            // A dry run's plan is printed with its result; a confirmed one was printed already.
+            await follow(d, ticket, opts, {
+              render: (plan) => renderPlan(doc(plan)),
+              json: (plan) => planJsonView(doc(plan)),
+              showPlan: dryPlan === null && !opts.dryRun,
+            });
           });
         },
       ),
@@ -332,12 +337,20 @@ function renderDeployments(all: DeploymentStatus[]): string {
     .join('\n');
 }
 
+/** How a deploy shows its plan: with the inputs and status the client holds (render-plan.ts). */
+interface PlanDisplay {
+  render: (plan: PlanView) => string;
+  json: (plan: PlanView) => unknown;
+  /** Print the operation's plan once it has one (false: the user already saw and confirmed it). */
+  showPlan: boolean;
+}
+
 /** Prints the plan, the workflow and its UI link, then a live progress line until the operation ends. */
 async function follow(
   d: Deployments,
   ticket: OperationTicket,
   opts: FollowOptions,
-  showPlan = false,
+  display?: PlanDisplay,
 ): Promise<void> {
   const human = !opts.json;
   if (human) {
@@ -356,9 +369,9 @@ async function follow(
     );
     process.exit(EXIT.interrupted);
   });
-  if (human && showPlan) {
+  if (human && display?.showPlan) {
     const plan = await d.waitForPlan(ticket);
-    if (plan) print(renderPlanView(plan));
+    if (plan) process.stdout.write(display.render(plan));
   }
   const tty = process.stdout.isTTY;
   let last = '';
@@ -381,18 +394,23 @@ async function follow(
         {
           deployment: result.deployment,
           operation: result.operation,
+          kind: result.kind,
           status: result.status,
           summary: result.summary,
+          steps_total: result.stepsTotal,
+          steps_done: result.stepsDone,
           instances: result.instances,
           failure: result.failure,
           remaining: result.remaining,
+          warnings: result.warnings,
+          ...(result.plan && display ? { plan: display.json(result.plan) } : {}),
         },
         null,
         2,
       ),
     );
   } else {
-    if (result.plan) print(renderPlanView(result.plan, { showKeeps: true }));
+    if (result.plan && display) process.stdout.write(display.render(result.plan));
     print(renderResult(result));
     if (result.projection.length && result.status !== 'planned')
       print(`\n${renderInstances(result.projection)}`);

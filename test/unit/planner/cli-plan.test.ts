@@ -34,13 +34,16 @@ describe('converge plan', () => {
     const r = converge('plan', manifest, '-c', cloud, '--observed', snapshot);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe(
+      `Plan for web (resource pool dev), offline against the snapshot ${snapshot}`,
+    );
     const api0 = recordOf(world, 'api/0').id;
     const gone = recordOf(world, 'worker/1').id;
     expect(r.stdout).toContain(
-      `  ~ replace (hot_swap)      api/0  api/${api0}\n      stemcell 1.181 → 1.182\n      ! destructive: local disk lost, IP may change\n`,
+      `  ~ replace (hot_swap)      api/0  api/${api0}\n      @ z1, small, 10.200.0.3 (current)\n      stemcell 1.181 → 1.182\n      ! destructive: local disk lost, IP may change\n`,
     );
     expect(r.stdout).toContain(
-      `  - delete                  (no claim)  worker/${gone}\n      scale down: worker has 1 instance, index 1 goes\n      ! destructive: VM and disks deleted, IP released\n`,
+      `  - delete                  (no claim)  worker/${gone}\n      @ z2, 10.200.0.12 (current)\n      scale down: worker has 1 instance, index 1 goes\n      ! destructive: VM and disks deleted, IP released\n`,
     );
     expect(r.stdout).toContain(`worker (hot_swap, canaries 1, max_in_flight 2, serial)\n  - delete`);
     expect(r.stdout).toContain('db (hot_swap, canaries 1, max_in_flight 2, serial)\n  = 1 unchanged\n');
@@ -48,7 +51,7 @@ describe('converge plan', () => {
     expect(r.stdout).toContain('Quota peak: 24 cpus, 24576 memory_mb, 9 instances\n');
   });
 
-  it('--json is byte-identical across runs and has the documented keys', () => {
+  it('--json is byte-identical across runs and has the documented keys, all snake_case', () => {
     const a = converge('plan', manifest, '-c', cloud, '--observed', snapshot, '--json');
     const b = converge('plan', manifest, '-c', cloud, '--observed', snapshot, '--json');
     expect(a.code).toBe(0);
@@ -56,13 +59,30 @@ describe('converge plan', () => {
     const view = JSON.parse(a.stdout) as Record<string, unknown>;
     expect(Object.keys(view)).toEqual([
       'deployment',
+      'resource_pool',
+      'source',
+      'snapshot',
       'converged',
       'summary',
+      'groups',
       'instances',
+      'cleanup',
       'steps',
-      'quotaPeak',
+      'quota_peak',
+      'warnings',
     ]);
     expect(view.summary).toEqual({ create: 0, replace: 3, delete: 1, keep: 2 });
+    const keys = new Set<string>();
+    JSON.parse(a.stdout, (k: string, v: unknown) => (keys.add(k), v));
+    expect([...keys].filter((k) => /[A-Z]/.test(k))).toEqual([]);
+    const api0 = (view.instances as { claim: string }[]).find((i) => i.claim === 'api/0');
+    expect(api0).toMatchObject({
+      group: 'api',
+      action: 'replace',
+      az: 'z1',
+      vm_type: 'small',
+      ips: [{ address: '10.200.0.3', kind: 'current' }],
+    });
   });
 
   it('says converged when there is nothing to do', () => {
@@ -75,19 +95,20 @@ describe('converge plan', () => {
       snapshot,
     );
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n')[0]).toBe(
-      'web (resource pool dev) is converged: 6 instances up to date, nothing to do.',
-    );
+    expect(r.stdout.split('\n').slice(0, 2)).toEqual([
+      `web (resource pool dev), offline against the snapshot ${snapshot}`,
+      'converged: 6 instances up to date, nothing to do.',
+    ]);
   });
 
-  it('exits 2 naming the field of a bad snapshot, without a stack trace', () => {
+  it('exits 2 naming the field and line of a bad snapshot (as a manifest), without a stack trace', () => {
     const bad = file(
       'bad.json',
       JSON.stringify({ servers: [], instances: [{ id: 'x', group: 'api', index: -1, az: 'z1' }] }),
     );
     const r = converge('plan', manifest, '-c', cloud, '--observed', bad);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${bad} instances[0].index:`);
+    expect(r.stderr).toContain(`${bad}:1:60 instances[0].index: expected a number >= 0, found -1`);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
