@@ -70,6 +70,19 @@ export class TagTable<R> {
     return { items, next: more && last ? String(last.n) : null };
   }
 
+  /**
+   * SQLite's plan for `page(tags, …)`, one line per step: lets a test check the tag index drives the
+   * scan (cost follows the matches, not the table) without timing anything.
+   */
+  queryPlan(tags: Tags): string[] {
+    const pairs = this.#driverFirst(Object.entries(tags));
+    const sql = this.#pageStatement(pairs.length).source;
+    return this.#db
+      .prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
+      .all(...pageParams(pairs, 0, 1))
+      .map((row) => row.detail);
+  }
+
   /** The pairs with the most selective one first (a stable sort: ties keep the caller's order). */
   #driverFirst(pairs: [string, string][]): [string, string][] {
     if (pairs.length < 2) return pairs;

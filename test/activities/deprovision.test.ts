@@ -30,9 +30,8 @@ describe('delete-server', () => {
   it('returns only when the server answers 404, heartbeating while it waits; a second run is a no-op', async () => {
     const activities = fast();
     const { value: vm } = await runActivity(activities.createVm, [vmInput(deploymentName('del'), 'api/0')]);
-    const started = Date.now();
     const first = await runActivity(activities.deleteServer, [{ serverId: vm.serverId }]);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(100); // delete_ms 150: it really waited
+    // Gone the moment it returns (a return at DELETING would still find it), and it saw DELETING on the way.
     await expectGone(vm.serverId);
     expect(first.heartbeats).toContainEqual(
       expect.objectContaining({ serverId: vm.serverId, state: 'DELETING' }),

@@ -109,18 +109,20 @@ describe('region.yml', () => {
   }
 });
 
-interface Run {
+interface Run<T> {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** What the probe returned; a run given a probe fails if the region never got to answer it. */
+  probed: T | undefined;
 }
 
-/** Runs `converge region …` until it exits or prints its ready line (then checks `probe` and stops it). */
-function runRegion(
+/** Runs `converge region …` until it exits or prints its ready line (then runs `probe` and stops it). */
+function runRegion<T = never>(
   args: string[],
   env: Record<string, string | undefined> = {},
-  probe?: (url: string) => Promise<void>,
-): Promise<Run> {
+  probe?: (url: string) => Promise<T>,
+): Promise<Run<T>> {
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'converge.mjs'), 'region', ...args], {
     cwd: ROOT,
     env: { ...process.env, CONVERGE_REGION_TOKEN: undefined, ...env },
@@ -128,33 +130,39 @@ function runRegion(
   });
   let stdout = '';
   let stderr = '';
-  let probeError: Error | undefined;
+  let probing: Promise<T> | undefined;
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
     stdout += d;
     const m = /region listening on (\S+)/.exec(stdout);
-    if (m?.[1] && probe) {
-      const url = m[1];
-      probe = undefined;
-      void (async () => {
-        try {
-          await runProbe(url);
-        } catch (err) {
-          probeError = err instanceof Error ? err : new Error('probe failed', { cause: err });
-        }
-        child.kill('SIGTERM');
-      })();
+    if (m?.[1] && probe && !probing) {
+      probing = probe(m[1]);
+      void probing.finally(() => child.kill('SIGTERM')).catch(() => undefined);
     }
   });
-  const runProbe = probe ?? (async () => {});
   const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   return new Promise((resolve, reject) => {
     child.on('exit', (code) => {
       clearTimeout(killer);
-      if (probeError) reject(probeError);
-      else resolve({ code, stdout, stderr });
+      if (probe && !probing) {
+        reject(new Error(`the region never printed its ready line (exit ${code}): ${stderr}`));
+        return;
+      }
+      (probing ?? Promise.resolve(undefined)).then(
+        (probed) => resolve({ code, stdout, stderr, probed }),
+        reject,
+      );
     });
   });
+}
+
+/** The status of GET /v1/images with each bearer token. */
+function statuses(url: string, ...tokens: string[]): Promise<number[]> {
+  return Promise.all(
+    tokens.map(
+      async (t) => (await fetch(`${url}/v1/images`, { headers: { authorization: `Bearer ${t}` } })).status,
+    ),
+  );
 }
 
 describe('converge region (command line)', () => {
@@ -198,39 +206,28 @@ describe('converge region (command line)', () => {
     const help = await runRegion(['--help']);
     expect(help.stdout).toContain('dev-token');
     expect(help.stdout).toContain('--stuck-build-rate');
-    const run = await runRegion(['--port', '0', '--db', join(dir, 'd.db')], {}, async (url) => {
-      expect(
-        (await fetch(`${url}/v1/images`, { headers: { authorization: 'Bearer dev-token' } })).status,
-      ).toBe(200);
-      expect((await fetch(`${url}/v1/images`, { headers: { authorization: 'Bearer other' } })).status).toBe(
-        401,
-      );
-    });
+    const run = await runRegion(['--port', '0', '--db', join(dir, 'd.db')], {}, (url) =>
+      statuses(url, 'dev-token', 'other'),
+    );
+    expect(run.probed).toEqual([200, 401]);
     expect(run.code).toBe(0); // graceful SIGTERM
     expect(run.stdout).toMatch(/^region listening on http:\/\/127\.0\.0\.1:\d+\n$/);
   });
 
   it('takes the token from CONVERGE_REGION_TOKEN, and --token over it', async () => {
-    await runRegion(
+    const fromEnv = await runRegion(
       ['--port', '0', '--db', join(dir, 'e.db')],
       { CONVERGE_REGION_TOKEN: 'from-env' },
-      async (url) => {
-        expect(
-          (await fetch(`${url}/v1/images`, { headers: { authorization: 'Bearer from-env' } })).status,
-        ).toBe(200);
-        expect(
-          (await fetch(`${url}/v1/images`, { headers: { authorization: 'Bearer dev-token' } })).status,
-        ).toBe(401);
-      },
+      (url) => statuses(url, 'from-env', 'dev-token'),
     );
-    await runRegion(
+    expect(fromEnv.probed).toEqual([200, 401]);
+    expect(fromEnv.code).toBe(0);
+    const fromFlag = await runRegion(
       ['--port', '0', '--db', join(dir, 'f.db'), '--token', 'from-flag'],
       { CONVERGE_REGION_TOKEN: 'from-env' },
-      async (url) => {
-        expect(
-          (await fetch(`${url}/v1/images`, { headers: { authorization: 'Bearer from-flag' } })).status,
-        ).toBe(200);
-      },
+      (url) => statuses(url, 'from-flag', 'from-env'),
     );
+    expect(fromFlag.probed).toEqual([200, 401]);
+    expect(fromFlag.code).toBe(0);
   });
 });

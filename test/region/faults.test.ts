@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Unavailable } from '../../src/cloud/errors';
 import { startRegion, type RegionHandle } from '../support/region';
-import { deploymentTag, eventually, raw, serverRequest, sleep } from './helpers';
+import { deploymentTag, eventually, raw, serverRequest } from './helpers';
 
 let region: RegionHandle;
 beforeAll(async () => {
@@ -75,7 +75,7 @@ describe('builds', () => {
     }
   });
 
-  it('stuck_build_rate 1: the server stays in BUILD well past build_ms, and can be deleted', async () => {
+  it('stuck_build_rate 1: the server stays in BUILD while a later normal build finishes, and can be deleted', async () => {
     await region.client.setFaults({ stuck_build_rate: 1 });
     let id = '';
     try {
@@ -83,40 +83,57 @@ describe('builds', () => {
     } finally {
       await region.client.setFaults({ stuck_build_rate: 0 });
     }
-    await sleep(300); // 15× build_ms
+    const normal = await region.client.createServer(serverRequest());
+    await eventually(async () =>
+      (await region.client.getServer(normal.id)).state === 'ACTIVE' ? true : undefined,
+    );
     expect((await region.client.getServer(id)).state).toBe('BUILD');
     await region.client.deleteServer(id);
     await eventually(async () =>
       (await raw(region, 'GET', `/v1/servers/${id}`)).status === 404 ? true : undefined,
     );
+    const types = (await region.client.events()).filter((e) => e.subject === id).map((e) => e.type);
+    expect(types).toEqual(['server.created', 'server.deleting', 'server.deleted']);
   });
 
-  it('build_ms set at runtime applies to new servers', async () => {
+  it('build_ms set at runtime applies to servers created after it: a slow build finishes after a later quick one', async () => {
     await region.client.setFaults({ build_ms: 1500 });
+    let slow = '';
     try {
-      const s = await region.client.createServer(serverRequest());
-      await sleep(100);
-      expect((await region.client.getServer(s.id)).state).toBe('BUILD');
-      await eventually(
-        async () => ((await region.client.getServer(s.id)).state === 'ACTIVE' ? true : undefined),
-        3000,
-      );
+      slow = (await region.client.createServer(serverRequest())).id;
     } finally {
       await region.client.setFaults({ build_ms: 20 });
     }
+    const quick = (await region.client.createServer(serverRequest())).id;
+    await eventually(
+      async () => ((await region.client.getServer(slow)).state === 'ACTIVE' ? true : undefined),
+      5000,
+    );
+    const active = (await region.client.events())
+      .filter((e) => e.type === 'server.active' && (e.subject === slow || e.subject === quick))
+      .map((e) => e.subject);
+    expect(active).toEqual([quick, slow]);
   });
 });
 
 describe('latency and flags', () => {
-  it('adds latency_ms to API calls but not to admin calls', async () => {
-    await region.client.setFaults({ latency_ms: 400 });
+  it('holds API calls for latency_ms before they act, but not admin or event calls (order, not time)', async () => {
+    const before = await lastSeq();
+    await region.client.setFaults({ latency_ms: 2000 });
     try {
-      let t = Date.now();
-      await region.client.listImages();
-      expect(Date.now() - t).toBeGreaterThanOrEqual(390);
-      t = Date.now();
-      await region.client.getFaults();
-      expect(Date.now() - t).toBeLessThan(390);
+      const order: string[] = [];
+      const api = region.client.createImage({ os: 'latent', version: '1' }).then(() => order.push('api'));
+      // Three admin round trips and an event read, one after another, all while the API call waits.
+      for (let i = 0; i < 3; i++) {
+        await region.client.getFaults();
+        order.push('admin');
+      }
+      const meanwhile = await region.client.events(before);
+      order.push('events');
+      await api;
+      expect(order).toEqual(['admin', 'admin', 'admin', 'events', 'api']);
+      expect(meanwhile.map((e) => e.type)).toEqual([]); // held before it acted, not after
+      expect((await region.client.events(before)).map((e) => e.type)).toEqual(['image.created']);
     } finally {
       await region.client.setFaults({ latency_ms: 0 });
     }

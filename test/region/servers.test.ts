@@ -260,9 +260,19 @@ describe('deleting', () => {
 
   it('freezes tags while DELETING (409)', async () => {
     const s = await region.client.createServer(serverRequest());
-    await region.client.deleteServer(s.id);
+    // A ten-minute delete: the server is surely still DELETING when the tag write comes.
+    const before = await region.client.setFaults({});
+    await region.client.setFaults({ delete_ms: 600_000 });
+    try {
+      await region.client.deleteServer(s.id);
+    } finally {
+      await region.client.setFaults({ delete_ms: before.delete_ms });
+    }
+    expect((await region.client.getServer(s.id)).state).toBe('DELETING');
     const reply = await raw(region, 'PATCH', `/v1/servers/${s.id}/tags`, { tags: { x: 'y' } });
-    expect([409, 404]).toContain(reply.status); // 404 if delete_ms already passed
+    expect(reply.status).toBe(409);
+    expect(reply.error?.code).toBe('invalid_state');
+    expect((await region.client.getServer(s.id)).tags).not.toHaveProperty('x');
   });
 });
 
