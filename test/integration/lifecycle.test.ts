@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TAG } from '../../src/domain/cloud';
 import type { OperationProgress, OperationTicket } from '../../src/workflows/types';
-import { cloudConfig, smallManifest } from '../support/fixtures';
+import type { Manifest } from '../../src/domain/manifest';
+import { cloudConfig, group, smallManifest } from '../support/fixtures';
 import { observeDeployment } from '../support/invariants';
 import { startHarness, type Harness } from './harness';
 
@@ -73,27 +74,62 @@ describe('lifecycle', () => {
     expect(after.observed.volumes.map((v) => v.id).sort()).toEqual(observed.volumes.map((v) => v.id).sort());
   });
 
-  it('cancel mid-deploy finishes in-flight steps, starts none, and ends consistent; a follow-up deploy converges', async () => {
-    const m = smallManifest('cancel', (x) => {
-      x.instance_groups[0]!.instances = 6;
-      x.update.max_in_flight = 1;
+  it('cancel mid-update finishes the instance updates in flight, starts none after the cancel, and ends consistent; a follow-up deploy converges', async () => {
+    // An update, not a fresh deploy: creates of new instances launch together, so at a cancel they are
+    // all in flight already. Replacing six existing VMs one at a time leaves most still queued.
+    const shape = (x: Manifest) => {
+      x.instance_groups = x.instance_groups.filter((g) => g.name === 'api');
+      group(x, 'api').instances = 6;
+      x.update = { ...x.update, canaries: 1, max_in_flight: 1, vm_strategy: 'delete_create' };
+    };
+    const m = smallManifest('cancel', shape);
+    const first = await h.deploy(m, cc);
+    expect(first.status).toBe('converged');
+    const bumped = smallManifest('cancel', (x) => {
+      shape(x);
+      x.stemcells[0]!.version = '1.182';
     });
+    const before = await h.seq();
     await h.region.client.setFaults({ build_ms: 1500 });
+    let acceptedAt = 0;
     try {
-      const ticket = await h.deployments.deploy('cancel', { manifest: m, cloudConfig: cc });
-      await waitForProgress(ticket, (p) => p.phase === 'enacting' && p.inFlight.length > 0);
+      const ticket = await h.deployments.deploy('cancel', { manifest: bumped, cloudConfig: cc });
+      await waitForProgress(
+        ticket,
+        (p) => p.phase === 'enacting' && p.stepsDone > 0 && p.inFlight.length > 0,
+      );
       await h.deployments.cancel('cancel');
+      // The cancel is accepted once the operation says so; from then on no new step may start.
+      await waitForProgress(ticket, (p) => p.cancelRequested);
+      acceptedAt = await h.seq();
       const r = await h.wait(ticket);
+
+      // Each instance's update begins with its first event in the region; none may begin after the cancel.
+      const instanceOfClaim = new Map(first.records.map((rec) => [`${rec.group}/${rec.index}`, rec.id]));
+      const began = new Map<string, number>();
+      for (const e of await h.region.client.events(before)) {
+        if (e.tags[TAG.deployment] !== 'cancel') continue;
+        const instance = e.tags[TAG.instance] ?? instanceOfClaim.get(e.tags[TAG.claim] ?? '');
+        if (instance !== undefined && !began.has(instance)) began.set(instance, e.seq);
+      }
+      const late = [...began].filter(([, seq]) => seq > acceptedAt);
+      expect(late, `cancel accepted at seq ${acceptedAt}`).toEqual([]);
+      // The cancel came while updates were still queued: some instances were never touched.
+      expect(began.size).toBeGreaterThan(0);
+      expect(began.size).toBeLessThan(first.records.length);
       expect(r.status).toBe('cancelled');
       expect(r.remaining.length).toBeGreaterThan(0);
-      await h.expectInvariants(r);
+      await h.expectInvariants(r, undefined, before);
+      // The updates in flight finished (their VMs are gone or replaced, nothing half-deleted).
+      const observed = await observeDeployment(h.region.client, 'cancel');
+      expect(observed.servers.filter((s) => s.state === 'DELETING')).toEqual([]);
     } finally {
       await h.region.client.setFaults({ build_ms: 30 });
     }
     await waitIdle('cancel');
-    const again = await h.deploy(m, cc);
+    const again = await h.deploy(bumped, cc);
     expect(again.status, JSON.stringify(again.failure)).toBe('converged');
-    await h.expectInvariants(again, { manifest: m, cloudConfig: cc });
+    await h.expectInvariants(again, { manifest: bumped, cloudConfig: cc });
   });
 
   it('hardStop signal mid-deploy cancels, then deletes every VM and detaches every instance', async () => {
