@@ -5,6 +5,20 @@ export { fingerprint, fingerprintFields, type FingerprintFields } from './finger
 export { derivedUuid } from './hash';
 export { patent, placementsFor, type PatentOptions } from './patent';
 export { resolveMaxInFlight } from './policy';
+export {
+  Rollout,
+  admissible,
+  isBatchCreate,
+  rolloutPlan,
+  stagesOf,
+  startable,
+  type GroupLane,
+  type PlannedUnit,
+  type RolloutInput,
+  type RolloutPlan,
+  type RolloutState,
+  type StepState,
+} from './rollout';
 export { embodiment } from './embodiment';
 export { reconcile, REASON } from './reconcile';
 export { addressRefusals, type AddressRefusal } from './liveness';
