@@ -2,11 +2,26 @@
 import { z } from 'zod';
 
 export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+/** Deployment names and stemcell aliases: DNS-label-like, since a deployment name is also its workflow id. */
 export const nameSchema = z
   .string()
   .regex(
     NAME_PATTERN,
-    'a name: lowercase letter first, then lowercase letters, digits or "-", at most 63 chars',
+    'a name: lowercase letter first, then lowercase letters, digits or "-", at most 63 chars ' +
+      '("_" is allowed in instance group names only)',
+  );
+
+/**
+ * Instance group names also take "_", as BOSH manifests write them (`diego_cell`). A group name is
+ * only ever a tag value, part of `<group>/<index>` and `<group>/<uuid>`, and part of the server's
+ * name (`web-diego_cell-0`), none of which is a hostname; the embedded region and EC2 accept it.
+ */
+export const GROUP_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
+export const groupNameSchema = z
+  .string()
+  .regex(
+    GROUP_NAME_PATTERN,
+    'a group name: lowercase letter first, then lowercase letters, digits, "-" or "_", at most 63 chars',
   );
 
 export const vmStrategySchema = z.enum(['hot_swap', 'delete_create']);
@@ -47,7 +62,7 @@ export const groupNetworkSchema = z.strictObject({
 });
 
 export const instanceGroupSchema = z.strictObject({
-  name: nameSchema,
+  name: groupNameSchema,
   instances: z.number().int().min(0),
   azs: z.array(z.string().min(1)).min(1),
   vm_type: z.string().min(1),
@@ -56,7 +71,7 @@ export const instanceGroupSchema = z.strictObject({
   persistent_disk: z.number().int().min(1).optional(),
   persistent_disk_type: z.string().min(1).optional(),
   env: z.record(z.string(), z.unknown()).default({}),
-  migrated_from: z.array(z.strictObject({ name: nameSchema, az: z.string().optional() })).optional(),
+  migrated_from: z.array(z.strictObject({ name: groupNameSchema, az: z.string().optional() })).optional(),
   update: groupUpdatePolicySchema.optional(),
 });
 export type InstanceGroup = z.infer<typeof instanceGroupSchema>;
