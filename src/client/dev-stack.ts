@@ -40,6 +40,8 @@ export interface DevStackConfig {
   temporalPort: number;
   uiPort: number;
   regionPort: number;
+  /** The worker's Prometheus metrics (CONVERGE_METRICS_ADDRESS=127.0.0.1:PORT). */
+  metricsPort: number;
   namespace: string;
   taskQueue: string;
   env: Env;
@@ -72,6 +74,7 @@ export function devStackConfig(env: Env = process.env): DevStackConfig {
     temporalPort: portFromEnv(env, 'CONVERGE_TEMPORAL_PORT', 7233),
     uiPort: portFromEnv(env, 'CONVERGE_UI_PORT', 8233),
     regionPort: portFromEnv(env, 'CONVERGE_REGION_PORT', 7480),
+    metricsPort: portFromEnv(env, 'CONVERGE_METRICS_PORT', 9464),
     namespace: env.TEMPORAL_NAMESPACE?.trim() || DEFAULT_NAMESPACE,
     taskQueue: taskQueueFromEnv(env),
     env,
@@ -82,6 +85,7 @@ export const temporalAddress = (c: DevStackConfig): string => `127.0.0.1:${c.tem
 export const uiUrl = (c: DevStackConfig): string =>
   `http://127.0.0.1:${c.uiPort}/namespaces/${encodeURIComponent(c.namespace)}/workflows`;
 export const regionUrl = (c: DevStackConfig): string => `http://127.0.0.1:${c.regionPort}`;
+export const metricsUrl = (c: DevStackConfig): string => `http://127.0.0.1:${c.metricsPort}/metrics`;
 
 /** Starts whatever is not already running and healthy, in dependency order. */
 export async function devUp(c: DevStackConfig, say: (line: string) => void): Promise<ServiceStatus[]> {
@@ -104,6 +108,11 @@ export async function devUp(c: DevStackConfig, say: (line: string) => void): Pro
     if (port !== null && (await portInUse(port))) {
       throw new DevStackError(
         `${name}: 127.0.0.1:${port} is in use by a process converge dev did not start; stop it or set ${portVariable(name)}`,
+      );
+    }
+    if (name === 'worker' && (await portInUse(c.metricsPort))) {
+      throw new DevStackError(
+        `worker: metrics port 127.0.0.1:${c.metricsPort} is in use; stop it or set CONVERGE_METRICS_PORT`,
       );
     }
     if (name === 'temporal' && (await portInUse(c.uiPort))) {
@@ -204,6 +213,7 @@ function command(
           TEMPORAL_TLS: 'false',
           CONVERGE_TASK_QUEUE: c.taskQueue,
           CONVERGE_REGION_URL: regionUrl(c),
+          CONVERGE_METRICS_ADDRESS: `127.0.0.1:${c.metricsPort}`,
         },
       };
   }

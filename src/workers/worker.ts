@@ -18,6 +18,7 @@ import { WORKFLOWS_PATH } from './paths';
 import { dataConverter } from '../client/data-converter';
 import { settingsActivity, workerSettingsFromEnv } from './settings';
 import { tuningFromEnv, withinSlots, type WorkerTuning } from './tuning';
+import { meteredCloud, metricsAddressFromEnv, retryCounting } from './metrics';
 
 /** Printed once the worker polls; `converge dev up` looks for it in the worker's log. */
 export const WORKER_STARTED_MARKER = 'converge worker started';
@@ -55,7 +56,7 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
   const namespace = options.namespace ?? settings.namespace;
   const taskQueue = options.taskQueue ?? taskQueueFromEnv(env);
   const tuning = withinSlots({ ...tuningFromEnv(env), ...options.tuning });
-  const cloud = options.cloud ?? cloudsFromEnv(env).cloud;
+  const cloud = meteredCloud(options.cloud ?? cloudsFromEnv(env).cloud, Runtime.instance().metricMeter);
 
   const ownsConnection = options.connection === undefined;
   const connection = options.connection ?? (await connectWorker(settings));
@@ -69,6 +70,7 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
         options.workflowBundle ?? (await bundleWorkflows(options.workflowsPath ?? WORKFLOWS_PATH)),
       dataConverter,
       activities: { ...createActivities(cloud), ...settingsActivity(workerSettingsFromEnv(env)) },
+      interceptors: { activity: [retryCounting] },
       ...tuning,
       // In-flight activities get this long to finish after a shutdown signal before they are
       // cancelled; they are idempotent, so a cut-off one is simply retried by the next worker.
@@ -98,7 +100,8 @@ export interface RunWorkerOptions extends ConvergeWorkerOptions {
 
 /** Runs a worker until a shutdown signal drains it. Resolves once it has stopped. */
 export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
-  installRuntime(options.shutdownSignals ?? ['SIGINT', 'SIGTERM']);
+  const env = options.env ?? process.env;
+  installRuntime(options.shutdownSignals ?? ['SIGINT', 'SIGTERM'], metricsAddressFromEnv(env));
   const { worker, taskQueue, settings, close } = await createConvergeWorker(options);
   const info = { taskQueue, address: settings.address, namespace: settings.namespace };
   const onStarted =
@@ -133,9 +136,15 @@ async function connectWorker(settings: TemporalSettings): Promise<NativeConnecti
 
 // The Runtime owns process-wide signal handling: on the first signal it asks every worker to drain,
 // then removes its handlers so a second Ctrl-C falls through to Node's default (exit).
-function installRuntime(shutdownSignals: NodeJS.Signals[]): void {
+// With a metrics address, the Runtime also serves Prometheus metrics (the SDK's and Converge's).
+function installRuntime(shutdownSignals: NodeJS.Signals[], metricsAddress: string | null): void {
   try {
-    Runtime.install({ shutdownSignals });
+    Runtime.install({
+      shutdownSignals,
+      ...(metricsAddress !== null
+        ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } }
+        : {}),
+    });
   } catch (err) {
     // Already installed (e.g. a test process that made a connection first): keep its settings.
     if (!(err instanceof IllegalStateError)) throw err;

@@ -22,6 +22,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  metricMeter,
   workflowInfo,
 } from '@temporalio/workflow';
 import type {
@@ -118,6 +119,12 @@ export class Enactor {
   private readonly cheap = cheapSteps();
   /** Batch creates and chains that failed in a batch: they run again, each as an activity of its own. */
   private readonly alone = new Set<string>();
+  /** converge_steps{kind,result} (src/workers/metrics.ts); the SDK drops it during replay. */
+  private readonly stepsMetric = metricMeter.createCounter(
+    'converge_steps',
+    'steps',
+    'Steps ended, by kind and result',
+  );
   /** The first steps of the chains in flight (bounded by `maxConcurrentSteps`). */
   private readonly chainHeads = new Set<string>();
 
@@ -570,6 +577,7 @@ export class Enactor {
     // All done first: completing one link must not make the next one ready to launch again.
     for (const step of links) this.ctx.done.add(step.id);
     links.forEach((step, i) => {
+      this.stepsMetric.add(1, { kind: step.kind, result: 'done' });
       const result = this.resultOf(step, raws[i]);
       if (result) this.ctx.results.set(step.id, result);
       this.completed(step);
@@ -585,6 +593,7 @@ export class Enactor {
   ): void {
     const at = broke ? Math.min(broke.completed, links.length - 1) : 0;
     if (broke) this.linksSucceeded(links.slice(0, at), broke.results);
+    this.stepsMetric.add(1, { kind: (links[at] ?? step).kind, result: 'failed' });
     this.failure ??= describeFailure(links[at] ?? step, err);
   }
 

@@ -5,6 +5,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  metricMeter,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -40,6 +41,10 @@ import { keyedOperation } from './incarnation';
 
 export async function operation(input: OperationInput): Promise<OperationResult> {
   const result = await runOperation(input);
+  // converge_operations{kind,result} (src/workers/metrics.ts); the SDK drops it during replay.
+  metricMeter
+    .createCounter('converge_operations', 'operations', 'Operations ended, by kind and result')
+    .add(1, { kind: input.kind, result: result.status });
   const parent = workflowInfo().parent;
   if (parent) {
     await getExternalWorkflowHandle(parent.workflowId).signal(operationFinishedSignal, result);

@@ -8,6 +8,7 @@ const DEV_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
   ['CONVERGE_TEMPORAL_PORT', 'Temporal frontend port (default 7233; also the CLI default address)'],
   ['CONVERGE_UI_PORT', 'Temporal Web UI port (default 8233)'],
   ['CONVERGE_REGION_PORT', 'region API port (default 7480)'],
+  ['CONVERGE_METRICS_PORT', 'worker Prometheus metrics port (default 9464)'],
   ['CONVERGE_DEV_DIR', 'where logs, pid files and SQLite files go (default <repo>/.converge)'],
   ['TEMPORAL_CLI', 'path to the temporal binary (else PATH, else ~/.cache/converge/bin, else go install)'],
 ];
@@ -57,6 +58,7 @@ async function runDev(verb: 'up' | 'down' | 'status'): Promise<void> {
       console.log(`\nTemporal UI:  ${stack.uiUrl(config)}`);
       console.log(`Temporal:     ${stack.temporalAddress(config)} (namespace ${config.namespace})`);
       console.log(`Region:       ${stack.regionUrl(config)}`);
+      console.log(`Metrics:      ${stack.metricsUrl(config)} (worker, Prometheus)`);
       if (verb === 'up') console.log('Stop it with: npx converge dev down');
     } else {
       console.log(verb === 'status' ? '\nStart it with: npx converge dev up' : '');
