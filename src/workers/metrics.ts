@@ -5,7 +5,6 @@
 // which the SDK drops during replay, so a replayed history never counts twice.
 import type { MetricMeter } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
-import type { CloudPort } from '../cloud/port';
 import { CloudError } from '../cloud/errors';
 import type { Env } from '../client/connection';
 import { UserError } from '../domain/errors';
@@ -42,11 +41,11 @@ export function metricsAddressFromEnv(env: Env): string | null {
 }
 
 /**
- * The cloud port with every call counted by name (`converge_cloud_requests{call}`) and every failure
+ * The cloud (any adapter: region, EC2) with every call counted by name (`converge_cloud_requests{call}`) and every failure
  * by name and kind (`converge_cloud_errors{call,kind}`: the typed CloudError's class, e.g. NotFound,
  * Unavailable; `Error` for anything else). Calls pass through unchanged.
  */
-export function meteredCloud(cloud: CloudPort, meter: MetricMeter): CloudPort {
+export function meteredCloud<T extends object>(cloud: T, meter: MetricMeter): T {
   const requests = meter.createCounter(
     CONVERGE_METRICS.cloudRequests,
     'requests',
