@@ -70,6 +70,7 @@ export const instanceGroupSchema = z.strictObject({
   networks: z.array(groupNetworkSchema).min(1),
   persistent_disk: z.number().int().min(1).optional(),
   persistent_disk_type: z.string().min(1).optional(),
+  // Only decides replacement: part of each claim's fingerprint, never sent to the VM (no user data).
   env: z.record(z.string(), z.unknown()).default({}),
   migrated_from: z.array(z.strictObject({ name: groupNameSchema, az: z.string().optional() })).optional(),
   update: groupUpdatePolicySchema.optional(),
