@@ -1,7 +1,17 @@
 // The activities, built from a cloud port: the worker passes its one cached region client, a test
 // passes a client of the region it started. One file per activity; this file only wires them.
 import type { Cloud } from '../cloud/port';
-import type { ConvergeActivities } from '../domain/activities';
+import type {
+  AssociateInput,
+  ChainInput,
+  ConvergeActivities,
+  CreateVmInput,
+  DeleteDiskInput,
+  DeleteServerInput,
+  DetachDiskInput,
+  ObserveInput,
+  ReleaseQuotaInput,
+} from '../domain/activities';
 import { associateVmToInstance } from './associate-vm-to-instance';
 import { createVm } from './create-vm';
 import { createVms } from './create-vms';
@@ -16,6 +26,7 @@ import { ServerLookups } from './lookups';
 import { observe } from './observe';
 import { resolveOptions, type ActivityOptions } from './options';
 import { releaseQuota } from './release-quota';
+import { reportingRetries, step, type StepKey } from './retry-report';
 import { withTransientRetries } from './transient';
 
 export { DEFAULT_ACTIVITY_OPTIONS, type ActivityOptions } from './options';
@@ -38,18 +49,61 @@ export function createActivities(cloud: Cloud, options: Partial<ActivityOptions>
   };
   const create = createVm(deps);
   const chain = enactChain(chainable);
+  // Batches never fail retryably (a create or chain that would runs again alone), so they report
+  // nothing; each activity that Temporal retries reports its step's kind and key (retry-report.ts).
   return {
-    observe: observe(deps),
-    getPool: getPool(deps),
-    createVm: create,
+    observe: reportingRetries(
+      step('observe', (i: ObserveInput) => i.deployment),
+      observe(deps),
+    ),
+    getPool: reportingRetries(
+      step('get-pool', (pool: string) => pool),
+      getPool(deps),
+    ),
+    createVm: reportingRetries(
+      step('create-vm', (i: CreateVmInput) => i.claim),
+      create,
+    ),
     createVms: createVms(create, resolved.heartbeatEveryMs),
-    ...chainable,
-    detachDisk: detachDisk(deps),
-    deleteDisk: deleteDisk(deps),
+    associateVmToInstance: reportingRetries(
+      step('associate-vm-to-instance', (i: AssociateInput) => i.instanceId),
+      chainable.associateVmToInstance,
+    ),
+    deleteServer: reportingRetries(
+      step('delete-server', (i: DeleteServerInput) => i.serverId),
+      chainable.deleteServer,
+    ),
+    releaseQuota: reportingRetries(
+      step('release-quota', (i: ReleaseQuotaInput) => i.allocationId),
+      chainable.releaseQuota,
+    ),
+    detachDisk: reportingRetries(
+      step('detach-disk', (i: DetachDiskInput) => i.volumeId),
+      detachDisk(deps),
+    ),
+    deleteDisk: reportingRetries(
+      step('delete-disk', (i: DeleteDiskInput) => i.volumeId),
+      deleteDisk(deps),
+    ),
     instanceAction: instanceAction(deps),
-    enactChain: chain,
+    // A chain is in flight as its first link's step: it reports as that step.
+    enactChain: reportingRetries(chainHead, chain),
     enactChains: enactChains(chain, resolved.heartbeatEveryMs),
   } satisfies ConvergeActivities;
 }
 
 export type ActivityFunctions = ReturnType<typeof createActivities>;
+
+/** A chain's first link, the step the workflow holds the chain in flight as. */
+function chainHead(input: ChainInput): StepKey {
+  const head = input.links[0];
+  if (!head) return { kind: 'chain', key: '' };
+  switch (head.kind) {
+    case 'associate-vm-to-instance':
+      return { kind: head.kind, key: head.input.instanceId };
+    case 'delete-server':
+      return { kind: head.kind, key: head.input.serverId };
+    case 'release-quota':
+      return { kind: head.kind, key: head.input.allocationId };
+  }
+}

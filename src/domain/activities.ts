@@ -175,6 +175,24 @@ export const NON_RETRYABLE = {
   persistentConflict: 'PersistentConflict',
 } as const;
 
+/**
+ * What an activity that keeps failing retryably tells its workflow (signal STEP_RETRYING_SIGNAL), so
+ * the wait shows in the operation's progress, `converge status` and the UI's current details.
+ */
+export interface StepRetrying {
+  /** The step kind (or `observe`, `get-pool`) and the key its step is found by (see retry-report.ts). */
+  kind: string;
+  key: string;
+  /** The attempt that just failed (Temporal's count, 1 first). */
+  attempt: number;
+  /** When the step's first attempt was scheduled (ms since epoch). */
+  since: number;
+  /** Why the attempt failed, in the cloud's words. */
+  error: string;
+}
+
+export const STEP_RETRYING_SIGNAL = 'stepRetrying';
+
 /** The worker's own settings, read once per operation so the operation records what it started with. */
 export interface WorkerSettings {
   defaultStrategy: 'hot_swap' | 'delete_create';
