@@ -38,6 +38,16 @@ export const updatePolicySchema = z.strictObject({
   max_in_flight: maxInFlightSchema.default(1),
   vm_strategy: vmStrategySchema.optional(),
   serial: z.boolean().default(true),
+  /**
+   * Failure budget: builds of one VM that end without an ACTIVE server (ERROR, stuck in BUILD)
+   * before its create-vm step fails for good. Default 3 (FailureBudget in activities.ts).
+   */
+  max_failed_builds: z.number().int().min(1).max(100).optional(),
+  /**
+   * Failure budget: minutes a step keeps retrying a conflict that should clear (its static IP held,
+   * its disk busy) before it fails for good. Default 10. Outages (5xx, timeouts) retry without end.
+   */
+  conflict_timeout_minutes: z.number().positive().max(1440).optional(),
 });
 export type UpdatePolicy = z.infer<typeof updatePolicySchema>;
 

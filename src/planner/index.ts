@@ -4,7 +4,7 @@ export { canonicalJson } from './canonical';
 export { fingerprint, fingerprintFields, type FingerprintFields } from './fingerprint';
 export { derivedUuid } from './hash';
 export { patent, placementsFor, type PatentOptions } from './patent';
-export { resolveMaxInFlight } from './policy';
+export { failureBudget, resolveMaxInFlight } from './policy';
 export {
   Rollout,
   admissible,

@@ -1,6 +1,7 @@
 // Update policy per group: the deployment's `update` block with the group's overrides applied, and
 // max_in_flight resolved to a count. Scheduling (canaries, max_in_flight, serial) is the enactor's
 // job; the planner only resolves the numbers so every consumer reads the same ones.
+import { DEFAULT_FAILURE_BUDGET, type FailureBudget } from '../domain/activities';
 import type { Manifest, VmStrategy } from '../domain/manifest';
 import type { GroupPolicy } from './types';
 
@@ -39,4 +40,18 @@ export function groupPolicies(manifest: Manifest, defaultStrategy: VmStrategy): 
       migratedFrom: (group.migrated_from ?? []).map((m) => m.name),
     };
   });
+}
+
+/**
+ * When a persistent failure ends a step: the deployment's `update.max_failed_builds` and
+ * `update.conflict_timeout_minutes`, each defaulting to DEFAULT_FAILURE_BUDGET's.
+ */
+export function failureBudget(update: Manifest['update']): FailureBudget {
+  return {
+    failedBuilds: update.max_failed_builds ?? DEFAULT_FAILURE_BUDGET.failedBuilds,
+    conflictMs:
+      update.conflict_timeout_minutes === undefined
+        ? DEFAULT_FAILURE_BUDGET.conflictMs
+        : Math.round(update.conflict_timeout_minutes * 60_000),
+  };
 }

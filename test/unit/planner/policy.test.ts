@@ -1,6 +1,6 @@
 // Update policy: resolved per group so the enactor schedules from numbers, not from the manifest.
 import { describe, expect, it } from 'vitest';
-import { patent, resolveMaxInFlight } from '../../../src/planner/index';
+import { failureBudget, patent, resolveMaxInFlight } from '../../../src/planner/index';
 import { cloudWith, group, manifestWith } from './baseline';
 
 describe('max_in_flight: a count, or a percentage of the group rounded down, at least 1', () => {
@@ -70,5 +70,18 @@ describe('group policies', () => {
       ['delete_create', false],
     ]);
     expect(patent(m, cloudWith(), [], { defaultStrategy: 'hot_swap' }).groups[0]?.strategy).toBe('hot_swap');
+  });
+});
+
+describe('the failure budget: update.max_failed_builds and update.conflict_timeout_minutes', () => {
+  it('defaults to 3 failed builds and 10 minutes of conflicts', () => {
+    expect(failureBudget(manifestWith().update)).toEqual({ failedBuilds: 3, conflictMs: 600_000 });
+  });
+
+  it('takes what the manifest says, minutes as milliseconds', () => {
+    const m = manifestWith((x) => {
+      x.update = { ...x.update, max_failed_builds: 1, conflict_timeout_minutes: 0.5 };
+    });
+    expect(failureBudget(m.update)).toEqual({ failedBuilds: 1, conflictMs: 30_000 });
   });
 });
