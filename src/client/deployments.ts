@@ -118,8 +118,13 @@ export class Deployments {
     return rejectionsAsUserErrors(name, () => this.entity(name).signal(hardStopSignal));
   }
 
-  status(name: string): Promise<DeploymentStatus> {
-    return rejectionsAsUserErrors(name, () => this.entity(name).query(statusQuery));
+  /** The deployment's status and, while an operation runs, its progress and what it waits on. */
+  async status(name: string): Promise<DeploymentStatus> {
+    const status = await rejectionsAsUserErrors(name, () => this.entity(name).query(statusQuery));
+    if (!status.current) return status;
+    // Between runs (continue-as-new) or just finished: the entity's status still stands.
+    const progress = await this.progress(status.current).catch(() => null);
+    return { ...status, progress };
   }
 
   /** The deployment's status, or null when there is none (never deployed, or deleted). */

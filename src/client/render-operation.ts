@@ -8,7 +8,10 @@ export function progressLine(p: OperationProgress, width = 30): string {
   const current = p.inFlight[0]?.summary ?? '';
   const more = p.inFlight.length > 1 ? ` (+${p.inFlight.length - 1})` : '';
   const cancel = p.cancelRequested ? ' [cancelling]' : '';
-  return `[${bar}] ${p.stepsDone}/${p.stepsTotal} ${p.phase}${cancel} ${current}${more}`.trimEnd();
+  // A wait shows instead of the step it holds: what a person watching needs is why it is slow.
+  const waiting = p.waiting?.[0];
+  const now = waiting ? `waiting: ${waiting.line}` : `${current}${more}`;
+  return `[${bar}] ${p.stepsDone}/${p.stepsTotal} ${p.phase}${cancel} ${now}`.trimEnd();
 }
 
 export function renderResult(r: OperationResult): string {
@@ -44,6 +47,7 @@ export function renderStatus(s: DeploymentStatus): string {
   const lines = [`Deployment ${s.deployment}${s.deleted ? ' (deleted)' : ''}: ${s.phase}`];
   if (s.current)
     lines.push(`Current operation: ${s.current.operation} (${s.current.kind}) ${s.current.workflowId}`);
+  for (const w of s.progress?.waiting ?? []) lines.push(`  waiting: ${w.line}`);
   if (s.manifestDigest) lines.push(`Manifest digest: ${s.manifestDigest}`);
   lines.push('', renderInstances(s.instances));
   if (s.recent.length) {

@@ -1,5 +1,6 @@
 // Every update, signal and query, defined once; the workflows, the CLI and the tests import these.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { STEP_RETRYING_SIGNAL, type StepRetrying } from '../domain/activities';
 import type {
   DeployRequest,
   DeploymentStatus,
@@ -41,6 +42,8 @@ export const progressQuery = defineQuery<OperationProgress>('progress');
  */
 export const operationFinishedSignal = defineSignal<[OperationResult]>('operationFinished');
 export const operationPlanQuery = defineQuery<PlanView | null>('operationPlan');
+/** From an activity that keeps failing retryably (src/activities/retry-report.ts): why a step waits. */
+export const stepRetryingSignal = defineSignal<[StepRetrying]>(STEP_RETRYING_SIGNAL);
 
 export const SEARCH_ATTRIBUTES = {
   deployment: 'ConvergeDeployment',

@@ -15,7 +15,7 @@ import type { VmStrategy } from '../domain/manifest';
 import type { Observed, PoolStatus } from '../domain/cloud';
 import type { InstanceRecord } from '../domain/instance';
 import { embodiment, patent, placementsFor, projectStatus, reconcile } from '../planner';
-import type { Obligation, Patent } from '../planner/types';
+import type { Obligation, Patent, Step } from '../planner/types';
 import { actions, reads, settings } from './activities';
 import { Enactor } from './enactor';
 import {
@@ -24,7 +24,9 @@ import {
   operationPlanQuery,
   progressQuery,
   SEARCH_ATTRIBUTES,
+  stepRetryingSignal,
 } from './messages';
+import { Waits } from './waiting';
 import { emptyManifestLike, planView } from './views';
 import { recordsAfter, recordsFor, selects } from './records';
 import type {
@@ -58,19 +60,32 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   let enactor: Enactor | null = null;
   let cancelRequested = false;
   let failure: OperationFailure | null = null;
+  let obligation: Obligation | null = null;
+  let stepsById: Map<string, Step> | null = null;
+  const waits = new Waits();
+  const stepOf = (id: string): Step | undefined => {
+    if (!obligation) return undefined;
+    stepsById ??= new Map(obligation.steps.map((s) => [s.id, s] as const));
+    return stepsById.get(id);
+  };
 
-  const progress = (): OperationProgress => ({
-    operation: input.operation,
-    kind: input.kind,
-    phase,
-    stepsTotal: plan?.steps.length ?? 0,
-    stepsDone: enactor?.stepsDone ?? 0,
-    inFlight: enactor?.inFlightView() ?? [],
-    summary: plan?.summary ?? null,
-    cancelRequested,
-    failure: failure ?? enactor?.failure ?? null,
-  });
+  const progress = (): OperationProgress => {
+    const inFlight = enactor?.inFlightView() ?? [];
+    return {
+      operation: input.operation,
+      kind: input.kind,
+      phase,
+      stepsTotal: plan?.steps.length ?? 0,
+      stepsDone: enactor?.stepsDone ?? 0,
+      inFlight,
+      waiting: waits.current(phase, inFlight, stepOf, Date.now()),
+      summary: plan?.summary ?? null,
+      cancelRequested,
+      failure: failure ?? enactor?.failure ?? null,
+    };
+  };
   const enterPhase = (next: Phase): void => {
+    if (next !== phase) waits.clearReads();
     phase = next;
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.phase, value: next }]);
     showDetails();
@@ -82,12 +97,18 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
     if (p.stepsTotal)
       lines.push(`steps: ${p.stepsDone}/${p.stepsTotal} done, ${p.inFlight.length} in flight`);
     for (const s of p.inFlight.slice(0, 5)) lines.push(`- ${s.summary}`);
+    if (p.waiting.length > 0) lines.push(`waiting (${p.waiting.length}):`);
+    for (const w of p.waiting.slice(0, 5)) lines.push(`- ${w.line}`);
     if (p.failure) lines.push(`failed: ${p.failure.message}`);
     setCurrentDetails(lines.join('\n'));
   };
 
   setHandler(progressQuery, progress);
   setHandler(operationPlanQuery, () => plan);
+  setHandler(stepRetryingSignal, (report) => {
+    waits.record(report);
+    showDetails();
+  });
   setHandler(cancelOperationSignal, () => {
     cancelRequested = true;
     enactor?.stop();
@@ -124,7 +145,7 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
     operationId: keyedOperation(input),
     ...(input.incarnation === undefined ? {} : { incarnation: input.incarnation }),
   };
-  const obligation: Obligation = reconcile(thePatent, embodiment(input.deployment, observed, records), {
+  obligation = reconcile(thePatent, embodiment(input.deployment, observed, records), {
     recreate,
     defaultStrategy,
     ...identity,
@@ -145,6 +166,12 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
     plan: null,
   };
 
+  // A plan that would wait forever for an address (planner/liveness.ts) starts nothing.
+  const refused: OperationFailure | null =
+    obligation.refusals.length === 0
+      ? null
+      : { step: null, type: PLAN_REFUSED, message: obligation.refusals.map((r) => r.message).join('\n') };
+
   if (input.dryRun) {
     enterPhase('done');
     return {
@@ -155,7 +182,21 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
       projection: projectStatus(embodiment(input.deployment, observed, input.records)),
       stepsDone: 0,
       remaining: obligation.steps.map((s) => s.id),
-      failure: null,
+      failure: refused,
+    };
+  }
+
+  if (!input.resume && refused) {
+    failure = refused;
+    enterPhase('done');
+    return {
+      ...base,
+      status: 'failed',
+      records: input.records,
+      projection: projectStatus(embodiment(input.deployment, observed, input.records)),
+      stepsDone: 0,
+      remaining: obligation.steps.map((s) => s.id),
+      failure,
     };
   }
 
@@ -256,10 +297,16 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
     records: newRecords,
     projection: projectStatus(embodiment(input.deployment, after, newRecords)),
     stepsDone: enactor.stepsDone,
-    remaining: status === 'converged' ? [] : verify.steps.map((s) => s.id),
+    // Stopped short (failed, cancelled): this plan's steps not done. Enacted but not converged: what
+    // a new plan would still do.
+    remaining:
+      status === 'converged' ? [] : outcome === 'done' ? verify.steps.map((s) => s.id) : enactor.remaining,
     failure,
   };
 }
+
+/** Failure type of an operation whose plan would wait forever (planner/liveness.ts): nothing started. */
+export const PLAN_REFUSED = 'PlanRefused';
 
 const SEARCH_ATTRIBUTE_KEYS = {
   deployment: { name: SEARCH_ATTRIBUTES.deployment, type: 'KEYWORD' },

@@ -148,6 +148,24 @@ export interface InFlightStep {
   summary: string;
 }
 
+/** A step (or an opening read) whose activity keeps failing retryably: why the operation waits. */
+export interface StepWait {
+  /** The step id, or null for a read outside the plan (observe, get-pool). */
+  step: string | null;
+  /** The step's summary line, or `observe web`. */
+  summary: string;
+  /** The attempt that failed last. */
+  attempt: number;
+  /** When the step's first attempt was scheduled (ms since epoch). */
+  since: number;
+  /** How long it has been retrying, at the operation's last workflow task. */
+  forMs: number;
+  /** The last failure, in the cloud's words. */
+  error: string;
+  /** `create-vm api/0 z1 small ubuntu-jammy/1.181: retrying for 2m10s (attempt 9): ...` */
+  line: string;
+}
+
 export interface OperationProgress {
   operation: string;
   kind: OperationKind;
@@ -155,6 +173,8 @@ export interface OperationProgress {
   stepsTotal: number;
   stepsDone: number;
   inFlight: InFlightStep[];
+  /** Steps retrying past their first attempts, with their last error (empty when nothing waits). */
+  waiting: StepWait[];
   summary: PlanSummary | null;
   cancelRequested: boolean;
   failure: OperationFailure | null;
@@ -177,6 +197,11 @@ export interface DeploymentStatus {
   instances: StatusRow[];
   recent: OperationRecord[];
   deleted: boolean;
+  /**
+   * The current operation's progress, with what it waits on (filled in by the client from the
+   * operation's progress query; the entity's status query leaves it out).
+   */
+  progress?: OperationProgress | null;
 }
 
 export interface PlanView {

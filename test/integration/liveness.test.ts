@@ -1,0 +1,151 @@
+// Every operation ends, or says why it waits (DESIGN §9.6), on the real stack: a plan that would wait
+// forever for a static IP is refused before any cloud write; builds that keep ending in ERROR fail
+// the deploy with the region's words and leak nothing; a step retrying shows its last error in the
+// operation's progress, `converge status` and the Temporal UI's current details.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NON_RETRYABLE } from '../../src/domain/activities';
+import { TAG } from '../../src/domain/cloud';
+import type { Manifest } from '../../src/domain/manifest';
+import { BUILD_FAULT } from '../../src/region/servers';
+import { PLAN_REFUSED } from '../../src/workflows/operation';
+import type { OperationProgress, OperationTicket } from '../../src/workflows/types';
+import { cloudConfig, smallManifest } from '../support/fixtures';
+import { testClient } from '../support/temporal';
+import { startHarness, type Harness } from './harness';
+
+let h: Harness;
+const cc = cloudConfig();
+
+beforeAll(async () => {
+  h = await startHarness('liveness');
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+/** Groups of one instance each with a static IP on the default network. */
+function withStaticIps(name: string, ips: Record<string, string>): Manifest {
+  return smallManifest(name, (m) => {
+    const template = m.instance_groups[0];
+    if (!template) throw new Error('the example has no group');
+    m.instance_groups = Object.entries(ips).map(([group, ip]) => ({
+      ...structuredClone(template),
+      name: group,
+      instances: 1,
+      azs: ['z1'],
+      networks: [{ name: 'default', static_ips: [ip] }],
+    }));
+  });
+}
+
+async function eventsOf(deployment: string, since: number) {
+  return (await h.region.client.events(since)).filter((e) => e.tags[TAG.deployment] === deployment);
+}
+
+async function progressUntil(
+  ticket: OperationTicket,
+  test: (p: OperationProgress) => boolean,
+  what: string,
+): Promise<OperationProgress> {
+  for (let i = 0; i < 1800; i++) {
+    const p = await h.deployments.progress(ticket).catch(() => null);
+    if (p && test(p)) return p;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`never saw: ${what}`);
+}
+
+describe('liveness', () => {
+  it('two groups swapping static IPs: refused before any cloud write, naming the IP and its holder', async () => {
+    const first = await h.deploy(withStaticIps('swap', { a: '10.0.0.20', b: '10.0.0.21' }), cc);
+    expect(first.status, JSON.stringify(first.failure)).toBe('converged');
+    const b = first.records.find((r) => r.group === 'b');
+    const before = await h.seq();
+
+    const swapped = await h.deploy(withStaticIps('swap', { a: '10.0.0.21', b: '10.0.0.20' }), cc);
+    expect(swapped.status).toBe('failed');
+    expect(swapped.failure?.type).toBe(PLAN_REFUSED);
+    expect(swapped.failure?.message).toContain('Failed to reserve IP 10.0.0.21 (network default)');
+    expect(swapped.failure?.message).toContain(`already reserved by instance b/${b?.id ?? '?'} (b/0`);
+    expect(swapped.stepsDone).toBe(0);
+    // Nothing was written: no server, allocation or volume event for the deployment.
+    expect(await eventsOf('swap', before)).toEqual([]);
+    await h.expectInvariants(swapped);
+  });
+
+  it("builds that keep ending in ERROR: the deploy fails with the region's error and leaks nothing; cleared, it converges", async () => {
+    const m = smallManifest('broken', (x) => {
+      for (const g of x.instance_groups) g.instances = 1;
+    });
+    const before = await h.seq();
+    await h.region.client.setFaults({ error_build_rate: 1 });
+    let failed;
+    try {
+      failed = await h.deploy(m, cc);
+    } finally {
+      await h.region.client.setFaults({ error_build_rate: 0 });
+    }
+    expect(failed.status).toBe('failed');
+    expect(failed.failure?.type).toBe(NON_RETRYABLE.buildsFailed);
+    expect(failed.failure?.message).toContain('3 builds ended without an ACTIVE server');
+    expect(failed.failure?.message).toContain(BUILD_FAULT);
+    // Only steps of this plan that were not done remain.
+    expect(failed.remaining.length).toBeLessThanOrEqual(failed.stepsTotal - failed.stepsDone);
+    await h.expectInvariants(failed, undefined, before);
+    const leftovers = await h.region.client.listAllocations({ [TAG.deployment]: 'broken' });
+    const servers = await h.region.client.listServers({ [TAG.deployment]: 'broken' });
+    expect(servers.filter((s) => s.state !== 'DELETING').length).toBe(leftovers.length);
+
+    const again = await h.deploy(m, cc);
+    expect(again.status, JSON.stringify(again.failure)).toBe('converged');
+    await h.expectInvariants(again, { manifest: m, cloudConfig: cc });
+  });
+
+  it('a step retrying for 30 s shows its last error in progress, status and current details', async () => {
+    // A server outside the deployment holds the static IP the new VM asks for.
+    const squatter = await h.region.client.createServer({
+      name: 'squatter',
+      cpus: 1,
+      memory_mb: 512,
+      disk_gb: 5,
+      image: { os: 'ubuntu-jammy', version: '1.181' },
+      az: 'z1',
+      network: 'default',
+      static_ip: '10.0.0.25',
+      tags: { [TAG.deployment]: 'someone-else' },
+      idempotency_key: 'liveness-squatter',
+    });
+    const m = withStaticIps('waiter', { db: '10.0.0.25' });
+    const ticket = await h.deployments.deploy('waiter', { manifest: m, cloudConfig: cc });
+    try {
+      const p = await progressUntil(
+        ticket,
+        (x) => (x.waiting[0]?.forMs ?? 0) >= 30_000,
+        'create-vm retrying for 30 s',
+      );
+      const wait = p.waiting[0];
+      expect(wait?.summary).toMatch(/^create-vm db\/0 /);
+      expect(wait?.attempt).toBeGreaterThanOrEqual(2);
+      expect(wait?.error).toContain('static_ip 10.0.0.25 is already in use');
+      expect(wait?.line).toMatch(/^create-vm db\/0 .*: retrying for \d+s \(attempt \d+\): /);
+
+      // `converge status --json` carries the same wait.
+      const status = await h.deployments.status('waiter');
+      expect(status.progress?.waiting[0]?.error).toContain('static_ip 10.0.0.25 is already in use');
+
+      // The Temporal UI's current details say it too.
+      const client = await testClient();
+      const meta = await client.workflow
+        .getHandle(ticket.workflowId)
+        .query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      expect(meta.currentDetails).toContain('waiting (1):');
+      expect(meta.currentDetails).toContain('static_ip 10.0.0.25 is already in use');
+    } finally {
+      // The address frees up: the wait ends and the deploy converges.
+      await h.region.client.deleteServer(squatter.id);
+    }
+    const r = await h.wait(ticket);
+    expect(r.status, JSON.stringify(r.failure)).toBe('converged');
+    await h.expectInvariants(r, { manifest: m, cloudConfig: cc });
+  });
+});
