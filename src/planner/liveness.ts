@@ -5,13 +5,14 @@
 // admitted only once its own unit has finished waits forever: two groups swapping their static IPs
 // (a .20 → .21, b .21 → .20) deleted a's VM, then waited for b, which waited for a.
 //
-// `addressRefusals` plays the rollout's admission with those waits added, before any step runs,
+// `addressRefusals` plays the rollout (rollout.ts) with those waits added, before any step runs,
 // and returns one refusal per wait that can never end (BOSH refuses the same plans:
 // "Failed to reserve IP ... already reserved by instance ..."). A plan it accepts ends: every
 // address a new VM needs is free, or freed by a step that the rollout runs without waiting for the
-// create. The replay of admission follows DESIGN §4 and the enactor's header; it only needs to run
-// when some create waits for a server outside its own chain, which ordinary plans never do.
+// create. The play only runs when some create waits for a server outside its own chain, which
+// ordinary plans never do.
 import type { Server } from '../domain/cloud';
+import { Rollout } from './rollout';
 import type { CreateVmStep, Embodiment, GroupPolicy, Step } from './types';
 
 export interface AddressRefusal {
@@ -58,7 +59,7 @@ export function addressRefusals(
 ): AddressRefusal[] {
   const waits = addressWaits(steps, embodiment);
   if (waits.length === 0) return [];
-  const finished = playAdmission(steps, groups, unitOrder, waits);
+  const finished = playRollout(steps, groups, unitOrder, waits);
   const refusals: AddressRefusal[] = [];
   for (const w of waits) {
     if (finished.has(w.create.id) || (w.frees !== null && finished.has(w.frees))) continue;
@@ -152,32 +153,12 @@ function precedes(id: string, step: Step, byId: ReadonlyMap<string, Step>): bool
   return false;
 }
 
-interface UnitState {
-  key: string;
-  left: number;
-  admitted: boolean;
-  rank: number;
-  held: Step[];
-}
-
-interface GroupState {
-  policy: GroupPolicy;
-  units: UnitState[];
-  canaries: number;
-  next: number;
-  active: number;
-  done: number;
-  canariesDone: number;
-}
-
 /**
- * The steps that finish when every step takes its turn as soon as the rollout lets it, with each
- * wait as one more dependency. Admission as the enactor's: cleanup units at once; per group its
- * canaries (all finished) before the rest, then max_in_flight at a time; a stage once every earlier
- * stage is done (a serial group starts a stage, a non-serial one joins the stage before it). A
- * create-vm without dependencies starts before its unit is admitted (hot_swap and new VMs, in batch).
+ * The steps that finish when every step starts as soon as the rollout (rollout.ts) lets it and ends at
+ * once, each wait added as one more dependency (a holder no step deletes: one nothing completes).
+ * Starting and ending at once loses nothing: admission only ever waits for units to finish.
  */
-function playAdmission(
+function playRollout(
   steps: readonly Step[],
   groups: readonly GroupPolicy[],
   unitOrder: readonly string[],
@@ -186,109 +167,21 @@ function playAdmission(
   const extra = new Map<string, string[]>();
   for (const w of waits) {
     const list = extra.get(w.create.id) ?? [];
-    // A holder no step deletes never lets go: a dependency nothing completes.
     list.push(w.frees ?? `never:${w.holding.server.id}`);
     extra.set(w.create.id, list);
   }
-  const order = new Map(unitOrder.map((u, i) => [u, i] as const));
-  const units = new Map<string, UnitState>();
-  const unitOf = new Map<string, UnitState>();
-  const groupNames = new Map<string, string>();
-  for (const s of steps) {
-    let u = units.get(s.unit);
-    if (!u) units.set(s.unit, (u = { key: s.unit, left: 0, admitted: false, rank: 0, held: [] }));
-    u.left++;
-    unitOf.set(s.id, u);
-    groupNames.set(s.unit, s.group);
-  }
-  const policies = new Map(groups.map((g) => [g.name, g] as const));
-  const groupOf = new Map<string, GroupState>();
-  const sorted = [...units.values()].sort(
-    (a, b) => (order.get(a.key) ?? 1e9) - (order.get(b.key) ?? 1e9) || (a.key < b.key ? -1 : 1),
-  );
-  const groupOfUnit = new Map<UnitState, GroupState>();
-  for (const u of sorted) {
-    const policy = policies.get(groupNames.get(u.key) ?? '');
-    if (!policy) {
-      u.admitted = true;
-      continue;
-    }
-    let g = groupOf.get(policy.name);
-    if (!g) {
-      g = { policy, units: [], canaries: 0, next: 0, active: 0, done: 0, canariesDone: 0 };
-      groupOf.set(policy.name, g);
-    }
-    u.rank = g.units.length;
-    g.units.push(u);
-    groupOfUnit.set(u, g);
-  }
-  for (const g of groupOf.values()) g.canaries = Math.min(g.policy.canaries, g.units.length);
-  const stages: GroupState[][] = [];
-  for (const policy of groups) {
-    const g = groupOf.get(policy.name);
-    const last = stages[stages.length - 1];
-    if (last && !policy.serial) {
-      if (g) last.push(g);
-    } else stages.push(g ? [g] : []);
-  }
-
-  const open = new Map<string, number>();
-  const dependents = new Map<string, Step[]>();
-  const ready: Step[] = [];
+  const waiting = steps.map((s) => {
+    const more = extra.get(s.id);
+    return more ? { ...s, dependsOn: [...s.dependsOn, ...more] } : s;
+  });
   const done = new Set<string>();
-  const markReady = (s: Step): void => {
-    const u = unitOf.get(s.id);
-    if (!u || u.admitted || (s.kind === 'create-vm' && s.dependsOn.length === 0)) ready.push(s);
-    else u.held.push(s);
-  };
-  const admit = (): void => {
-    for (const stage of stages) {
-      let stageDone = true;
-      for (const g of stage) {
-        const canariesDone = g.canariesDone === g.canaries;
-        const eligible = canariesDone ? g.units.length : g.canaries;
-        const limit = canariesDone ? g.policy.maxInFlight : Math.min(g.policy.canaries, g.policy.maxInFlight);
-        while (g.active < limit && g.next < eligible) {
-          const u = g.units[g.next++];
-          if (u && !u.admitted) {
-            u.admitted = true;
-            g.active++;
-            for (const s of u.held.splice(0)) ready.push(s);
-          }
-        }
-        if (g.done < g.units.length) stageDone = false;
-      }
-      if (!stageDone) return;
-    }
-  };
-  for (const s of steps) {
-    const deps = [...s.dependsOn, ...(extra.get(s.id) ?? [])];
-    open.set(s.id, deps.length);
-    for (const d of deps) {
-      const list = dependents.get(d);
-      if (list) list.push(s);
-      else dependents.set(d, [s]);
-    }
-  }
-  for (const s of steps) if (open.get(s.id) === 0) markReady(s);
-  admit();
-  for (let s = ready.pop(); s !== undefined; s = ready.pop()) {
-    done.add(s.id);
-    for (const next of dependents.get(s.id) ?? []) {
-      const left = (open.get(next.id) ?? 1) - 1;
-      open.set(next.id, left);
-      if (left === 0) markReady(next);
-    }
-    const u = unitOf.get(s.id);
-    if (u && --u.left === 0) {
-      const g = groupOfUnit.get(u);
-      if (g) {
-        g.done++;
-        if (u.admitted) g.active--;
-        if (u.rank < g.canaries) g.canariesDone++;
-      }
-    }
-    admit();
+  const rollout = new Rollout(
+    { steps: waiting, groups, instances: unitOrder.map((instance) => ({ instance })) },
+    done,
+  );
+  for (let next = rollout.next(); next.length > 0; next = rollout.next()) {
+    for (const s of next) done.add(s.id);
+    rollout.completed(next);
   }
   return done;
 }
