@@ -32,6 +32,7 @@ import type {
   ChainResult,
   CreateVmInput,
   CreateVmResult,
+  FailureBudget,
 } from '../domain/activities';
 import type { CreateVmStep, GroupPolicy, Obligation, Step } from '../planner/types';
 import { BUILD_OPTIONS, QUOTA_OPTIONS, builds, chains, cheapSteps, quota } from './activities';
@@ -93,6 +94,8 @@ export interface EnactorContext {
   limits: OperationLimits;
   done: Set<string>;
   results: Map<string, StepResult>;
+  /** When a persistent failure ends a step (the manifest's `update:`); absent: the activities' default. */
+  budget?: FailureBudget;
 }
 
 export class Enactor {
@@ -616,6 +619,7 @@ export class Enactor {
             serverId: this.serverOf(step),
             instanceId: step.instanceId,
             disk: step.disk,
+            ...(this.ctx.budget ? { budget: this.ctx.budget } : {}),
           },
         };
       case 'delete-server':
@@ -666,6 +670,7 @@ export class Enactor {
       quota: step.quota,
       spec: step.spec,
       buildDeadlineMs: this.ctx.limits.buildDeadlineMs,
+      ...(this.ctx.budget ? { budget: this.ctx.budget } : {}),
     };
   }
 

@@ -14,7 +14,7 @@ import {
 import type { VmStrategy } from '../domain/manifest';
 import type { Observed, PoolStatus } from '../domain/cloud';
 import type { InstanceRecord } from '../domain/instance';
-import { embodiment, patent, placementsFor, projectStatus, reconcile } from '../planner';
+import { embodiment, failureBudget, patent, placementsFor, projectStatus, reconcile } from '../planner';
 import type { Obligation, Patent, Step } from '../planner/types';
 import { actions, reads, settings } from './activities';
 import { Enactor } from './enactor';
@@ -233,6 +233,7 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
     limits: input.limits,
     done,
     results,
+    budget: failureBudget(manifest.update),
   });
   if (cancelRequested) enactor.stop();
   const outcome = await enactor.run(showDetails);

@@ -75,6 +75,7 @@ describe('liveness', () => {
 
   it("builds that keep ending in ERROR: the deploy fails with the region's error and leaks nothing; cleared, it converges", async () => {
     const m = smallManifest('broken', (x) => {
+      x.update.max_failed_builds = 2;
       for (const g of x.instance_groups) g.instances = 1;
     });
     const before = await h.seq();
@@ -87,7 +88,9 @@ describe('liveness', () => {
     }
     expect(failed.status).toBe('failed');
     expect(failed.failure?.type).toBe(NON_RETRYABLE.buildsFailed);
-    expect(failed.failure?.message).toContain('3 builds ended without an ACTIVE server');
+    expect(failed.failure?.message).toContain(
+      '2 builds ended without an ACTIVE server (update.max_failed_builds 2)',
+    );
     expect(failed.failure?.message).toContain(BUILD_FAULT);
     // Only steps of this plan that were not done remain.
     expect(failed.remaining.length).toBeLessThanOrEqual(failed.stepsTotal - failed.stepsDone);
