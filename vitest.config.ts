@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
@@ -14,6 +14,8 @@ export default defineConfig({
             'test/cli/**/*.test.ts',
             'test/contract/**/*.test.ts',
           ],
+          // CLI tests against a live deployment need the integration project's Temporal server.
+          exclude: [...configDefaults.exclude, 'test/cli/**/*.live.test.ts'],
           globalSetup: ['test/build-setup.ts'],
           testTimeout: 60_000,
         },
@@ -21,7 +23,12 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/replay/**/*.test.ts', 'test/chaos/**/*.test.ts'],
+          include: [
+            'test/integration/**/*.test.ts',
+            'test/replay/**/*.test.ts',
+            'test/chaos/**/*.test.ts',
+            'test/cli/**/*.live.test.ts',
+          ],
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
