@@ -17,6 +17,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,6 +27,12 @@ const INFO = join(DIST, 'build-info.json');
 
 /** Entry points: what bin/converge.mjs runs, and the public client API (package export "./client"). */
 const ENTRIES = { cli: 'src/client/main.ts' };
+
+/** The SDK's OpenTelemetry workflow interceptors, then Converge's (as in src/workers/bundle.ts). */
+const TRACING_INTERCEPTORS = [
+  createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+  join(ROOT, 'src', 'workflows', 'tracing-interceptors.ts'),
+];
 
 // The hash covers everything that can change the output. src/workers/build-info.ts computes the same
 // hash (same files, same order, same framing) to tell whether the prebuilt workflow bundle is stale.
@@ -88,7 +95,9 @@ async function build(hash) {
   });
 
   // The workflow bundle, built once here instead of at each worker start. Its sha256 names this build
-  // of the workflow code (a natural Worker Deployment Version build id).
+  // of the workflow code (a natural Worker Deployment Version build id). A second bundle carries the
+  // OpenTelemetry workflow interceptors, for workers with tracing on: interceptors cannot be added to
+  // a prebuilt bundle, and a worker without tracing should not run them.
   const { bundleWorkflowCode } = await import('@temporalio/worker');
   const quiet = {
     log() {},
@@ -98,15 +107,20 @@ async function build(hash) {
     warn: (m) => console.warn(`[bundler] ${m}`),
     error: (m) => console.error(`[bundler] ${m}`),
   };
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: join(ROOT, 'src', 'workflows', 'index.ts'),
-    logger: quiet,
-  });
-  writeFileSync(join(staging, 'workflow-bundle.js'), code);
-  const sha256 = createHash('sha256').update(code).digest('hex');
+  const workflowsPath = join(ROOT, 'src', 'workflows', 'index.ts');
+  const bundles = {};
+  for (const [key, file, workflowInterceptorModules] of [
+    ['workflowBundle', 'workflow-bundle.js', []],
+    ['tracedWorkflowBundle', 'workflow-bundle-traced.js', TRACING_INTERCEPTORS],
+  ]) {
+    const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: quiet });
+    writeFileSync(join(staging, file), code);
+    bundles[key] = { file, sha256: createHash('sha256').update(code).digest('hex') };
+  }
+  const sha256 = bundles.workflowBundle.sha256;
 
   const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
-  const info = { version, sourceHash: hash, workflowBundle: { file: 'workflow-bundle.js', sha256 } };
+  const info = { version, sourceHash: hash, ...bundles };
   writeFileSync(join(staging, 'build-info.json'), `${JSON.stringify(info, null, 2)}\n`);
 
   // Swap in whole: a process running dist/ never sees half a build. Two builds at once (parallel

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { Client, Connection, TLSConfig } from '@temporalio/client';
 import { UserError } from '../domain/errors';
+import { tracingConfigured } from '../workers/tracing-env';
 
 export type Env = Record<string, string | undefined>;
 
@@ -81,9 +82,14 @@ export interface ConnectedClient {
   client: Client;
   connection: Connection;
   settings: TemporalSettings;
+  /** Closes the connection and flushes the trace, if tracing is on. */
+  close: () => Promise<void>;
 }
 
-/** Connects the CLI's client. Callers close `connection` when done. */
+/**
+ * Connects the CLI's client; with an OTLP endpoint configured, its calls start traces (each update
+ * starts an operation's). Callers `close()` when done.
+ */
 export async function connectClient(env: Env = process.env): Promise<ConnectedClient> {
   const settings = temporalSettingsFromEnv(env);
   // Loaded here, not at the top: the SDK is most of the CLI's start-up, and --help needs none of it.
@@ -91,9 +97,19 @@ export async function connectClient(env: Env = process.env): Promise<ConnectedCl
     import('@temporalio/client'),
     import('./data-converter'),
   ]);
+  const tracing = tracingConfigured(env) ? (await import('../workers/tracing')).clientTracing(env) : null;
   const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: '5s' });
-  const client = new Client({ connection, namespace: settings.namespace, dataConverter });
-  return { client, connection, settings };
+  const client = new Client({
+    connection,
+    namespace: settings.namespace,
+    dataConverter,
+    ...(tracing !== null ? { interceptors: { workflow: [tracing.interceptor] } } : {}),
+  });
+  const close = async (): Promise<void> => {
+    await connection.close();
+    await tracing?.shutdown();
+  };
+  return { client, connection, settings, close };
 }
 
 /** A link to a workflow in the Temporal Web UI (the latest run unless `runId` is given). */

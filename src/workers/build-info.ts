@@ -11,12 +11,16 @@ export interface BuildInfo {
   version: string;
   /** sha256 of the sources the build read (see sourceHash). */
   sourceHash: string;
-  workflowBundle: {
-    /** Relative to dist/. */
-    file: string;
-    /** sha256 of the bundle's code: names this build of the workflow code. */
-    sha256: string;
-  };
+  workflowBundle: BundleFile;
+  /** The same workflows with the OpenTelemetry workflow interceptors (tracing on). */
+  tracedWorkflowBundle: BundleFile;
+}
+
+export interface BundleFile {
+  /** Relative to dist/. */
+  file: string;
+  /** sha256 of the bundle's code: names this build of the workflow code. */
+  sha256: string;
 }
 
 export interface PrebuiltWorkflowBundle {
@@ -32,6 +36,11 @@ export function readBuildInfo(root: string = packageRoot()): BuildInfo | null {
   }
 }
 
+export interface BundleChoice {
+  /** The bundle with the OpenTelemetry workflow interceptors. */
+  traced?: boolean;
+}
+
 const prebuilt = new Map<string, PrebuiltWorkflowBundle | null>();
 
 /**
@@ -39,25 +48,33 @@ const prebuilt = new Map<string, PrebuiltWorkflowBundle | null>();
  * its recorded sha256, or (in a checkout, where src/ exists) the sources changed since the build.
  * Checked once per process.
  */
-export function prebuiltWorkflowBundle(root: string = packageRoot()): PrebuiltWorkflowBundle | null {
-  if (!prebuilt.has(root)) prebuilt.set(root, findPrebuiltWorkflowBundle(root));
-  return prebuilt.get(root) ?? null;
+export function prebuiltWorkflowBundle(
+  root: string = packageRoot(),
+  choice: BundleChoice = {},
+): PrebuiltWorkflowBundle | null {
+  const key = `${root}\0${choice.traced === true}`;
+  if (!prebuilt.has(key)) prebuilt.set(key, findPrebuiltWorkflowBundle(root, choice));
+  return prebuilt.get(key) ?? null;
 }
 
 /** As prebuiltWorkflowBundle, checked now (watch mode: the sources may have changed). */
-export function findPrebuiltWorkflowBundle(root: string = packageRoot()): PrebuiltWorkflowBundle | null {
+export function findPrebuiltWorkflowBundle(
+  root: string = packageRoot(),
+  choice: BundleChoice = {},
+): PrebuiltWorkflowBundle | null {
   const info = readBuildInfo(root);
-  if (info === null) return null;
-  const codePath = join(root, 'dist', info.workflowBundle.file);
+  const bundle = choice.traced === true ? info?.tracedWorkflowBundle : info?.workflowBundle;
+  if (bundle === undefined) return null;
+  const codePath = join(root, 'dist', bundle.file);
   let code: Buffer;
   try {
     code = readFileSync(codePath);
   } catch {
     return null;
   }
-  if (createHash('sha256').update(code).digest('hex') !== info.workflowBundle.sha256) return null;
-  if (existsSync(join(root, 'src')) && sourceHash(root) !== info.sourceHash) return null;
-  return { codePath, sha256: info.workflowBundle.sha256 };
+  if (createHash('sha256').update(code).digest('hex') !== bundle.sha256) return null;
+  if (existsSync(join(root, 'src')) && sourceHash(root) !== info?.sourceHash) return null;
+  return { codePath, sha256: bundle.sha256 };
 }
 
 /**

@@ -6,26 +6,47 @@ import {
   type WorkflowBundleOption,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import { prebuiltWorkflowBundle } from './build-info';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { prebuiltWorkflowBundle, type BundleChoice } from './build-info';
 import { WORKFLOWS_PATH } from './paths';
 
 const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
 /**
- * The workflow bundle for `workflowsPath` (default: src/workflows/index.ts): for the default, the
- * prebuilt one when it is current; otherwise built once per process.
+ * The traced bundle's workflow interceptors (as in scripts/build.mjs): the SDK's OpenTelemetry ones,
+ * then Converge's, which start each operation in the trace of the update that asked for it.
  */
-export function bundleWorkflows(workflowsPath: string = WORKFLOWS_PATH): Promise<WorkflowBundleOption> {
+const TRACING_INTERCEPTORS = (): string[] => [
+  createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+  join(dirname(WORKFLOWS_PATH), 'tracing-interceptors.ts'),
+];
+
+/**
+ * The workflow bundle for `workflowsPath` (default: src/workflows/index.ts), with the OpenTelemetry
+ * workflow interceptors when `traced`: for the default path, the prebuilt one when it is current;
+ * otherwise built once per process.
+ */
+export function bundleWorkflows(
+  workflowsPath: string = WORKFLOWS_PATH,
+  choice: BundleChoice = {},
+): Promise<WorkflowBundleOption> {
   if (workflowsPath === WORKFLOWS_PATH) {
-    const prebuilt = prebuiltWorkflowBundle();
+    const prebuilt = prebuiltWorkflowBundle(undefined, choice);
     if (prebuilt !== null) return Promise.resolve({ codePath: prebuilt.codePath });
   }
-  let bundle = bundles.get(workflowsPath);
+  const traced = choice.traced === true;
+  const key = `${workflowsPath}\0${traced}`;
+  let bundle = bundles.get(key);
   if (bundle === undefined) {
-    bundle = bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+    bundle = bundleWorkflowCode({
+      workflowsPath,
+      workflowInterceptorModules: traced ? TRACING_INTERCEPTORS() : [],
+      logger: quietBundlerLogger,
+    });
     // A failed build must not poison the cache: the next caller tries again (and sees the error).
-    bundle.catch(() => bundles.delete(workflowsPath));
-    bundles.set(workflowsPath, bundle);
+    bundle.catch(() => bundles.delete(key));
+    bundles.set(key, bundle);
   }
   return bundle;
 }

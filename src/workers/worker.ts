@@ -19,6 +19,7 @@ import { dataConverter } from '../client/data-converter';
 import { settingsActivity, workerSettingsFromEnv } from './settings';
 import { tuningFromEnv, withinSlots, type WorkerTuning } from './tuning';
 import { meteredCloud, metricsAddressFromEnv, retryCounting } from './metrics';
+import { tracingConfigured } from './tracing-env';
 
 /** Printed once the worker polls; `converge dev up` looks for it in the worker's log. */
 export const WORKER_STARTED_MARKER = 'converge worker started';
@@ -58,6 +59,9 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
   const tuning = withinSlots({ ...tuningFromEnv(env), ...options.tuning });
   const cloud = meteredCloud(options.cloud ?? cloudsFromEnv(env).cloud, Runtime.instance().metricMeter);
 
+  // OpenTelemetry loads only when an OTLP endpoint is configured (tracing-env.ts).
+  const tracing = tracingConfigured(env) ? (await import('./tracing')).workerTracing(env) : null;
+
   const ownsConnection = options.connection === undefined;
   const connection = options.connection ?? (await connectWorker(settings));
   try {
@@ -67,7 +71,9 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
       taskQueue,
       // Bundled here rather than by Worker.create so webpack's report stays out of the log.
       workflowBundle:
-        options.workflowBundle ?? (await bundleWorkflows(options.workflowsPath ?? WORKFLOWS_PATH)),
+        options.workflowBundle ??
+        (await bundleWorkflows(options.workflowsPath ?? WORKFLOWS_PATH, { traced: tracing !== null })),
+      plugins: tracing !== null ? [tracing.plugin] : [],
       dataConverter,
       activities: { ...createActivities(cloud), ...settingsActivity(workerSettingsFromEnv(env)) },
       interceptors: { activity: [retryCounting] },
@@ -83,10 +89,12 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
       settings: { ...settings, namespace },
       close: async () => {
         if (ownsConnection) await connection.close();
+        await tracing?.shutdown();
       },
     };
   } catch (err) {
     if (ownsConnection) await connection.close();
+    await tracing?.shutdown();
     throw err;
   }
 }

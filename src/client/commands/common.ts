@@ -60,7 +60,7 @@ export async function withClient(body: (d: Deployments) => Promise<void>): Promi
     const { Deployments } = await import('../deployments');
     await body(new Deployments(connected.client, { taskQueue: TASK_QUEUE }));
   } finally {
-    await connected.connection.close();
+    await connected.close();
   }
 }
 

@@ -5,6 +5,7 @@ import { exitCodesHelp } from '../exit-codes';
 import { CONNECTION_ENV_HELP } from '../connection';
 import { TUNING_ENV_HELP } from '../../workers/tuning';
 import { METRICS_ENV_HELP } from '../../workers/metrics';
+import { TRACING_ENV_HELP } from '../../workers/tracing-env';
 
 const REGION_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
   ['CONVERGE_REGION_URL', 'base URL of the region (cloud) API (default http://127.0.0.1:7480)'],
@@ -27,7 +28,7 @@ export function registerWorker(program: Command): void {
         envHelp('Temporal connection (environment)', CONNECTION_ENV_HELP),
         envHelp('Cloud (environment; credentials stay in the worker)', REGION_ENV_HELP),
         envHelp('Capacity (environment)', TUNING_ENV_HELP),
-        envHelp('Observability (environment)', METRICS_ENV_HELP),
+        envHelp('Observability (environment)', [...METRICS_ENV_HELP, ...TRACING_ENV_HELP]),
         exitCodesHelp(['ok', 'failed', 'usage'], {
           ok: 'drained and stopped by SIGINT or SIGTERM',
           failed: 'the worker failed (cannot reach Temporal or the cloud, …)',
