@@ -29,7 +29,7 @@ const INFO = join(DIST, 'build-info.json');
 const ENTRIES = { cli: 'src/client/main.ts' };
 
 /** The SDK's OpenTelemetry workflow interceptors, then Converge's (as in src/workers/bundle.ts). */
-const TRACING_INTERCEPTORS = [
+const tracingInterceptors = () => [
   createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
   join(ROOT, 'src', 'workflows', 'tracing-interceptors.ts'),
 ];
@@ -111,7 +111,7 @@ async function build(hash) {
   const bundles = {};
   for (const [key, file, workflowInterceptorModules] of [
     ['workflowBundle', 'workflow-bundle.js', []],
-    ['tracedWorkflowBundle', 'workflow-bundle-traced.js', TRACING_INTERCEPTORS],
+    ['tracedWorkflowBundle', 'workflow-bundle-traced.js', tracingInterceptors()],
   ]) {
     const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: quiet });
     writeFileSync(join(staging, file), code);
