@@ -23,6 +23,11 @@ export interface ServerCloudProperties {
   vm_type: Record<string, unknown>;
   az: Record<string, unknown>;
   subnet: Record<string, unknown>;
+  /**
+   * The cloud config's subnet: its range, reserved and static parts. A cloud that takes its addresses
+   * from the director (EC2) gives a dynamic VM an address of the range outside reserved and static.
+   */
+  addressing?: { range: string; reserved: string[]; static: string[] };
 }
 
 export interface CreateAllocationRequest extends QuotaAmount {

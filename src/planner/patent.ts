@@ -116,7 +116,9 @@ function groupClaims(
           name: n.name,
           subnet: subnet.range,
           staticIp: ip,
-          ...(Object.keys(cloudProperties).length > 0 ? { cloudProperties } : {}),
+          ...(Object.keys(cloudProperties).length > 0
+            ? { cloudProperties, addressing: { reserved: subnet.reserved, static: subnet.static } }
+            : {}),
         };
       });
       const draft = {

@@ -206,11 +206,15 @@ export class Unit {
 
 /** The VM's cloud_properties from the cloud config, or nothing when none were written. */
 function cloudProperties(claim: Claim): Pick<VmSpec, 'cloud_properties'> {
+  const primary = claim.networks[0];
   const props = {
     vm_type: claim.vmType.cloud_properties,
     az: claim.azCloudProperties,
-    subnet: claim.networks[0]?.cloudProperties ?? {},
+    subnet: primary?.cloudProperties ?? {},
   };
   const any = Object.values(props).some((p) => Object.keys(p).length > 0);
-  return any ? { cloud_properties: props } : {};
+  if (!any) return {};
+  const addressing =
+    primary?.addressing === undefined ? undefined : { range: primary.subnet, ...primary.addressing };
+  return { cloud_properties: addressing === undefined ? props : { ...props, addressing } };
 }

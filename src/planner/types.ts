@@ -38,6 +38,11 @@ export interface ClaimNetwork {
    * the range stands for the subnet.
    */
   cloudProperties?: Record<string, unknown>;
+  /**
+   * The subnet's reserved and static ranges, carried with its cloud_properties (absent with them): a
+   * cloud that takes its addresses from the director (EC2) must give dynamic VMs none of these.
+   */
+  addressing?: { reserved: string[]; static: string[] };
 }
 
 /** A group's resolved update policy. `maxInFlight` is already a count (percentages resolved, min 1). */
@@ -128,6 +133,8 @@ export interface VmSpec {
     vm_type: Record<string, unknown>;
     az: Record<string, unknown>;
     subnet: Record<string, unknown>;
+    /** The primary network's subnet as the cloud config draws it: where dynamic addresses may come from. */
+    addressing?: { range: string; reserved: string[]; static: string[] };
   };
 }
 

@@ -2,6 +2,7 @@
 // scripts/moto.sh), started on a free port on 127.0.0.1 with fresh state, stopped after the file.
 // Also: the VPC, subnets and AMIs a test's cloud config points at, made through the SDK.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
@@ -56,8 +57,14 @@ export async function startMoto(): Promise<MotoHandle> {
   const child = spawn(server, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let output = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
+  // CONVERGE_MOTO_LOG=<file>: moto's own log (its tracebacks explain a 500) for a failing run.
+  const log = process.env.CONVERGE_MOTO_LOG;
+  const keep = (d: string): void => {
+    if (output.length < 100_000) output += d;
+    if (log) appendFileSync(log, d);
+  };
+  child.stdout.setEncoding('utf8').on('data', keep);
+  child.stderr.setEncoding('utf8').on('data', keep);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   void exited.then(() => live.delete(child));
   const url = `http://127.0.0.1:${port}`;

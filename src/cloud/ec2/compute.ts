@@ -11,6 +11,7 @@ import {
   DescribeImagesCommand,
   DescribeInstanceStatusCommand,
   DescribeInstancesCommand,
+  DescribeNetworkInterfacesCommand,
   DescribeVolumesCommand,
   DetachVolumeCommand,
   RebootInstancesCommand,
@@ -33,12 +34,14 @@ import {
   type Tags,
   type Volume,
 } from '../../domain/cloud';
-import { CloudError, Gone, ImageNotFound, Invalid, NotFound, Unavailable } from '../errors';
+import { formatIPv4, inAnyRange, parseCidr, parseIpRange, type IpRange } from '../../domain/ip';
+import { CloudError, Gone, ImageNotFound, Invalid, NotFound, QuotaExceeded, Unavailable } from '../errors';
 import type {
   ComputePort,
   CreateServerRequest,
   CreateVolumeRequest,
   ServerAction,
+  ServerCloudProperties,
   StoragePool,
 } from '../port';
 import { fromEc2, isThrottle } from './errors';
@@ -99,6 +102,8 @@ export class Ec2Compute implements ComputePort {
   readonly #settleMs: number;
   readonly #settlePollMs: number;
   readonly #images = new Map<string, Promise<string>>();
+  /** Addresses chosen for creates whose RunInstances has not answered yet. */
+  readonly #picked = new Set<string>();
   readonly stats: Ec2Stats = { calls: {}, throttles: 0 };
   #terminations: Array<{ id: string; done: (r: 'gone' | 'deleting' | Error) => void }> = [];
 
@@ -128,7 +133,13 @@ export class Ec2Compute implements ComputePort {
       });
     }
     const input = await this.#runInput(req);
-    const out = await this.#send('RunInstances', () => this.#client.send(new RunInstancesCommand(input)));
+    const picked = input.NetworkInterfaces?.[0]?.PrivateIpAddress;
+    const out = await this.#send('RunInstances', () =>
+      this.#client.send(new RunInstancesCommand(input)),
+    ).finally(() => {
+      // Once RunInstances answered, the interface holds the address (or nothing does): others may look.
+      if (req.static_ip === undefined && picked !== undefined) this.#picked.delete(picked);
+    });
     const instance = out.Instances?.[0];
     if (!instance?.InstanceId)
       throw new Unavailable({
@@ -166,23 +177,81 @@ export class Ec2Compute implements ComputePort {
       ...(req.user_data === undefined ? {} : { UserData: Buffer.from(req.user_data).toString('base64') }),
     };
     const groups = vmType.security_group_ids;
-    if (req.static_ip === undefined) {
+    const addressing = props.addressing;
+    if (req.static_ip === undefined && addressing === undefined) {
+      // No ranges from the cloud config: EC2 assigns the address.
       input.SubnetId = subnet.subnet_id;
       if (groups) input.SecurityGroupIds = groups;
     } else {
+      // The director's address: the static IP, or a dynamic one from the cloud config's range outside
+      // its reserved and static parts (EC2 left to itself could hand a dynamic VM a static IP that a
+      // later VM needs).
+      const ip = req.static_ip ?? (await this.#pickAddress(subnet.subnet_id, addressing));
       // A static IP as the primary interface's address, deleted with the instance: EC2 does so by
       // default; moto keeps the address taken unless told (see README, moto's gaps).
       input.NetworkInterfaces = [
         {
           DeviceIndex: 0,
           SubnetId: subnet.subnet_id,
-          PrivateIpAddress: req.static_ip,
+          PrivateIpAddress: ip,
           DeleteOnTermination: true,
           ...(groups ? { Groups: groups } : {}),
         },
       ];
     }
     return input;
+  }
+
+  /**
+   * The lowest address of the range that is not reserved (by the cloud config, or EC2's first four and
+   * last), not static, not on an interface in the subnet, and not picked by a create still in flight.
+   */
+  async #pickAddress(subnetId: string, addressing: ServerCloudProperties['addressing']): Promise<string> {
+    const range = addressing === undefined ? null : parseCidr(addressing.range);
+    if (addressing === undefined || range === null) {
+      throw new Invalid({
+        code: 'invalid',
+        status: 400,
+        field: 'cloud_properties.addressing.range',
+        message: 'create server: no subnet range to take an address from',
+      });
+    }
+    const excluded = [...addressing.reserved, ...addressing.static]
+      .map((r) => parseIpRange(r))
+      .filter((r): r is IpRange => r !== null);
+    const used = new Set(await this.#addressesIn(subnetId));
+    for (let ip = range.first + 4; ip < range.last; ip++) {
+      const text = formatIPv4(ip);
+      if (inAnyRange(ip, excluded) || used.has(text) || this.#picked.has(text)) continue;
+      this.#picked.add(text);
+      return text;
+    }
+    throw new QuotaExceeded({
+      code: 'capacity_exceeded',
+      status: 409,
+      details: { resource: 'addresses' },
+      message: `create server: no free address in ${addressing.range} outside its reserved and static ranges`,
+    });
+  }
+
+  async #addressesIn(subnetId: string): Promise<string[]> {
+    const ips: string[] = [];
+    let NextToken: string | undefined;
+    do {
+      const out = await this.#send('DescribeNetworkInterfaces', () =>
+        this.#client.send(
+          new DescribeNetworkInterfacesCommand({
+            Filters: [{ Name: 'subnet-id', Values: [subnetId] }],
+            MaxResults: 1000,
+            ...(NextToken ? { NextToken } : {}),
+          }),
+        ),
+      );
+      for (const n of out.NetworkInterfaces ?? [])
+        for (const a of n.PrivateIpAddresses ?? []) if (a.PrivateIpAddress) ips.push(a.PrivateIpAddress);
+      NextToken = out.NextToken || undefined;
+    } while (NextToken);
+    return ips;
   }
 
   /** The AMI for a stemcell: tagged with its os and version, else named by the pattern; newest wins. */
