@@ -5,6 +5,7 @@ import type { Manifest, VmStrategy } from '../domain/manifest';
 import { UserError, ValidationError } from '../domain/errors';
 import { checkDocument, readYamlDocument } from '../domain/load';
 import {
+  dynamicAddresses,
   embodiment,
   patent,
   placementsFor,
@@ -40,6 +41,7 @@ export function planOffline(
     defaultStrategy,
     operationSeq: 1,
     operationId: 'plan',
+    dynamicAddresses: dynamicAddresses(cloudConfig),
   });
   const source =
     opts.observed === undefined

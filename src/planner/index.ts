@@ -22,6 +22,7 @@ export {
 export { embodiment } from './embodiment';
 export { reconcile, REASON } from './reconcile';
 export { addressRefusals, type AddressRefusal } from './liveness';
+export { dynamicAddresses } from './addresses';
 export { quotaPeak, quotaDelta } from './quota';
 export { projectStatus, type StatusRow } from './status';
 export {

@@ -6,6 +6,7 @@ import type { InstanceRecord } from '../domain/instance';
 import type { VmStrategy } from '../domain/manifest';
 import { adopt, type Obsolete, type Slotted } from './adopt';
 import { addressRefusals } from './liveness';
+import { SurgeRoom } from './addresses';
 import { compareCodeUnits } from './canonical';
 import { whyKept } from './compare';
 import { derivedUuid } from './hash';
@@ -67,6 +68,8 @@ class Reconciler {
   private readonly groups: GroupPolicy[];
   private readonly policies: Map<string, GroupPolicy>;
   private readonly orphans: Map<string, Server>;
+  /** Room in each subnet for hot_swap's second address per instance (addresses.ts). */
+  private readonly surge: SurgeRoom;
   /** Orphans deleted inside an instance's unit because they hold its volume. */
   private readonly orphansTaken = new Set<string>();
   /** Every server consuming each allocation (normally one; a retried create can leave two). */
@@ -86,6 +89,7 @@ class Reconciler {
     );
     this.policies = new Map(this.groups.map((g) => [g.name, g]));
     this.orphans = new Map(embodiment.orphans.map((s) => [s.id, s]));
+    this.surge = new SurgeRoom(options.dynamicAddresses ?? new Map(), patent.claims);
     this.tieOrphans();
   }
 
@@ -209,6 +213,8 @@ class Reconciler {
     const chosen = this.policies.get(claim.group)?.strategy ?? this.options.defaultStrategy;
     if (chosen === 'hot_swap' && hasStaticIp(claim))
       return { strategy: 'delete_create', note: staticIpFallback(claim) };
+    const full = chosen === 'hot_swap' ? this.surge.take(claim) : null;
+    if (full !== null) return { strategy: 'delete_create', note: full };
     return { strategy: chosen, note: null };
   }
 

@@ -249,4 +249,9 @@ export interface ReconcileOptions {
    * never reuses the first one's uuids (or its disk keys). Absent: the seed is the sequence alone.
    */
   incarnation?: string;
+  /**
+   * Dynamic addresses per subnet (`<network> <range>`; `dynamicAddresses(cloudConfig)`, addresses.ts):
+   * hot_swap surges beyond them fall back to delete_create. Absent: no limit.
+   */
+  dynamicAddresses?: ReadonlyMap<string, number>;
 }

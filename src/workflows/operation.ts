@@ -14,7 +14,15 @@ import {
 import type { VmStrategy } from '../domain/manifest';
 import type { Observed, PoolStatus } from '../domain/cloud';
 import type { InstanceRecord } from '../domain/instance';
-import { embodiment, failureBudget, patent, placementsFor, projectStatus, reconcile } from '../planner';
+import {
+  dynamicAddresses,
+  embodiment,
+  failureBudget,
+  patent,
+  placementsFor,
+  projectStatus,
+  reconcile,
+} from '../planner';
 import type { Obligation, Patent, Step } from '../planner/types';
 import { actions, reads, settings } from './activities';
 import { Enactor } from './enactor';
@@ -149,6 +157,7 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
     recreate,
     defaultStrategy,
     ...identity,
+    dynamicAddresses: dynamicAddresses(cloudConfig),
   });
   plan = planView(input.operation, obligation);
   showDetails();

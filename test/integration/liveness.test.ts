@@ -104,6 +104,47 @@ describe('liveness', () => {
     await h.expectInvariants(again, { manifest: m, cloudConfig: cc });
   });
 
+  it('a hot_swap of two instances a /29 cannot hold: the plan says, before any cloud write, which one deletes first', async () => {
+    const small = structuredClone(cc);
+    const net = small.networks[0];
+    if (!net) throw new Error('no network');
+    net.subnets = [
+      {
+        range: '10.0.0.0/29',
+        gateway: '10.0.0.1',
+        azs: ['z1', 'z2'],
+        reserved: ['10.0.0.2-10.0.0.3'],
+        static: [],
+        cloud_properties: {},
+      },
+    ];
+    const two = (version: string) =>
+      smallManifest('surge', (x) => {
+        x.stemcells = [{ alias: 'default', os: 'ubuntu-jammy', version }];
+        x.update.vm_strategy = 'hot_swap';
+        x.instance_groups = x.instance_groups.slice(0, 1);
+        const g = x.instance_groups[0];
+        if (g) g.instances = 2;
+      });
+    const first = await h.deploy(two('1.181'), small);
+    expect(first.status, JSON.stringify(first.failure)).toBe('converged');
+    const before = await h.seq();
+    const ticket = await h.deployments.deploy('surge', {
+      manifest: two('1.182'),
+      cloudConfig: small,
+      dryRun: true,
+    });
+    const r = await h.wait(ticket);
+    expect(r.status).toBe('planned');
+    const byClaim = new Map(r.instances.map((i) => [i.claim, i]));
+    expect(byClaim.get('api/0')?.strategy).toBe('hot_swap');
+    expect(byClaim.get('api/1')?.strategy).toBe('delete_create');
+    expect(byClaim.get('api/1')?.reasons.join('\n')).toContain(
+      'delete_create instead of hot_swap: subnet 10.0.0.0/29 (network default) has 3 dynamic addresses',
+    );
+    expect(await eventsOf('surge', before)).toEqual([]);
+  });
+
   it('a step retrying for 30 s shows its last error in progress, status and current details', async () => {
     // A server outside the deployment holds the static IP the new VM asks for.
     const squatter = await h.region.client.createServer({

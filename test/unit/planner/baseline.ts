@@ -4,7 +4,7 @@ import { cloudConfigSchema, type CloudConfig, type CloudConfigInput } from '../.
 import type { Observed } from '../../../src/domain/cloud';
 import type { InstanceRecord } from '../../../src/domain/instance';
 import { manifestSchema, type Manifest, type ManifestInput } from '../../../src/domain/manifest';
-import { embodiment, patent, placementsFor, reconcile } from '../../../src/planner/index';
+import { dynamicAddresses, embodiment, patent, placementsFor, reconcile } from '../../../src/planner/index';
 import type { Obligation, ReconcileOptions } from '../../../src/planner/types';
 import { emptyObserved, enact, type World } from '../../support/simulator';
 
@@ -117,7 +117,10 @@ export function plan(
   extra: Partial<ReconcileOptions> = {},
 ): Obligation {
   const p = patent(m, cc, placementsFor(m, world.records));
-  return reconcile(p, embodiment(m.name, world.observed, world.records), options(extra));
+  return reconcile(p, embodiment(m.name, world.observed, world.records), {
+    dynamicAddresses: dynamicAddresses(cc),
+    ...options(extra),
+  });
 }
 
 /** Deploy into an empty cloud and enact everything: the converged starting point of each case. */
