@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { formatPath } from '../../src/domain/errors';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type Path = (string | number)[];
@@ -421,3 +422,167 @@ export const randomTextArb: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 200 }),
   fc.string({ unit: fc.constantFrom(...'{}[]:-,&*!|>\'"#\n \t'), maxLength: 120 }),
 );
+
+// ---------------------------------------------------------------------------------------------
+// Broken by construction: each break makes a valid document invalid for a reason the test knows, and
+// names the field a rejection must point at. No input is filtered by the code under test.
+
+export type DocumentKind = 'manifest' | 'cloud config';
+
+export type BreakKind =
+  'unknown-key' | 'wrong-type' | 'drop-required' | 'negative-count' | 'dangling-reference';
+
+export interface Break {
+  kind: BreakKind;
+  pick: number;
+  variant: number;
+}
+
+export const breakArb: fc.Arbitrary<Break> = fc.record({
+  kind: fc.constantFrom<BreakKind>(
+    'unknown-key',
+    'wrong-type',
+    'drop-required',
+    'negative-count',
+    'dangling-reference',
+  ),
+  pick: fc.nat(),
+  variant: fc.nat(),
+});
+
+export interface Broken {
+  doc: Json;
+  /** The field path (as a Problem names it) the rejection must name. */
+  field: string;
+  note: string;
+}
+
+/**
+ * A value of another JSON kind that no field takes in place of `v`: never a number or a string (where
+ * a count is expected a percentage string may do, and the reverse), never `v`'s own kind.
+ */
+function structurallyOther(v: Json, pick: number): Json {
+  const kind = (x: Json): string => (x === null ? 'null' : Array.isArray(x) ? 'array' : typeof x);
+  const candidates: Json[] = [null, true, [], ['a', 1], {}, { unexpected: 1 }];
+  const others = candidates.filter((c) => kind(c) !== kind(v));
+  return others[pick % others.length] ?? null;
+}
+
+/** Required keys, by the shape of the object's path (indexes and record keys as `*`). */
+const REQUIRED: Record<DocumentKind, Record<string, string[]>> = {
+  manifest: {
+    '': ['name', 'resource_pool', 'stemcells', 'instance_groups'],
+    'stemcells.*': ['alias', 'os', 'version'],
+    'instance_groups.*': ['name', 'instances', 'azs', 'vm_type', 'stemcell', 'networks'],
+    'instance_groups.*.networks.*': ['name'],
+  },
+  'cloud config': {
+    '': ['azs', 'vm_types', 'networks'],
+    'azs.*': ['name'],
+    'vm_sizes.*': ['cpus', 'memory_mb', 'disk_gb'],
+    'vm_types.*': ['name'],
+    'disk_types.*': ['name', 'disk_gb'],
+    'networks.*': ['name', 'subnets'],
+    'networks.*.subnets.*': ['range', 'gateway', 'azs'],
+  },
+};
+
+/** Counts that must be >= 0 (instances) or >= 1 (sizes): a negative one is never valid. */
+const COUNTS: Record<DocumentKind, RegExp> = {
+  manifest: /^(instance_groups\.\*\.(instances|persistent_disk)|update\.canaries)$/,
+  'cloud config':
+    /^(vm_sizes\.\*\.(cpus|memory_mb|disk_gb)|vm_types\.\*\.(cpus|memory_mb|disk_gb)|disk_types\.\*\.disk_gb)$/,
+};
+
+/** Manifest names that must name something in the cloud config or the manifest itself. */
+const REFERENCES = /^instance_groups\.\*\.(vm_type|stemcell|azs\.\*|networks\.\*\.name)$/;
+
+function shapeOf(path: Path, kind: DocumentKind): string {
+  return path
+    .map((s, i) =>
+      typeof s === 'number' || (kind === 'cloud config' && i === 1 && path[0] === 'vm_sizes') ? '*' : s,
+    )
+    .join('.');
+}
+
+function at(root: Json, path: Path): Json | undefined {
+  let node: Json | undefined = root;
+  for (const s of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = Array.isArray(node) ? node[s as number] : node[s as string];
+  }
+  return node;
+}
+
+function setAt(root: Json, path: Path, value: Json | undefined): void {
+  const parent = parentOf(root, path);
+  const last = path[path.length - 1];
+  if (parent === null || parent === undefined || typeof parent !== 'object' || last === undefined) return;
+  if (Array.isArray(parent)) parent[last as number] = value as Json;
+  else if (value === undefined) delete parent[last as string];
+  else parent[last as string] = value;
+}
+
+const isObject = (v: Json | undefined): v is { [key: string]: Json } =>
+  v !== null && v !== undefined && typeof v === 'object' && !Array.isArray(v);
+const isFreeForm = (path: Path): boolean =>
+  underFreeForm([...path, '']) || FREE_FORM.has(String(path[path.length - 1] ?? ''));
+
+/**
+ * Applies one break to a copy of a valid `doc`. A kind with nothing to break in this document (a
+ * dangling reference in a cloud config) falls back to a wrong type, which every document has.
+ */
+export function breakDocument(doc: Json, kind: DocumentKind, b: Break): Broken {
+  const root = structuredClone(doc);
+  const paths = pathsOf(root).filter((p) => p.length > 0);
+  const choose = <T>(xs: T[]): T | undefined => xs[b.pick % Math.max(1, xs.length)];
+  const named = (p: Path): string => formatPath(p);
+
+  if (b.kind === 'unknown-key') {
+    const objects = [[] as Path, ...paths].filter((p) => isObject(at(root, p)) && !isFreeForm(p));
+    const path = choose(objects) ?? [];
+    const target = at(root, path) as { [key: string]: Json };
+    const key = `${nearMiss(String(path[path.length - 1] ?? 'name'), b.variant, b.pick)}_unknown`
+      .replace(/[^A-Za-z0-9_-]/g, 'x')
+      .replace(/^[^A-Za-z_]/, 'x');
+    target[key] = 'surplus';
+    return { doc: root, field: named([...path, key]), note: `unknown key ${named([...path, key])}` };
+  }
+  if (b.kind === 'drop-required') {
+    const drops = [[] as Path, ...paths].flatMap((p) =>
+      isObject(at(root, p))
+        ? (REQUIRED[kind][shapeOf(p, kind)] ?? [])
+            .filter((k) => Object.hasOwn(at(root, p) as object, k))
+            .map((k) => [...p, k])
+        : [],
+    );
+    const path = choose(drops);
+    if (path) {
+      setAt(root, path, undefined);
+      return { doc: root, field: named(path), note: `dropped ${named(path)}` };
+    }
+  }
+  if (b.kind === 'negative-count') {
+    const counts = paths.filter(
+      (p) => typeof at(root, p) === 'number' && COUNTS[kind].test(shapeOf(p, kind)),
+    );
+    const path = choose(counts);
+    if (path) {
+      setAt(root, path, -1 - (b.variant % 3));
+      return { doc: root, field: named(path), note: `negative ${named(path)}` };
+    }
+  }
+  if (b.kind === 'dangling-reference' && kind === 'manifest') {
+    const refs = paths.filter((p) => typeof at(root, p) === 'string' && REFERENCES.test(shapeOf(p, kind)));
+    const path = choose(refs);
+    if (path) {
+      setAt(root, path, `nothing-named-${b.variant % 100}`);
+      return { doc: root, field: named(path), note: `dangling ${named(path)}` };
+    }
+  }
+  // wrong-type: any node outside the free-form records, replaced by a value of another JSON kind.
+  const typed = paths.filter((p) => !isFreeForm(p));
+  const path = choose(typed) ?? ['name'];
+  setAt(root, path, structurallyOther(at(root, path) ?? null, b.variant));
+  return { doc: root, field: named(path), note: `wrong type at ${named(path)}` };
+}
