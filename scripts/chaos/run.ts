@@ -523,6 +523,8 @@ async function addInvariants(
       deployment,
       records: result.records,
       sinceSeq,
+      // An operation that planned no step (the follow-up of a converged run) writes nothing to judge.
+      emptyWindowOk: result.stepsTotal === 0,
       ...(desired ? { desired: { manifest: desired, cloudConfig: w.cloudConfig } } : {}),
     }),
   );
