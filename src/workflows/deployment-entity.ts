@@ -19,7 +19,7 @@ import type {
 } from './types';
 import { DEPLOYMENT_DELETED } from './messages';
 import { selects } from './records';
-import { checkRequest, validateDeployPayload } from './validation';
+import { checkRequest, inputProblem, validateDeployPayload } from './validation';
 
 const RECENT = 20;
 const ACTIONS = new Set(['start', 'stop', 'reboot']);
@@ -96,11 +96,12 @@ export class DeploymentEntity {
     this.refuseWhileBusy('instance action');
     this.requireDeployed();
     if (!ACTIONS.has(req.action)) {
-      throw new Error(`action: expected one of start, stop, reboot; got '${String(req.action)}'`);
+      throw inputProblem('action', `expected one of start, stop, reboot; got '${String(req.action)}'`);
     }
-    this.requireKnownInstances([req.instance]);
+    this.requireKnownInstances([req.instance], 'instance');
     const picked = this.state.records.filter((r) => selects(req.instance, r));
-    if (picked.length !== 1) throw new Error(`instance: '${req.instance}' must name exactly one instance`);
+    if (picked.length !== 1)
+      throw inputProblem('instance', `'${req.instance}' must name exactly one instance`);
     if (picked[0]?.state === 'detached') {
       throw new Error(
         `instance ${req.instance} is hard-stopped (detached): it has no VM; use 'converge start'`,
@@ -127,11 +128,12 @@ export class DeploymentEntity {
     if (this.state.manifest === null) throw new Error(`deployment ${this.name} has never been deployed`);
   }
 
-  private requireKnownInstances(selectors: string[] | undefined): void {
-    for (const s of selectors ?? []) {
+  private requireKnownInstances(selectors: string[] | undefined, field = 'instances'): void {
+    for (const [i, s] of (selectors ?? []).entries()) {
       if (!this.state.records.some((r) => selects(s, r))) {
-        throw new Error(
-          `instances: no instance '${s}' in deployment ${this.name} (use <group>, <group>/<index> or <group>/<uuid>)`,
+        throw inputProblem(
+          field === 'instances' ? `instances[${i}]` : field,
+          `no instance '${s}' in deployment ${this.name} (use <group>, <group>/<index> or <group>/<uuid>)`,
         );
       }
     }

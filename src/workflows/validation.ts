@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { cloudConfigSchema, type CloudConfig } from '../domain/cloud-config';
 import { manifestSchema, type Manifest } from '../domain/manifest';
 import { validateCloudConfigObject, validateDeployment, validateManifestObject } from '../domain';
+import { formatPath, ValidationError } from '../domain/errors';
 import type { OperationInput } from './types';
 
 /** Throws a ValidationError (listing every problem) when the deploy payload is not a valid deployment. */
@@ -16,7 +17,8 @@ export function validateDeployPayload(
   const c = validateCloudConfigObject(cloudConfig);
   validateDeployment(m, c);
   if (m.name !== deployment) {
-    throw new Error(
+    throw inputProblem(
+      'name',
       `manifest name '${m.name}' does not match deployment '${deployment}': a deployment is its name`,
     );
   }
@@ -58,13 +60,22 @@ export const REQUESTS = {
   instanceAction: instanceActionRequestSchema,
 } as const;
 
-/** Throws a message naming every bad field of an update's request object. */
+/** Throws a ValidationError naming every bad field of an update's request object. */
 export function checkRequest(kind: keyof typeof REQUESTS, request: unknown): void {
   const result = REQUESTS[kind].safeParse(request);
   if (result.success) return;
-  const problems = result.error.issues.map((i) => {
-    const path = i.path.length ? i.path.map(String).join('.') : '(request)';
-    return `${path}: ${i.message}`;
-  });
-  throw new Error(`invalid ${kind} request: ${problems.join('; ')}`);
+  throw new ValidationError(
+    result.error.issues.map((i) => ({
+      path: i.path.length ? formatPath(i.path.map((s) => (typeof s === 'number' ? s : String(s)))) : '',
+      line: null,
+      column: null,
+      message: `invalid ${kind} request: ${i.message}`,
+      hint: null,
+    })),
+  );
+}
+
+/** One bad field of an update's input, as the same typed error the loaders throw. */
+export function inputProblem(path: string, message: string): ValidationError {
+  return new ValidationError([{ path, line: null, column: null, message, hint: null }]);
 }
