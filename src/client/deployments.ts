@@ -8,6 +8,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { UserError } from '../domain/errors';
+import { listOperations, type OperationSummary } from './operations';
 import {
   DEPLOYMENT_DELETED,
   cancelSignal,
@@ -119,6 +120,11 @@ export class Deployments {
   }
 
   /** The deployment's status and, while an operation runs, its progress and what it waits on. */
+  /** The deployment's operations, newest first (see operations.ts). */
+  operations(name: string, limit?: number): Promise<OperationSummary[]> {
+    return listOperations(this.client, name, limit);
+  }
+
   async status(name: string): Promise<DeploymentStatus> {
     const status = await rejectionsAsUserErrors(name, () => this.entity(name).query(statusQuery));
     if (!status.current) return status;

@@ -7,6 +7,7 @@ import { registerRegion } from './commands/region';
 import { registerWorker } from './commands/worker';
 import { registerDev } from './commands/dev';
 import { registerDeployments } from './commands/deployments';
+import { registerOperations } from './commands/operations';
 import { exitCodesHelp } from './exit-codes';
 import { packageRoot } from '../package-root';
 
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
 
   registerPlan(program);
   registerDeployments(program);
+  registerOperations(program);
   registerRegion(program);
   registerWorker(program);
   registerDev(program);

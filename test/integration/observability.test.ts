@@ -214,3 +214,41 @@ describe('traces', () => {
     expect([...names].some((n) => n.startsWith('RunActivity:'))).toBe(true);
   });
 });
+
+describe('converge operations', () => {
+  it("lists the deployment's operations newest first with kind, result, duration and steps", async () => {
+    // After the deploy and the stop above.
+    const json = await runConverge(['operations', '-d', 'web', '--json'], { env });
+    expect(json.code, json.stderr).toBe(0);
+    const ops = JSON.parse(json.stdout) as Array<{
+      kind: string;
+      result: string;
+      durationMs: number;
+      stepsDone: number;
+      stepsTotal: number;
+    }>;
+    expect(ops.map((o) => [o.kind, o.result])).toEqual([
+      ['stop', 'converged'],
+      ['deploy', 'converged'],
+    ]);
+    for (const o of ops) {
+      expect(o.durationMs).toBeGreaterThan(0);
+      expect(o.stepsDone).toBe(o.stepsTotal);
+    }
+    // The deploy created and associated the six instances of examples/manifest.yml.
+    expect(ops[1]!.stepsTotal).toBeGreaterThanOrEqual(12);
+
+    const table = await runConverge(['operations', '-d', 'web'], { env });
+    expect(table.code, table.stderr).toBe(0);
+    const lines = table.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^OPERATION\s+KIND\s+RESULT\s+STARTED\s+DURATION\s+STEPS$/);
+    expect(lines[1]).toMatch(/\sstop\s+converged\s/);
+    expect(lines[2]).toMatch(
+      new RegExp(`\\sdeploy\\s+converged\\s.*\\s${ops[1]!.stepsTotal}/${ops[1]!.stepsTotal}$`),
+    );
+
+    const none = await runConverge(['operations', '-d', 'nosuch'], { env });
+    expect(none.code).toBe(0);
+    expect(none.stdout).toContain("No operations for deployment 'nosuch'.");
+  });
+});
