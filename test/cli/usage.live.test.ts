@@ -49,7 +49,8 @@ const v1 = manifest('1.181');
 const v2 = manifest('1.182');
 
 beforeAll(async () => {
-  h = await startHarness('cli-live');
+  // Builds slow enough that `status --follow` after `deploy --detach` finds the operation running.
+  h = await startHarness('cli-live', { buildMs: 3000 });
   env = { ...process.env, CONVERGE_DEBUG: '', CONVERGE_DEPLOYMENT: '', ...temporalEnv(h.taskQueue) };
 });
 
@@ -113,9 +114,21 @@ describe('converge against a live deployment', () => {
     expect(await vms()).toEqual(before);
   });
 
+  it('deploy --yes --detach returns at once; status --follow re-attaches and ends with the result', async () => {
+    const started = await converge(['deploy', v2, '-c', CLOUD, '--yes', '--detach']);
+    expect(started.code, started.stderr + started.stdout).toBe(EXIT.ok);
+    expect(started.stdout).not.toContain('CONVERGED');
+    const followed = await converge(['status', '-d', NAME, '--follow']);
+    expect(followed.code, followed.stderr + followed.stdout).toBe(EXIT.ok);
+    expect(followed.stdout).toMatch(new RegExp(`deploy ${NAME} \\(op-\\d+\\): CONVERGED`));
+    const again = await converge(['status', '-d', NAME, '--follow']);
+    expect(again.code).toBe(EXIT.ok);
+    expect(again.stdout).toContain('No operation is running.');
+  });
+
   it('on a terminal, deploy and delete ask; "n" changes nothing (exit 5), "y" deletes', async () => {
     const before = await vms();
-    const deploy = await onTerminal(['deploy', v2, '-c', CLOUD], 'n');
+    const deploy = await onTerminal(['deploy', v2, '-c', CLOUD, '--recreate'], 'n');
     expect(deploy.stdout).toContain('Continue? [yN]');
     expect(deploy.stdout).toContain('not confirmed: nothing was changed');
     expect(deploy.code, deploy.stdout).toBe(EXIT.notConfirmed);
