@@ -13,8 +13,9 @@ import { replayFailures } from '../support/replay-live';
 import { testClient } from '../support/temporal';
 import { startHarness, type Harness } from './harness';
 
-// Low enough that even batched chains (CHAIN_BATCHES: ~1 event per replaced VM) need several runs.
-const HISTORY_THRESHOLD = 30;
+// Low enough that even batched creates and chains (~1 event per VM, no patch markers since the 0.x
+// baseline) need several runs.
+const HISTORY_THRESHOLD = 20;
 const MAX_CONCURRENT_STEPS = 5;
 // A run stops starting steps once it passes the threshold, then drains what is in flight: each
 // in-flight step adds at most its completion plus a workflow task's events, and the run ends with a
