@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resolveTemporalCli, workerPolls } from '../src/workers/temporal-server';
+import { resolveTemporalCli, workerPolls } from '../src/temporal/dev-server';
 import { WORKER_NODE_FLAGS, workerEnv } from '../src/workers/tuning';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -25,8 +25,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
 const INFO = join(DIST, 'build-info.json');
 
-/** Entry points: what bin/converge.mjs runs, and the public client API (package export "./client"). */
-const ENTRIES = { cli: 'src/client/main.ts' };
+/** Entry points: what bin/converge.mjs runs (src/main.ts, the command tree of src/program.ts). */
+const ENTRIES = { cli: 'src/main.ts' };
 
 /** The SDK's OpenTelemetry workflow interceptors, then Converge's (as in src/workers/bundle.ts). */
 const tracingInterceptors = () => [

@@ -4,8 +4,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { dataConverter } from '../../src/client/data-converter';
-import { connectClient } from '../../src/client/connection';
+import { dataConverter } from '../../src/temporal/data-converter';
+import { connectClient } from '../../src/temporal/connection';
 import { Deployments } from '../../src/client/deployments';
 import { TAG, type Observed } from '../../src/domain/cloud';
 import type { InstanceRecord } from '../../src/domain/instance';

@@ -15,10 +15,10 @@ import { WORKER_NODE_FLAGS, workerEnv } from '../../src/workers/tuning';
 import {
   devServerConfigArgs,
   resolveTemporalCli,
-  searchAttributeArgs,
   sqlitePragmaArgs,
   temporalAnswers,
-} from '../../src/workers/temporal-server';
+} from '../../src/temporal/dev-server';
+import { searchAttributeArgs } from '../../src/temporal/search-attributes';
 import { freePort } from '../chaos/processes';
 import { benchRegionConfig } from './inputs';
 

@@ -7,17 +7,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Deployments } from '../../src/client/deployments';
-import { connectClient, type ConnectedClient } from '../../src/client/connection';
+import { connectClient, type ConnectedClient } from '../../src/temporal/connection';
 import { RegionClient } from '../../src/cloud/region-client';
 import type { Faults } from '../../src/cloud/port';
 import { buildWorkflowBundle } from '../../src/workers/bundle';
 import {
   resolveTemporalCli,
-  searchAttributeArgs,
   sqlitePragmaArgs,
   temporalAnswers,
   workerPolls,
-} from '../../src/workers/temporal-server';
+} from '../../src/temporal/dev-server';
+import { searchAttributeArgs } from '../../src/temporal/search-attributes';
 import { freePort, Service, sleep } from './processes';
 import { REGION_CONFIG } from './workload';
 

@@ -3,7 +3,7 @@
 // nor destroys anything it did not ask for by name.
 import { createInterface } from 'node:readline/promises';
 import { UserError } from '../domain/errors';
-import { EXIT } from './exit-codes';
+import { EXIT } from '../domain/exit-codes';
 
 export interface Terminal {
   /** stdin is a terminal a person can answer on. */

@@ -4,7 +4,7 @@ import type { CloudConfig } from '../domain/cloud-config';
 import type { Manifest } from '../domain/manifest';
 import { UserError } from '../domain/errors';
 import { print, withClient } from './commands/common';
-import { EXIT } from './exit-codes';
+import { EXIT } from '../domain/exit-codes';
 import { renderResult } from './render-operation';
 import { liveDocument, type PlanDocument } from './render-plan';
 

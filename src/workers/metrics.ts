@@ -6,7 +6,7 @@
 import type { MetricMeter } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { CloudError } from '../cloud/errors';
-import type { Env } from '../client/connection';
+import type { Env } from '../temporal/connection';
 import { UserError } from '../domain/errors';
 
 export const METRICS_ENV_HELP: ReadonlyArray<readonly [string, string]> = [

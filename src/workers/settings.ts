@@ -1,6 +1,6 @@
 // The worker's own settings, handed to operations through an activity so that each operation records
 // (in its history) the settings it started with and finishes on them, whatever later workers say.
-import type { Env } from '../client/connection';
+import type { Env } from '../temporal/connection';
 import type { WorkerSettings, WorkerSettingsActivity } from '../domain/activities';
 
 /**

@@ -1,7 +1,7 @@
 // Worker capacity. Converge's load is a handful of long-lived workflows (one entity and one
 // operation per deployment) driving many activities that mostly wait on the cloud (create-vm waits
 // for ACTIVE, delete-server for 404), so the activity slots are wide and the workflow slots narrow.
-import type { Env } from '../client/connection';
+import type { Env } from '../temporal/connection';
 import { UserError } from '../domain/errors';
 
 export interface WorkerTuning {

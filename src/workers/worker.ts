@@ -12,14 +12,14 @@ import {
   temporalSettingsFromEnv,
   type Env,
   type TemporalSettings,
-} from '../client/connection';
+} from '../temporal/connection';
 import { bundleWorkflows } from './bundle';
 import { WORKFLOWS_PATH } from './paths';
-import { dataConverter } from '../client/data-converter';
+import { dataConverter } from '../temporal/data-converter';
 import { settingsActivity, workerSettingsFromEnv } from './settings';
 import { tuningFromEnv, withinSlots, type WorkerTuning } from './tuning';
 import { meteredCloud, metricsAddressFromEnv, retryCounting } from './metrics';
-import { tracingConfigured } from './tracing-env';
+import { tracingConfigured } from '../temporal/tracing-env';
 
 /** Printed once the worker polls; `converge dev up` looks for it in the worker's log. */
 export const WORKER_STARTED_MARKER = 'converge worker started';
@@ -60,7 +60,7 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
   const cloud = meteredCloud(options.cloud ?? cloudsFromEnv(env).cloud, Runtime.instance().metricMeter);
 
   // OpenTelemetry loads only when an OTLP endpoint is configured (tracing-env.ts).
-  const tracing = tracingConfigured(env) ? (await import('./tracing')).workerTracing(env) : null;
+  const tracing = tracingConfigured(env) ? (await import('../temporal/tracing')).workerTracing(env) : null;
 
   const ownsConnection = options.connection === undefined;
   const connection = options.connection ?? (await connectWorker(settings));

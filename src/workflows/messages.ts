@@ -45,8 +45,4 @@ export const operationPlanQuery = defineQuery<PlanView | null>('operationPlan');
 /** From an activity that keeps failing retryably (src/activities/retry-report.ts): why a step waits. */
 export const stepRetryingSignal = defineSignal<[StepRetrying]>(STEP_RETRYING_SIGNAL);
 
-export const SEARCH_ATTRIBUTES = {
-  deployment: 'ConvergeDeployment',
-  operation: 'ConvergeOperation',
-  phase: 'ConvergePhase',
-} as const;
+export { SEARCH_ATTRIBUTE_NAMES as SEARCH_ATTRIBUTES } from '../domain/search-attributes';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { EXIT } from '../../src/client/exit-codes';
+import { EXIT } from '../../src/domain/exit-codes';
 import { startHarness, type Harness } from '../integration/harness';
 import { runConverge, type CliRun } from '../support/cli';
 import { temporalEnv } from '../support/temporal';

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Command } from 'commander';
-import { EXIT } from '../../src/client/exit-codes';
-import { buildProgram } from '../../src/client/program';
+import { EXIT } from '../../src/domain/exit-codes';
+import { buildProgram } from '../../src/program';
 import { runConverge } from '../support/cli';
 
 const MANIFEST = 'examples/manifest.yml';

@@ -4,7 +4,8 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
 import { findPrebuiltWorkflowBundle } from '../../src/workers/build-info';
-import { resolveTemporalCli, searchAttributeArgs } from '../../src/workers/temporal-server';
+import { resolveTemporalCli } from '../../src/temporal/dev-server';
+import { searchAttributeArgs } from '../../src/temporal/search-attributes';
 import { ensureBuilt } from '../build-setup';
 
 declare module 'vitest' {
@@ -51,6 +52,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
 function workflowBundlePath(): string {
   const prebuilt = findPrebuiltWorkflowBundle();
-  if (prebuilt === null) console.warn('[integration] no current prebuilt workflow bundle; tests bundle their own');
+  if (prebuilt === null)
+    console.warn('[integration] no current prebuilt workflow bundle; tests bundle their own');
   return prebuilt?.codePath ?? '';
 }

@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { connectClient, temporalSettingsFromEnv, uiLink } from '../../src/client/connection';
-import { SEARCH_ATTRIBUTES } from '../../src/workers/temporal-server';
+import { connectClient, temporalSettingsFromEnv, uiLink } from '../../src/temporal/connection';
+import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
 import {
   closeTestConnections,
   taskQueueFor,

@@ -10,7 +10,7 @@ import type { History } from '@temporalio/common/lib/proto-utils';
 import { Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { dataConverter } from '../../src/client/data-converter';
+import { dataConverter } from '../../src/temporal/data-converter';
 import { testBundle } from '../support/temporal';
 import { HISTORIES_DIR, readHistory, recordings, type CatalogEntry, type Recording } from './catalog';
 

@@ -4,7 +4,7 @@
 // cache (killed, restarted, evicted) replays. A mismatch is a nondeterminism error here.
 import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import { dataConverter } from '../../src/client/data-converter';
+import { dataConverter } from '../../src/temporal/data-converter';
 import { testBundle } from './temporal';
 
 export interface LiveRun {

@@ -12,7 +12,7 @@ import {
   type WorkflowBundleOption,
 } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { dataConverter } from '../../src/client/data-converter';
+import { dataConverter } from '../../src/temporal/data-converter';
 import type { Cloud } from '../../src/cloud/port';
 import { bundleWorkflows } from '../../src/workers/bundle';
 import { WORKFLOWS_PATH } from '../../src/workers/paths';

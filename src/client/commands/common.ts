@@ -2,9 +2,9 @@
 // BOSH), --yes, a connected client, and printing.
 import type { Command } from 'commander';
 import { UserError } from '../../domain/errors';
-import { connectClient, TASK_QUEUE, type ConnectedClient } from '../connection';
+import { connectClient, TASK_QUEUE, type ConnectedClient } from '../../temporal/connection';
 import type { Deployments } from '../deployments';
-import { EXIT } from '../exit-codes';
+import { EXIT } from '../../domain/exit-codes';
 
 /** `-d NAME` of the command, else of `converge -d NAME …`, else $CONVERGE_DEPLOYMENT. */
 export function deploymentName(cmd: Command): string {

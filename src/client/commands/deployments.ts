@@ -1,12 +1,12 @@
 // deploy, deployments, status, instances, cancel, stop, start, recreate, delete, action: the
-// deployment commands. Exit codes are src/client/exit-codes.ts; Ctrl-C while following an operation
+// deployment commands. Exit codes are src/domain/exit-codes.ts; Ctrl-C while following an operation
 // detaches (130): the operation goes on, Ctrl-C never cancels a deployment.
 import type { Command } from 'commander';
 import { UserError } from '../../domain/errors';
-import { uiLink } from '../connection';
+import { uiLink } from '../../temporal/connection';
 import type { Deployments } from '../deployments';
 import { withUserErrors } from '../errors';
-import { EXIT, exitCodesHelp, OPERATION_CODES, READ_CODES, type ExitName } from '../exit-codes';
+import { EXIT, exitCodesHelp, OPERATION_CODES, READ_CODES, type ExitName } from '../../domain/exit-codes';
 import { confirm, requireAnswerable } from '../confirm';
 import { progressLine, renderInstances, renderResult, renderStatus } from '../render-operation';
 import type { DeploymentStatus, OperationResult, OperationTicket, PlanView } from '../../workflows/types';

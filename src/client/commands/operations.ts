@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../../domain/errors';
 import { withUserErrors } from '../errors';
-import { EXIT, exitCodesHelp, READ_CODES } from '../exit-codes';
+import { EXIT, exitCodesHelp, READ_CODES } from '../../domain/exit-codes';
 import { addDeploymentOption, deploymentName, print, withClient } from './common';
 
 export function registerOperations(program: Command): void {

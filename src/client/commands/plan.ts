@@ -3,7 +3,7 @@
 // -d NAME the deployment's own operation plans it against the live cloud as a dry run (read-only).
 import type { Command } from 'commander';
 import { withUserErrors } from '../errors';
-import { EXIT, exitCodesHelp } from '../exit-codes';
+import { EXIT, exitCodesHelp } from '../../domain/exit-codes';
 import type { PlanOptions } from '../plan-offline';
 
 export function registerPlan(program: Command): void {

@@ -1,19 +1,11 @@
-// What the embedded stack and the integration tests share about the Temporal dev server: where the
-// binary is and the search attributes Converge needs registered before any workflow upserts them.
+// What the embedded stack, the scripts and the integration tests share about the Temporal dev server:
+// where the binary is, the flags it runs with, and health probes.
 import { execFileSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto'; // CommonJS: named ESM imports fail at runtime under Node
 import { packageRoot } from '../package-root';
-
-/** Keyword search attributes the workflows upsert (DESIGN §5, UI). */
-export const SEARCH_ATTRIBUTES = ['ConvergeDeployment', 'ConvergeOperation', 'ConvergePhase'] as const;
-
-/** `--search-attribute Name=Keyword` pairs for `temporal server start-dev`. */
-export function searchAttributeArgs(): string[] {
-  return SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]);
-}
 
 /**
  * `--sqlite-pragma` pairs for a dev server with a database file. SQLite's defaults (rollback journal,

@@ -11,7 +11,7 @@ import {
   OpenTelemetryPlugin,
   OpenTelemetryWorkflowClientInterceptor,
 } from '@temporalio/interceptors-opentelemetry';
-import type { Env } from '../client/connection';
+import type { Env } from './connection';
 
 export interface Tracing {
   /** Flushes the spans not yet exported and stops exporting. */

@@ -1,6 +1,6 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { GzipPayloadCodec } from '../../../src/client/data-converter';
+import { GzipPayloadCodec } from '../../../src/temporal/data-converter';
 
 const codec = new GzipPayloadCodec(1024);
 

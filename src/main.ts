@@ -1,7 +1,7 @@
-// `converge`: the command-line client. The command tree is ./program.ts; each command lives in its
-// own module under ./commands.
+// `converge`: parses argv with the command tree of ./program.ts (what bin/converge.mjs runs, through
+// dist/cli.js).
 import { CommanderError } from 'commander';
-import { EXIT } from './exit-codes';
+import { EXIT } from './domain/exit-codes';
 import { buildProgram } from './program';
 
 try {

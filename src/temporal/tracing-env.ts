@@ -1,6 +1,6 @@
 // Whether OpenTelemetry tracing is on, from the standard OTEL_* variables, without loading
 // OpenTelemetry (the CLI asks on every command). See tracing.ts for what is traced.
-import type { Env } from '../client/connection';
+import type { Env } from './connection';
 
 export const TRACING_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
   [

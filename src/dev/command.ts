@@ -1,8 +1,8 @@
 // `converge dev up|down|status`: the embedded stack (Temporal dev server, region, worker) in the
 // background, with logs and pid files under .converge/.
 import type { Command } from 'commander';
-import { exitCodesHelp } from '../exit-codes';
-import { envHelp } from './worker';
+import { exitCodesHelp } from '../domain/exit-codes';
+import { envHelp } from '../temporal/connection';
 
 const DEV_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
   ['CONVERGE_TEMPORAL_PORT', 'Temporal frontend port (default 7233; also the CLI default address)'],
@@ -42,7 +42,7 @@ export function registerDev(program: Command): void {
 }
 
 async function runDev(verb: 'up' | 'down' | 'status'): Promise<void> {
-  const stack = await import('../dev-stack');
+  const stack = await import('./stack');
   const say = (line: string): void => console.log(line);
   try {
     const config = stack.devStackConfig();

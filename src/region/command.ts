@@ -1,6 +1,6 @@
 // `converge region`: runs the embedded cloud as its own process, bound to 127.0.0.1.
 import { Command, Option } from 'commander';
-import { exitCodesHelp } from '../exit-codes';
+import { exitCodesHelp } from '../domain/exit-codes';
 
 interface RegionFlags {
   port: string;
@@ -66,12 +66,7 @@ function fail(message: string): never {
 
 async function runRegion(flags: RegionFlags): Promise<void> {
   const [{ loadRegionConfig, ConfigError }, { serveRegion }, { faultsPatchSchema }, { firstIssue }] =
-    await Promise.all([
-      import('../../region/config'),
-      import('../../region/serve'),
-      import('../../region/faults'),
-      import('../../region/validate'),
-    ]);
+    await Promise.all([import('./config'), import('./serve'), import('./faults'), import('./validate')]);
 
   const port = Number(flags.port);
   if (!/^\d+$/.test(flags.port) || port > 65535) fail(`--port: expected 0-65535, got ${flags.port}`);

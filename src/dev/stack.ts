@@ -19,14 +19,14 @@ import { join } from 'node:path';
 import {
   devServerConfigArgs,
   resolveTemporalCli,
-  searchAttributeArgs,
   sqlitePragmaArgs,
   temporalAnswers,
   workerPolls,
-} from '../workers/temporal-server';
+} from '../temporal/dev-server';
+import { searchAttributeArgs } from '../temporal/search-attributes';
 import { UserError } from '../domain/errors';
 import { WORKER_NODE_FLAGS, workerEnv } from '../workers/tuning';
-import { DEFAULT_NAMESPACE, taskQueueFromEnv, type Env } from './connection';
+import { DEFAULT_NAMESPACE, taskQueueFromEnv, type Env } from '../temporal/connection';
 import { packageRoot } from '../package-root';
 
 export type ServiceName = 'temporal' | 'region' | 'worker';
@@ -201,22 +201,45 @@ function command(
         env: base,
       };
     case 'worker':
-      // The worker talks to this stack, whatever TEMPORAL_* or region settings the shell carries.
+      // The worker talks to this stack, whatever TEMPORAL_* variables, temporal.toml profile or region
+      // settings the shell carries: its only Temporal settings are the stack's own profile file.
       return {
         file: process.execPath,
         args: [...WORKER_NODE_FLAGS, converge, 'worker'],
         env: {
-          ...workerEnv(base),
-          TEMPORAL_ADDRESS: temporalAddress(c),
-          TEMPORAL_NAMESPACE: c.namespace,
-          TEMPORAL_API_KEY: '',
-          TEMPORAL_TLS: 'false',
+          ...withoutTemporalSettings(workerEnv(base)),
+          TEMPORAL_CONFIG_FILE: writeProfile(c),
           CONVERGE_TASK_QUEUE: c.taskQueue,
           CONVERGE_REGION_URL: regionUrl(c),
           CONVERGE_METRICS_ADDRESS: `127.0.0.1:${c.metricsPort}`,
         },
       };
   }
+}
+
+/** The stack as a Temporal config profile, for its worker and for `temporal --config-file`. */
+export const profilePath = (c: DevStackConfig): string => join(c.dir, 'temporal.toml');
+
+function writeProfile(c: DevStackConfig): string {
+  const path = profilePath(c);
+  writeFileSync(
+    path,
+    [
+      '# Written by `converge dev up`: the embedded stack as a Temporal profile.',
+      '[profile.default]',
+      `address = ${JSON.stringify(temporalAddress(c))}`,
+      `namespace = ${JSON.stringify(c.namespace)}`,
+      '',
+    ].join('\n'),
+  );
+  return path;
+}
+
+/** The environment without any variable that would override the stack's profile. */
+function withoutTemporalSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(env).filter(([name]) => !name.startsWith('TEMPORAL_') || name === 'TEMPORAL_CLI'),
+  );
 }
 
 async function isHealthy(c: DevStackConfig, name: ServiceName, pid: number): Promise<boolean> {

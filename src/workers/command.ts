@@ -1,21 +1,16 @@
 // `converge worker`: runs a Temporal worker for Converge in the foreground until SIGINT/SIGTERM.
 import type { Command } from 'commander';
-import { UserError } from '../../domain/errors';
-import { exitCodesHelp } from '../exit-codes';
-import { CONNECTION_ENV_HELP } from '../connection';
-import { TUNING_ENV_HELP } from '../../workers/tuning';
-import { METRICS_ENV_HELP } from '../../workers/metrics';
-import { TRACING_ENV_HELP } from '../../workers/tracing-env';
+import { UserError } from '../domain/errors';
+import { exitCodesHelp } from '../domain/exit-codes';
+import { CONNECTION_ENV_HELP, envHelp } from '../temporal/connection';
+import { TRACING_ENV_HELP } from '../temporal/tracing-env';
+import { TUNING_ENV_HELP } from './tuning';
+import { METRICS_ENV_HELP } from './metrics';
 
 const REGION_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
   ['CONVERGE_REGION_URL', 'base URL of the region (cloud) API (default http://127.0.0.1:7480)'],
   ['CONVERGE_REGION_TOKEN', 'bearer token for the region API'],
 ];
-
-export function envHelp(title: string, rows: ReadonlyArray<readonly [string, string]>): string {
-  const width = Math.max(...rows.map(([name]) => name.length));
-  return [`\n${title}:`, ...rows.map(([name, text]) => `  ${name.padEnd(width)}  ${text}`)].join('\n');
-}
 
 export function registerWorker(program: Command): void {
   program
@@ -39,7 +34,7 @@ export function registerWorker(program: Command): void {
     .action(async (opts: { taskQueue?: string }) => {
       // Imported lazily: the worker pulls in the native Temporal core and the bundler, which the
       // other commands do not need.
-      const { runWorker } = await import('../../workers/worker');
+      const { runWorker } = await import('./worker');
       try {
         await runWorker(opts.taskQueue !== undefined ? { taskQueue: opts.taskQueue } : {});
         console.log('converge worker stopped');

@@ -1,15 +1,18 @@
 // The `converge` command tree, without running it (main.ts parses argv; tests read each --help).
+// Composed from the layers that own each command: the client's (plan, deploy, status…), the region
+// process, the worker process and the dev stack. With main.ts, the only module that imports them all;
+// nothing imports it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { registerPlan } from './commands/plan';
-import { registerRegion } from './commands/region';
-import { registerWorker } from './commands/worker';
-import { registerDev } from './commands/dev';
-import { registerDeployments } from './commands/deployments';
-import { registerOperations } from './commands/operations';
-import { exitCodesHelp } from './exit-codes';
-import { packageRoot } from '../package-root';
+import { registerPlan } from './client/commands/plan';
+import { registerRegion } from './region/command';
+import { registerWorker } from './workers/command';
+import { registerDev } from './dev/command';
+import { registerDeployments } from './client/commands/deployments';
+import { registerOperations } from './client/commands/operations';
+import { exitCodesHelp } from './domain/exit-codes';
+import { packageRoot } from './package-root';
 
 export function buildProgram(): Command {
   const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as {
