@@ -68,6 +68,11 @@ describe('the catalog', () => {
 });
 
 describe('every recorded history replays on the current workflow code', () => {
+  // A missing outcome reads as "no error" below: the count must match before any case can pass.
+  it('returns one outcome per history sent', () => {
+    expect(outcomes).toHaveLength(cases.length);
+  });
+
   it.each(cases.map((c, i) => ({ ...c, i })))('$name', ({ i, entry }) => {
     const error = outcomes[i];
     expect(error, `${entry.workflowId} (${entry.file}): ${error?.message ?? ''}`).toBeUndefined();
