@@ -22,6 +22,8 @@ export class Simulator {
   constructor(
     observed: Observed,
     private readonly prefix = 'sim',
+    /** The operation enacting the steps: create-vm tags what it makes with it, as the activity does. */
+    private readonly operation = 'op-sim',
   ) {
     this.observed = structuredClone(observed);
     // Continue numbering after any ids an earlier simulator gave out, so ids never collide.
@@ -51,7 +53,11 @@ export class Simulator {
           pool: step.pool,
           key: step.id,
           ...step.quota,
-          tags: { [TAG.deployment]: step.spec.tags[TAG.deployment] ?? '', [TAG.claim]: step.claim },
+          tags: {
+            [TAG.deployment]: step.spec.tags[TAG.deployment] ?? '',
+            [TAG.claim]: step.claim,
+            [TAG.operation]: this.operation,
+          },
         };
         o.allocations.push(allocation);
         const id = this.next('s');
@@ -71,7 +77,13 @@ export class Simulator {
           cpus: step.spec.cpus,
           memory_mb: step.spec.memory_mb,
           disk_gb: step.spec.disk_gb,
-          tags: { ...step.spec.tags, [TAG.allocation]: allocation.id },
+          tags: {
+            ...step.spec.tags,
+            [TAG.deployment]: step.spec.tags[TAG.deployment] ?? '',
+            [TAG.claim]: step.claim,
+            [TAG.operation]: this.operation,
+            [TAG.allocation]: allocation.id,
+          },
           created_at: new Date(Date.UTC(2030, 0, 1) + this.seq * 1000).toISOString(),
         });
         this.created.set(step.id, id);
