@@ -23,7 +23,7 @@ export { embodiment } from './embodiment';
 export { reconcile, REASON } from './reconcile';
 export { addressRefusals, type AddressRefusal } from './liveness';
 export { dynamicAddresses } from './addresses';
-export { quotaPeak, quotaDelta } from './quota';
+export { quotaPeak, quotaDelta, quotaShortfall } from './quota';
 export { projectStatus, type StatusRow } from './status';
 export {
   planView,

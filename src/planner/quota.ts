@@ -1,5 +1,5 @@
 // The quota peak: the most the deployment holds at any moment of any schedule of the obligation.
-import type { QuotaAmount } from '../domain/cloud';
+import type { Allocation, PoolStatus, QuotaAmount } from '../domain/cloud';
 import type { Step } from './types';
 
 const RESOURCES = ['cpus', 'memory_mb', 'instances'] as const;
@@ -78,4 +78,30 @@ export function sumQuota(amounts: readonly QuotaAmount[]): QuotaAmount {
   const total = { cpus: 0, memory_mb: 0, instances: 0 };
   for (const a of amounts) for (const r of RESOURCES) total[r] += a[r];
   return total;
+}
+
+/**
+ * Why the pool cannot hold the obligation's peak, or null when it can. The pool's usage counts the
+ * deployment's own allocations, which the peak counts too: they are taken out once. Worked example:
+ * limit 200 instances, usage 150 of which 40 are ours, peak 100 → needs 150 - 40 + 100 = 210, short by 10.
+ */
+export function quotaShortfall(q: {
+  deployment: string;
+  pool: string;
+  status: PoolStatus;
+  /** The deployment's own allocations, as observed. */
+  mine: readonly Allocation[];
+  peak: QuotaAmount;
+}): string | null {
+  const held = { cpus: 0, memory_mb: 0, instances: 0 };
+  for (const a of q.mine) for (const r of RESOURCES) held[r] += a[r];
+  const over: string[] = [];
+  for (const r of RESOURCES) {
+    const need = q.status.usage[r] - held[r] + q.peak[r];
+    const limit = q.status.limits[r];
+    if (need > limit) over.push(`${r}: needs ${need} at peak, limit ${limit} (short by ${need - limit})`);
+  }
+  return over.length
+    ? `quota exceeded in resource pool '${q.pool}' for deployment ${q.deployment}: ${over.join('; ')}`
+    : null;
 }

@@ -27,7 +27,7 @@
 //   groups a (serial) and b (not serial), then c (serial): a and b admit together; c waits for both.
 // Tie-breaks: a group's units are ranked by plan order, then by key; groups of a stage admit in the
 // manifest's group order; a stage is done only when each of its groups is (an empty group is done).
-import type { GroupPolicy, InstancePlan, Step } from './types';
+import type { CreateVmStep, GroupPolicy, InstancePlan, Step } from './types';
 
 /** What the rollout reads of an obligation. */
 export interface RolloutInput {
@@ -56,7 +56,7 @@ export interface GroupLane {
 }
 
 export interface RolloutPlan {
-  /** Every unit, cleanup first and then the groups' units, each in plan order. */
+  /** Every unit in plan order (the obligation's `instances`; the others last, by key). */
   units: ReadonlyMap<string, PlannedUnit>;
   /** Units admitted at once. */
   cleanup: string[];
@@ -65,7 +65,7 @@ export interface RolloutPlan {
 }
 
 /** A create-vm with no dependencies starts before its unit is admitted: creates go in batch. */
-export function isBatchCreate(step: Step): boolean {
+export function isBatchCreate(step: Step): step is CreateVmStep {
   return step.kind === 'create-vm' && step.dependsOn.length === 0;
 }
 
@@ -115,14 +115,7 @@ export function rolloutPlan(input: RolloutInput): RolloutPlan {
   const stages = stagesOf(input.groups).map((names) =>
     names.map((n) => lanes.get(n)).filter((l): l is GroupLane => l !== undefined),
   );
-  const units = new Map<string, PlannedUnit>();
-  for (const key of cleanup) units.set(key, byKey.get(key) as PlannedUnit);
-  for (const stage of stages)
-    for (const lane of stage)
-      for (const key of lane.units) {
-        units.set(key, byKey.get(key) as PlannedUnit);
-      }
-  return { units, cleanup, stages };
+  return { units: new Map(sorted.map((u) => [u.key, u] as const)), cleanup, stages };
 }
 
 /** Where the rollout stands: units finished, admitted (finished or not) and failed. */

@@ -1,18 +1,16 @@
-// One operation on a deployment: observe → patent → embodiment → obligation → enact → verify.
-// Runs as the child `deployment/<name>/op/<n>` of the deployment entity.
+// One operation on a deployment: observe → patent → embodiment → obligation → quota check → enact →
+// power → verify. Runs as the child `deployment/<name>/op/<n>` of the deployment entity.
 import {
-  ApplicationFailure,
   continueAsNew,
   getExternalWorkflowHandle,
   log,
   metricMeter,
-  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { VmStrategy } from '../domain/manifest';
 import type { Observed, PoolStatus } from '../domain/cloud';
+import type { VmStrategy } from '../domain/manifest';
 import type { InstanceRecord } from '../domain/instance';
 import {
   dynamicAddresses,
@@ -21,33 +19,28 @@ import {
   patent,
   placementsFor,
   projectStatus,
+  quotaShortfall,
   reconcile,
 } from '../planner';
-import type { Obligation, Patent, Step } from '../planner/types';
-import { actions, reads, settings } from './activities';
-import { Enactor } from './enactor';
+import type { Obligation, Patent } from '../planner/types';
+import { reads, settings } from './activities';
+import { Enactor, type EnactOutcome } from './enactor';
+import { keyedOperation } from './incarnation';
 import {
   cancelOperationSignal,
   operationFinishedSignal,
   operationPlanQuery,
   progressQuery,
-  SEARCH_ATTRIBUTES,
   stepRetryingSignal,
 } from './messages';
-import { Waits } from './waiting';
-import { emptyManifestLike, planView } from './views';
+import { Progress, SEARCH_ATTRIBUTE_KEYS } from './operation-progress';
+import { powerAfter } from './power';
 import { recordsAfter, recordsFor, selects } from './records';
-import type {
-  OperationFailure,
-  OperationInput,
-  OperationProgress,
-  OperationResult,
-  Phase,
-  PlanView,
-  StepResult,
-} from './types';
+import type { OperationFailure, OperationInput, OperationResult, PlanView, StepResult } from './types';
 import { parseStoredInputs } from './validation';
-import { keyedOperation } from './incarnation';
+import { emptyManifestLike, planView } from './views';
+
+export { SEARCH_ATTRIBUTE_KEYS };
 
 export async function operation(input: OperationInput): Promise<OperationResult> {
   const result = await runOperation(input);
@@ -56,278 +49,227 @@ export async function operation(input: OperationInput): Promise<OperationResult>
     .createCounter('converge_operations', 'operations', 'Operations ended, by kind and result')
     .add(1, { kind: input.kind, result: result.status });
   const parent = workflowInfo().parent;
-  if (parent) {
-    await getExternalWorkflowHandle(parent.workflowId).signal(operationFinishedSignal, result);
-  }
+  if (parent) await getExternalWorkflowHandle(parent.workflowId).signal(operationFinishedSignal, result);
   return result;
 }
 
 async function runOperation(input: OperationInput): Promise<OperationResult> {
-  let phase: Phase = 'observing';
-  let plan: PlanView | null = null;
-  let enactor: Enactor | null = null;
-  let cancelRequested = false;
-  let failure: OperationFailure | null = null;
-  let obligation: Obligation | null = null;
-  let stepsById: Map<string, Step> | null = null;
-  const waits = new Waits();
-  const stepOf = (id: string): Step | undefined => {
-    if (!obligation) return undefined;
-    stepsById ??= new Map(obligation.steps.map((s) => [s.id, s] as const));
-    return stepsById.get(id);
-  };
-
-  const progress = (): OperationProgress => {
-    const inFlight = enactor?.inFlightView() ?? [];
-    return {
-      operation: input.operation,
-      kind: input.kind,
-      phase,
-      stepsTotal: plan?.steps.length ?? 0,
-      stepsDone: enactor?.stepsDone ?? 0,
-      inFlight,
-      waiting: waits.current(phase, inFlight, stepOf, Date.now()),
-      summary: plan?.summary ?? null,
-      cancelRequested,
-      failure: failure ?? enactor?.failure ?? null,
-    };
-  };
-  const enterPhase = (next: Phase): void => {
-    if (next !== phase) waits.clearReads();
-    phase = next;
-    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.phase, value: next }]);
-    showDetails();
-  };
-  const showDetails = (): void => {
-    const p = progress();
-    const lines = [`**${input.kind} ${input.deployment}** (${input.operation}): ${p.phase}`];
-    if (plan) lines.push(summaryLine(plan));
-    if (p.stepsTotal)
-      lines.push(`steps: ${p.stepsDone}/${p.stepsTotal} done, ${p.inFlight.length} in flight`);
-    for (const s of p.inFlight.slice(0, 5)) lines.push(`- ${s.summary}`);
-    if (p.waiting.length > 0) lines.push(`waiting (${p.waiting.length}):`);
-    for (const w of p.waiting.slice(0, 5)) lines.push(`- ${w.line}`);
-    if (p.failure) lines.push(`failed: ${p.failure.message}`);
-    setCurrentDetails(lines.join('\n'));
-  };
-
-  setHandler(progressQuery, progress);
-  setHandler(operationPlanQuery, () => plan);
+  const progress = new Progress(input);
+  setHandler(progressQuery, () => progress.view());
+  setHandler(operationPlanQuery, () => progress.plan);
   setHandler(stepRetryingSignal, (report) => {
-    waits.record(report);
-    showDetails();
+    progress.waits.record(report);
+    progress.show();
   });
   setHandler(cancelOperationSignal, () => {
-    cancelRequested = true;
-    enactor?.stop();
+    progress.cancelRequested = true;
+    progress.enactor?.stop();
   });
   upsertSearchAttributes([
     { key: SEARCH_ATTRIBUTE_KEYS.deployment, value: input.deployment },
     { key: SEARCH_ATTRIBUTE_KEYS.operation, value: input.operation },
   ]);
-  enterPhase('observing');
+  progress.enter('observing');
+  // The strategy default is read once and pinned for the whole operation, across continue-as-new.
+  const { defaultStrategy, observed, pool } = await openingReads(input);
 
-  // The strategy default is read once and pinned for the whole operation, across continue-as-new:
-  // an operation finishes on the code path it started with (Heat's rule).
-  const opening = await openingReads(input);
-  const defaultStrategy: VmStrategy = opening.defaultStrategy;
-  const observed: Observed = opening.observed;
+  progress.enter('planning');
+  const planning = plan(input, defaultStrategy, observed);
+  const { obligation } = planning;
+  const view = planView(input.operation, obligation);
+  progress.planned(obligation, view);
+  progress.show();
+  const result = resultOf(input, defaultStrategy, obligation, view);
+  // A plan that would wait forever for an address (planner/liveness.ts) starts nothing.
+  const refused = refusal(obligation);
+  if (input.dryRun) {
+    progress.enter('done');
+    return { ...result.unchanged(observed, 'planned', refused), plan: view };
+  }
+  if (!input.resume && refused) {
+    progress.failure = refused;
+    progress.enter('done');
+    return result.unchanged(observed, 'failed', refused);
+  }
 
-  enterPhase('planning');
+  if (!input.resume) {
+    progress.enter('checking-quota');
+    const shortfall = await checkQuota(input, planning.patent, observed, obligation, pool);
+    if (shortfall) {
+      progress.failure = { step: null, message: shortfall, type: 'QuotaExceeded' };
+      progress.enter('done');
+      return result.unchanged(observed, 'failed', progress.failure);
+    }
+  }
+
+  progress.enter('enacting');
+  const done = new Set(input.resume?.done ?? []);
+  const results = new Map<string, StepResult>(Object.entries(input.resume?.results ?? {}));
+  const enactor = new Enactor(obligation, {
+    deployment: input.deployment,
+    operation: planning.operationId,
+    limits: input.limits,
+    done,
+    results,
+    budget: failureBudget(planning.manifest.update),
+  });
+  progress.enactor = enactor;
+  if (progress.cancelRequested) enactor.stop();
+  const outcome = await enactor.run(() => progress.show());
+  if (outcome === 'drained') return drain(input, defaultStrategy, observed, done, results);
+
+  let records = recordsAfter(planning.records, obligation, done);
+  if (outcome === 'done') records = await powerAfter(input, records, observed);
+
+  progress.enter('verifying');
+  const after = await reads.observe({ deployment: input.deployment });
+  const verify = planning.again(after, records);
+  progress.failure = endFailure(outcome, enactor.failure, verify);
+  const status = progress.failure && outcome === 'done' ? 'failed' : statusOf(outcome);
+  progress.enter('done');
+  // Stopped short (failed, cancelled): this plan's steps not done. Enacted but not converged: what a
+  // new plan would still do.
+  const remaining =
+    status === 'converged' ? [] : outcome === 'done' ? verify.steps.map((s) => s.id) : enactor.remaining;
+  return result.enacted(after, records, status, progress.failure, enactor.stepsDone, remaining);
+}
+
+/** The plan: patent, embodiment, obligation; `again` plans once more against a new observation. */
+function plan(input: OperationInput, defaultStrategy: VmStrategy, observed: Observed) {
   const { manifest, cloudConfig } = parseStoredInputs(input);
   const records = recordsFor(input);
   const desired = input.kind === 'delete' ? emptyManifestLike(manifest) : manifest;
   // Placements follow instance adoption (migrated_from, scale down), not the raw records.
-  const placements = placementsFor(desired, records);
-  const thePatent: Patent = patent(desired, cloudConfig, placements, { defaultStrategy });
+  const thePatent: Patent = patent(desired, cloudConfig, placementsFor(desired, records), {
+    defaultStrategy,
+  });
   // Selectors may name a group: the planner takes instance names, so expand them here.
   const recreate = Array.isArray(input.recreate)
     ? records
         .filter((r) => input.recreate instanceof Array && input.recreate.some((s) => selects(s, r)))
         .map((r) => `${r.group}/${r.id}`)
     : input.recreate;
-  // Keys, tags and new uuids carry the entity's incarnation, so a deployment deleted and deployed again
-  // never reuses the first one's.
+  // Keys, tags and new uuids carry the entity's incarnation, so a deployment deleted and deployed
+  // again never reuses the first one's.
+  const operationId = keyedOperation(input);
   const identity = {
     operationSeq: input.seq,
-    operationId: keyedOperation(input),
+    operationId,
     ...(input.incarnation === undefined ? {} : { incarnation: input.incarnation }),
   };
-  obligation = reconcile(thePatent, embodiment(input.deployment, observed, records), {
+  const obligation: Obligation = reconcile(thePatent, embodiment(input.deployment, observed, records), {
     recreate,
     defaultStrategy,
     ...identity,
     dynamicAddresses: dynamicAddresses(cloudConfig),
   });
-  plan = planView(input.operation, obligation);
-  showDetails();
+  const again = (seen: Observed, now: InstanceRecord[]): Obligation =>
+    reconcile(thePatent, embodiment(input.deployment, seen, now), {
+      recreate: false,
+      defaultStrategy,
+      ...identity,
+    });
+  return { patent: thePatent, manifest, records, obligation, operationId, again };
+}
 
+/** The operation's result, before enactment (dry run, quota failure) or after it. */
+function resultOf(input: OperationInput, strategy: VmStrategy, obligation: Obligation, view: PlanView) {
   const base = {
     deployment: input.deployment,
     operation: input.operation,
     kind: input.kind,
-    strategy: defaultStrategy,
-    summary: plan.summary,
+    strategy,
+    summary: view.summary,
     instances: obligation.instances,
     warnings: obligation.warnings,
     stepsTotal: obligation.steps.length,
     continuedAsNew: input.resume?.runs ?? 0,
     plan: null,
   };
-
-  // A plan that would wait forever for an address (planner/liveness.ts) starts nothing.
-  const refused: OperationFailure | null =
-    obligation.refusals.length === 0
-      ? null
-      : { step: null, type: PLAN_REFUSED, message: obligation.refusals.map((r) => r.message).join('\n') };
-
-  if (input.dryRun) {
-    enterPhase('done');
-    return {
+  return {
+    unchanged: (
+      observed: Observed,
+      status: 'planned' | 'failed',
+      failure: OperationFailure | null,
+    ): OperationResult => ({
       ...base,
-      plan,
-      status: 'planned',
-      records: input.records,
-      projection: projectStatus(embodiment(input.deployment, observed, input.records)),
-      stepsDone: 0,
-      remaining: obligation.steps.map((s) => s.id),
-      failure: refused,
-    };
-  }
-
-  if (!input.resume && refused) {
-    failure = refused;
-    enterPhase('done');
-    return {
-      ...base,
-      status: 'failed',
+      status,
       records: input.records,
       projection: projectStatus(embodiment(input.deployment, observed, input.records)),
       stepsDone: 0,
       remaining: obligation.steps.map((s) => s.id),
       failure,
-    };
-  }
-
-  if (!input.resume) {
-    enterPhase('checking-quota');
-    const shortfall = await quotaShortfall(
-      thePatent.resourcePool,
-      observed,
-      obligation,
-      input.deployment,
-      opening.pool,
-    );
-    if (shortfall) {
-      failure = { step: null, message: shortfall, type: 'QuotaExceeded' };
-      enterPhase('done');
-      return {
-        ...base,
-        status: 'failed',
-        records: input.records,
-        projection: projectStatus(embodiment(input.deployment, observed, input.records)),
-        stepsDone: 0,
-        remaining: obligation.steps.map((s) => s.id),
-        failure,
-      };
-    }
-  }
-
-  enterPhase('enacting');
-  const done = new Set(input.resume?.done ?? []);
-  const results = new Map<string, StepResult>(Object.entries(input.resume?.results ?? {}));
-  enactor = new Enactor(obligation, {
-    deployment: input.deployment,
-    operation: identity.operationId,
-    limits: input.limits,
-    done,
-    results,
-    budget: failureBudget(manifest.update),
-  });
-  if (cancelRequested) enactor.stop();
-  const outcome = await enactor.run(showDetails);
-
-  if (outcome === 'drained') {
-    log.info('history is long: continuing as new', { events: workflowInfo().historyLength, done: done.size });
-    await continueAsNew<typeof operation>({
-      ...input,
-      resume: {
-        defaultStrategy,
-        observed,
-        done: [...done],
-        results: Object.fromEntries(results),
-        runs: (input.resume?.runs ?? 0) + 1,
-      },
-    });
-  }
-
-  let newRecords = recordsAfter(records, obligation, done);
-  if (input.kind === 'instance-action' && input.action && outcome === 'done') {
-    newRecords = await instanceAction(input, newRecords, observed);
-  }
-  if (input.kind === 'stop' && !input.stop?.hard && outcome === 'done') {
-    await powerOff(input, newRecords, observed);
-  }
-  if (input.kind === 'start' && outcome === 'done') {
-    await powerOn(input, newRecords, observed);
-  }
-
-  enterPhase('verifying');
-  const after = await reads.observe({ deployment: input.deployment });
-  const verify = reconcile(thePatent, embodiment(input.deployment, after, newRecords), {
-    recreate: false,
-    defaultStrategy,
-    ...identity,
-  });
-  failure = enactor.failure;
-  if (outcome === 'failed' && !failure) {
-    failure = {
-      step: null,
-      message: 'enactment stalled: steps remain that nothing can start',
-      type: 'Stalled',
-    };
-  }
-  let status: OperationResult['status'] =
-    outcome === 'stopped' ? 'cancelled' : outcome === 'done' ? 'converged' : 'failed';
-  if (status === 'converged' && verify.steps.length > 0) {
-    status = 'failed';
-    failure = {
-      step: null,
-      message: `not converged after enactment: ${verify.steps.length} steps remain (${verify.steps
-        .slice(0, 3)
-        .map((s) => s.id)
-        .join(', ')}…)`,
-      type: 'NotConverged',
-    };
-  }
-  enterPhase('done');
-  return {
-    ...base,
-    status,
-    records: newRecords,
-    projection: projectStatus(embodiment(input.deployment, after, newRecords)),
-    stepsDone: enactor.stepsDone,
-    // Stopped short (failed, cancelled): this plan's steps not done. Enacted but not converged: what
-    // a new plan would still do.
-    remaining:
-      status === 'converged' ? [] : outcome === 'done' ? verify.steps.map((s) => s.id) : enactor.remaining,
-    failure,
+    }),
+    enacted: (
+      after: Observed,
+      records: InstanceRecord[],
+      status: OperationResult['status'],
+      failure: OperationFailure | null,
+      stepsDone: number,
+      remaining: string[],
+    ): OperationResult => ({
+      ...base,
+      status,
+      records,
+      projection: projectStatus(embodiment(input.deployment, after, records)),
+      stepsDone,
+      remaining,
+      failure,
+    }),
   };
 }
 
 /** Failure type of an operation whose plan would wait forever (planner/liveness.ts): nothing started. */
 export const PLAN_REFUSED = 'PlanRefused';
 
-const SEARCH_ATTRIBUTE_KEYS = {
-  deployment: { name: SEARCH_ATTRIBUTES.deployment, type: 'KEYWORD' },
-  operation: { name: SEARCH_ATTRIBUTES.operation, type: 'KEYWORD' },
-  phase: { name: SEARCH_ATTRIBUTES.phase, type: 'KEYWORD' },
-} as const;
-export { SEARCH_ATTRIBUTE_KEYS };
+function refusal(obligation: Obligation): OperationFailure | null {
+  if (obligation.refusals.length === 0) return null;
+  return { step: null, type: PLAN_REFUSED, message: obligation.refusals.map((r) => r.message).join('\n') };
+}
 
-function summaryLine(plan: PlanView): string {
-  const s = plan.summary;
-  return `plan: ${s.create} create, ${s.replace} replace, ${s.delete} delete, ${s.keep} keep`;
+function statusOf(outcome: EnactOutcome): OperationResult['status'] {
+  return outcome === 'stopped' ? 'cancelled' : outcome === 'done' ? 'converged' : 'failed';
+}
+
+/** The enactor's failure; a stall; or, after a clean enactment, the steps a second plan still finds. */
+function endFailure(
+  outcome: EnactOutcome,
+  failure: OperationFailure | null,
+  verify: Obligation,
+): OperationFailure | null {
+  if (outcome === 'failed' && !failure) {
+    return { step: null, message: 'enactment stalled: steps remain that nothing can start', type: 'Stalled' };
+  }
+  if (outcome === 'done' && verify.steps.length > 0) {
+    const first = verify.steps
+      .slice(0, 3)
+      .map((s) => s.id)
+      .join(', ');
+    const message = `not converged after enactment: ${verify.steps.length} steps remain (${first}…)`;
+    return { step: null, message, type: 'NotConverged' };
+  }
+  return failure;
+}
+
+/** History is long: continue as new with what is done, re-planning from the same inputs. */
+async function drain(
+  input: OperationInput,
+  defaultStrategy: VmStrategy,
+  observed: Observed,
+  done: Set<string>,
+  results: Map<string, StepResult>,
+): Promise<never> {
+  log.info('history is long: continuing as new', { events: workflowInfo().historyLength, done: done.size });
+  return continueAsNew<typeof operation>({
+    ...input,
+    resume: {
+      defaultStrategy,
+      observed,
+      done: [...done],
+      results: Object.fromEntries(results),
+      runs: (input.resume?.runs ?? 0) + 1,
+    },
+  });
 }
 
 interface OpeningReads {
@@ -347,8 +289,7 @@ async function openingReads(input: OperationInput): Promise<OpeningReads> {
     return { defaultStrategy: input.resume.defaultStrategy, observed: input.resume.observed, pool: null };
   }
   const mayCreate = !input.dryRun && (input.kind === 'deploy' || input.kind === 'recreate');
-  // A failed read here is not the operation's failure: the quota check reads the pool again if it
-  // needs it, and fails there as it would have without this read.
+  // A failed read here is not the operation's failure: the quota check reads the pool again.
   const pool = mayCreate
     ? reads.getPool(parseStoredInputs(input).manifest.resource_pool).catch(() => null)
     : null;
@@ -360,90 +301,20 @@ async function openingReads(input: OperationInput): Promise<OpeningReads> {
 }
 
 /** Fails the operation before any step when the pool cannot hold the obligation's peak. */
-async function quotaShortfall(
-  pool: string,
+async function checkQuota(
+  input: OperationInput,
+  thePatent: Patent,
   observed: Observed,
   obligation: Obligation,
-  deployment: string,
   read: Promise<PoolStatus | null> | null,
 ): Promise<string | null> {
   if (obligation.steps.every((s) => s.kind !== 'create-vm')) return null;
-  const status = (await read) ?? (await reads.getPool(pool));
-  const mine = observed.allocations.reduce(
-    (sum, a) => ({
-      cpus: sum.cpus + a.cpus,
-      memory_mb: sum.memory_mb + a.memory_mb,
-      instances: sum.instances + a.instances,
-    }),
-    { cpus: 0, memory_mb: 0, instances: 0 },
-  );
-  const over: string[] = [];
-  for (const r of ['cpus', 'memory_mb', 'instances'] as const) {
-    const need = status.usage[r] - mine[r] + obligation.quotaPeak[r];
-    if (need > status.limits[r]) {
-      over.push(
-        `${r}: needs ${need} at peak, limit ${status.limits[r]} (short by ${need - status.limits[r]})`,
-      );
-    }
-  }
-  return over.length
-    ? `quota exceeded in resource pool '${pool}' for deployment ${deployment}: ${over.join('; ')}`
-    : null;
-}
-
-async function instanceAction(
-  input: OperationInput,
-  records: InstanceRecord[],
-  observed: Observed,
-): Promise<InstanceRecord[]> {
-  const action = input.action;
-  if (!action) return records;
-  const e = embodiment(input.deployment, observed, records);
-  const target = e.instances.find(
-    (i) =>
-      `${i.record.group}/${i.record.id}` === action.instance ||
-      `${i.record.group}/${i.record.index}` === action.instance,
-  );
-  if (!target?.server) {
-    throw ApplicationFailure.nonRetryable(
-      `instance ${action.instance} has no VM to ${action.action}`,
-      'InvalidState',
-    );
-  }
-  await actions.instanceAction.executeWithOptions(
-    { startToCloseTimeout: '2 minutes', summary: `${action.action} ${action.instance}` },
-    [{ serverId: target.server.id, action: action.action }],
-  );
-  const state =
-    action.action === 'stop' ? 'stopped' : action.action === 'start' ? 'started' : target.record.state;
-  return records.map((r) => (r.id === target.record.id ? { ...r, state } : r));
-}
-
-/** Powers on the VMs of instances `start` marked started that are still powered off. */
-async function powerOn(input: OperationInput, records: InstanceRecord[], observed: Observed): Promise<void> {
-  const e = embodiment(input.deployment, observed, records);
-  await Promise.all(
-    e.instances
-      .filter((i) => i.record.state === 'started' && i.server && i.server.power === 'stopped')
-      .map((i) =>
-        actions.instanceAction.executeWithOptions(
-          { startToCloseTimeout: '2 minutes', summary: `start ${i.record.group}/${i.record.id}` },
-          [{ serverId: i.server?.id ?? '', action: 'start' }],
-        ),
-      ),
-  );
-}
-
-async function powerOff(input: OperationInput, records: InstanceRecord[], observed: Observed): Promise<void> {
-  const e = embodiment(input.deployment, observed, records);
-  await Promise.all(
-    e.instances
-      .filter((i) => i.record.state === 'stopped' && i.server && i.server.power === 'running')
-      .map((i) =>
-        actions.instanceAction.executeWithOptions(
-          { startToCloseTimeout: '2 minutes', summary: `stop ${i.record.group}/${i.record.id}` },
-          [{ serverId: i.server?.id ?? '', action: 'stop' }],
-        ),
-      ),
-  );
+  const status = (await read) ?? (await reads.getPool(thePatent.resourcePool));
+  return quotaShortfall({
+    deployment: input.deployment,
+    pool: thePatent.resourcePool,
+    status,
+    mine: observed.allocations,
+    peak: obligation.quotaPeak,
+  });
 }

@@ -1,0 +1,133 @@
+// Each kind of step as the activity that does it: the input it takes (alone, or as a chain's link)
+// and what its result leaves for later steps and the records.
+import { ApplicationFailure } from '@temporalio/workflow';
+import type {
+  AssociateResult,
+  ChainLink,
+  ChainResult,
+  CreateVmInput,
+  CreateVmResult,
+  FailureBudget,
+} from '../domain/activities';
+import type { CreateVmStep, Step } from '../planner/types';
+import { BUILD_OPTIONS, builds, chains, cheapSteps } from './activities';
+import type { OperationLimits, StepResult } from './types';
+
+/** Which kind of step may follow which in a chain (one activity runs the links back to back). */
+export const CHAINS_INTO: Partial<Record<Step['kind'], Step['kind']>> = {
+  'associate-vm-to-instance': 'delete-server',
+  'delete-server': 'release-quota',
+};
+
+export interface StepContext {
+  deployment: string;
+  /** The operation component of create-vm's idempotency keys and tag (incarnation.ts keyedOperation). */
+  operation: string;
+  limits: OperationLimits;
+  /** Results of the steps done so far (a create's server, an associate's volume). */
+  results: Map<string, StepResult>;
+  /** When a persistent failure ends a step (the manifest's `update:`); absent: the activities' default. */
+  budget?: FailureBudget;
+}
+
+export class StepActivities {
+  private readonly cheap = cheapSteps();
+
+  constructor(private readonly ctx: StepContext) {}
+
+  /** Starts the step's activity; its promise resolves with the activity's own result (see resultOf). */
+  call(step: Step): Promise<unknown> {
+    switch (step.kind) {
+      case 'create-vm':
+        return builds.createVm.executeWithOptions({ ...BUILD_OPTIONS, summary: step.summary }, [
+          this.createInput(step),
+        ]);
+      case 'associate-vm-to-instance':
+      case 'delete-server':
+      case 'release-quota':
+        return this.callLink(step.summary, this.linkOf(step));
+      case 'detach-disk':
+        return this.cheap.detachDisk(step.summary, { volumeId: step.volumeId, serverId: step.serverId });
+      case 'delete-disk':
+        return this.cheap.deleteDisk(step.summary, { volumeId: step.volumeId });
+    }
+  }
+
+  /** Starts one activity for the whole chain; its summary names every link. */
+  callChain(links: Step[]): Promise<ChainResult> {
+    const summary = links.map((s) => s.summary).join('; then ');
+    return chains.enactChain.executeWithOptions({ ...BUILD_OPTIONS, summary }, [
+      { links: links.map((s) => this.linkOf(s)) },
+    ]);
+  }
+
+  /** The input of an associate, delete-server or release-quota step: alone or as a chain's link. */
+  linkOf(step: Step): ChainLink {
+    switch (step.kind) {
+      case 'associate-vm-to-instance':
+        return {
+          kind: step.kind,
+          input: {
+            deployment: this.ctx.deployment,
+            serverId: this.serverOf(step),
+            instanceId: step.instanceId,
+            disk: step.disk,
+            ...(this.ctx.budget ? { budget: this.ctx.budget } : {}),
+          },
+        };
+      case 'delete-server':
+        return { kind: step.kind, input: { serverId: step.serverId } };
+      case 'release-quota':
+        return { kind: step.kind, input: { allocationId: step.allocationId, serverId: step.serverId } };
+      default:
+        throw ApplicationFailure.nonRetryable(`a ${step.kind} step does not chain`, 'Internal');
+    }
+  }
+
+  createInput(step: CreateVmStep): CreateVmInput {
+    return {
+      deployment: this.ctx.deployment,
+      operation: this.ctx.operation,
+      claim: step.claim,
+      pool: step.pool,
+      quota: step.quota,
+      spec: step.spec,
+      buildDeadlineMs: this.ctx.limits.buildDeadlineMs,
+      ...(this.ctx.budget ? { budget: this.ctx.budget } : {}),
+    };
+  }
+
+  /** What a finished step leaves for later steps and the records: the VM it made or associated. */
+  resultOf(step: Step, raw: unknown): StepResult | null {
+    switch (step.kind) {
+      case 'create-vm': {
+        const r = raw as CreateVmResult;
+        return { serverId: r.serverId, allocationId: r.allocationId };
+      }
+      case 'associate-vm-to-instance':
+        return { serverId: this.serverOf(step), volumeId: (raw as AssociateResult).volumeId };
+      default:
+        return null;
+    }
+  }
+
+  /** Starts a chainable step on its own, with the same input it would have as a link. */
+  private callLink(summary: string, link: ChainLink): Promise<unknown> {
+    switch (link.kind) {
+      case 'associate-vm-to-instance':
+        return this.cheap.associateVmToInstance(summary, link.input);
+      case 'delete-server':
+        return builds.deleteServer.executeWithOptions({ ...BUILD_OPTIONS, summary }, [link.input]);
+      case 'release-quota':
+        return this.cheap.releaseQuota(summary, link.input);
+    }
+  }
+
+  /** The server the unit's create-vm made; a step that needs one cannot run without it. */
+  private serverOf(step: Step & { createStep: string }): string {
+    const serverId = this.ctx.results.get(step.createStep)?.serverId;
+    if (!serverId)
+      throw ApplicationFailure.nonRetryable(`no server recorded for ${step.createStep}`, 'Internal');
+    return serverId;
+  }
+}
