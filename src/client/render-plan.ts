@@ -6,7 +6,7 @@ import type { CloudConfig } from '../domain/cloud-config';
 import type { Manifest, VmStrategy } from '../domain/manifest';
 import { instanceName, type InstanceRecord } from '../domain/instance';
 import { inputWarnings } from '../planner/advice';
-import { patent as patentOf, placementsFor } from '../planner/index';
+import { patent as patentOf, placementsFor, reasonCode } from '../planner/index';
 import type { Claim, Embodiment, InstanceAction, InstancePlan, Obligation, Patent } from '../planner/types';
 import type { PlanView, StatusRow } from '../workflows/types';
 
@@ -327,6 +327,7 @@ export function planJsonView(doc: PlanDocument) {
       ips: p.ips.map((ip) => ({ address: ip.address, kind: ip.kind })),
       persistent_disk_gb: p.persistentDiskGb,
       reasons: [...p.reasons],
+      reason_codes: p.reasons.map(reasonCode),
       destructive: p.destructive,
     })),
     cleanup: doc.cleanup.map((c) => ({
@@ -334,6 +335,7 @@ export function planJsonView(doc: PlanDocument) {
       kind: c.kind,
       instance: c.instance,
       reasons: [...c.reasons],
+      reason_codes: c.reasons.map(reasonCode),
     })),
     steps: doc.steps.map((s) => ({
       id: s.id,
@@ -341,6 +343,7 @@ export function planJsonView(doc: PlanDocument) {
       instance: s.instance,
       depends_on: [...s.dependsOn],
       reasons: [...s.reasons],
+      reason_codes: s.reasons.map(reasonCode),
     })),
     quota_peak: {
       cpus: doc.quotaPeak.cpus,

@@ -34,6 +34,7 @@ export {
   reasonKind,
   type PlanView,
 } from './plan-view';
+export { reasonCode, type ReasonCode } from './reasons';
 export { snapshotSchema, type Snapshot } from './snapshot';
 export { PLAN_TAG, parseSpecTag } from './spec-tag';
 export type * from './types';

@@ -170,3 +170,38 @@ function computeChanges(claim: Claim, server: Server, specs: ClaimSpecs): string
       : `cloud properties changed (fingerprint ${was.slice(0, 8)} → ${claim.fingerprint.slice(0, 8)})`,
   ];
 }
+
+/**
+ * A reason's machine code, as BOSH's change symbols: scripts match on `stemcell_changed`, people read
+ * `stemcell 1.181 → 1.182`. Every reason the planner writes has one (a test holds it to that); a text
+ * it does not know is `other`. First match wins, so the more specific prefixes come first.
+ */
+const REASON_CODES = [
+  [/^new instance/, 'new_instance'],
+  [/^missing VM/, 'missing_vm'],
+  [/^failed server/, 'failed_server'],
+  [/^--recreate/, 'recreate'],
+  [/^detached/, 'detached'],
+  [/^orphan/, 'orphan'],
+  [/^stray allocation/, 'stray_allocation'],
+  [/^stray volume/, 'stray_volume'],
+  [/^duplicate server/, 'duplicate'],
+  [/^server \S+ (of \S+ )?is being deleted/, 'server_deleting'],
+  [/^stemcell /, 'stemcell_changed'],
+  [/^vm_type /, 'vm_type_changed'],
+  [/^az /, 'az_changed'],
+  [/^group renamed /, 'group_renamed'],
+  [/^group \S+ removed$/, 'group_removed'],
+  [/^scale down/, 'scale_down'],
+  [/^networks? /, 'network_changed'],
+  [/^env changed/, 'env_changed'],
+  [/^cloud properties changed/, 'cloud_properties_changed'],
+  [/^VM settings unknown/, 'vm_settings_unknown'],
+  [/^delete_create instead of hot_swap/, 'static_ip_delete_create'],
+] as const;
+
+export type ReasonCode = (typeof REASON_CODES)[number][1] | 'other';
+
+export function reasonCode(reason: string): ReasonCode {
+  return REASON_CODES.find(([re]) => re.test(reason))?.[1] ?? 'other';
+}

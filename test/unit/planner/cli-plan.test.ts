@@ -85,6 +85,21 @@ describe('converge plan', () => {
     });
   });
 
+  it('--json carries a machine code beside every reason text', () => {
+    const r = converge('plan', manifest, '-c', cloud, '--observed', snapshot, '--json');
+    expect(r.code).toBe(0);
+    const view = JSON.parse(r.stdout) as {
+      instances: { claim: string; reasons: string[]; reason_codes: string[] }[];
+      steps: { reasons: string[]; reason_codes: string[] }[];
+    };
+    const api0 = view.instances.find((i) => i.claim === 'api/0');
+    expect(api0?.reasons).toEqual(['stemcell 1.181 → 1.182']);
+    expect(api0?.reason_codes).toEqual(['stemcell_changed']);
+    const removed = view.instances.find((i) => i.reason_codes.includes('scale_down'));
+    expect(removed?.reasons[0]).toMatch(/^scale down: worker has 1 instance/);
+    for (const s of view.steps) expect(s.reason_codes).toHaveLength(s.reasons.length);
+  });
+
   it('says converged when there is nothing to do', () => {
     const r = converge(
       'plan',
