@@ -1,6 +1,7 @@
 // The quota peak: what the deployment holds at the worst moment of any schedule of the obligation.
 import { describe, expect, it } from 'vitest';
 import { cloudWith, deployed, group, manifestWith, plan } from './baseline';
+import { quotaShortfall } from '../../../src/planner';
 
 // Baseline holds api 3×small (2 cpus, 2048 MB) + worker 2×medium + db 1×medium (4 cpus, 4096 MB).
 const HELD = { cpus: 3 * 2 + 3 * 4, memory_mb: 3 * 2048 + 3 * 4096, instances: 6 };
@@ -52,5 +53,50 @@ describe('quota peak', () => {
         cloudWith(),
       ).quotaPeak,
     ).toEqual(HELD);
+  });
+});
+
+describe('quotaShortfall', () => {
+  const status = (usage: number, limit: number) => ({
+    name: 'dev',
+    limits: { cpus: 1000, memory_mb: 1_000_000, instances: limit },
+    usage: { cpus: 0, memory_mb: 0, instances: usage },
+  });
+  const mine = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      id: `a-${i}`,
+      pool: 'dev',
+      key: `k-${i}`,
+      cpus: 0,
+      memory_mb: 0,
+      instances: 1,
+      tags: {},
+    }));
+  const peak = (instances: number) => ({ cpus: 0, memory_mb: 0, instances });
+
+  it('the worked example: usage 150 of which 40 ours, peak 100, limit 200 → short by 10', () => {
+    expect(
+      quotaShortfall({
+        deployment: 'web',
+        pool: 'dev',
+        status: status(150, 200),
+        mine: mine(40),
+        peak: peak(100),
+      }),
+    ).toBe(
+      "quota exceeded in resource pool 'dev' for deployment web: instances: needs 210 at peak, limit 200 (short by 10)",
+    );
+  });
+
+  it('fits exactly at the limit (the fencepost): no shortfall', () => {
+    expect(
+      quotaShortfall({
+        deployment: 'web',
+        pool: 'dev',
+        status: status(150, 200),
+        mine: mine(50),
+        peak: peak(100),
+      }),
+    ).toBeNull();
   });
 });
