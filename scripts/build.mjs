@@ -6,6 +6,7 @@
 //   --print-source-hash  print the hash of the sources and exit (tests compare it with the TS one)
 // Plain JavaScript on purpose: it runs before anything is compiled, and setup.sh calls it on every
 // `npm test` / `npm run demo`, so the up-to-date check must cost milliseconds.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
@@ -18,15 +19,15 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
 const INFO = join(DIST, 'build-info.json');
 
-/** Entry points: what bin/converge.mjs runs (src/main.ts, the command tree of src/program.ts). */
-const ENTRIES = { cli: 'src/main.ts' };
+/** Entry points: what bin/converge.mjs runs (src/main.ts), and the public client API (export "./client"). */
+const ENTRIES = { cli: 'src/main.ts', client: 'src/client/api.ts' };
 
 /** The SDK's OpenTelemetry workflow interceptors, then Converge's (as in src/workers/bundle.ts). */
 const tracingInterceptors = () => [
@@ -62,6 +63,14 @@ function* walk(dir) {
   }
 }
 
+function* walkAll(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walkAll(path);
+    else yield path;
+  }
+}
+
 function readInfo() {
   try {
     return JSON.parse(readFileSync(INFO, 'utf8'));
@@ -93,6 +102,35 @@ async function build(hash) {
     chunkNames: 'chunks/[name]-[hash]',
     logLevel: 'warning',
   });
+
+  // Type declarations of the client API (tsconfig.build.json). tsc keeps the sources' extensionless
+  // relative imports, which Node's ESM resolution (and TypeScript's node16 mode) refuses: add `.js`.
+  execFileSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      'tsconfig.build.json',
+      '--outDir',
+      join(staging, 'types'),
+    ],
+    { cwd: ROOT, stdio: 'inherit' },
+  );
+  for (const file of walkAll(join(staging, 'types'))) {
+    const text = readFileSync(file, 'utf8').replace(
+      /(from |import\()'(\.{1,2}\/[^']+)'/g,
+      (_, lead, spec) => {
+        const target = join(dirname(file), spec);
+        const js = existsSync(`${target}.d.ts`)
+          ? `${spec}.js`
+          : existsSync(join(target, 'index.d.ts'))
+            ? `${spec}/index.js`
+            : spec;
+        return `${lead}'${js}'`;
+      },
+    );
+    writeFileSync(file, text);
+  }
 
   // The workflow bundle, built once here instead of at each worker start. Its sha256 names this build
   // of the workflow code (a natural Worker Deployment Version build id). A second bundle carries the
