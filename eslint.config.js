@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', '.tools', '.converge', 'bench/results', 'coverage', 'bin', 'dist', 'scripts/*.mjs', 'examples/*.mjs', 'eslint.config.js'] },
+  { ignores: ['node_modules', '.tools', '.converge', 'bench/results', 'coverage', 'bin', 'dist', 'scripts/*.mjs', 'examples/*.mjs', 'eslint.config.js', '.dependency-cruiser.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -26,6 +26,7 @@ stage() {
 
 stage typecheck npx tsc --noEmit
 stage lint npx eslint .
+stage layers npm run --silent lint:layers
 stage vitest npx vitest run "$@"
 
 if ((${#failed[@]} > 0)); then

@@ -1,7 +1,6 @@
 // The contract between workflows and activities: defined once, implemented in src/activities,
 // called through proxyActivities in src/workflows. Inputs carry ids and specs, never credentials.
-import type { Observed, PoolStatus, QuotaAmount, Server } from './cloud';
-import type { VmSpec } from '../planner/types';
+import type { Observed, PoolStatus, QuotaAmount, Server, VmSpec } from './cloud';
 
 export interface ObserveInput {
   deployment: string;

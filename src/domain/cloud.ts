@@ -87,3 +87,28 @@ export interface PoolStatus {
   limits: QuotaAmount;
   usage: QuotaAmount;
 }
+
+/** What create-vm asks the cloud for. Tags carry the reserved `converge.*` keys. */
+export interface VmSpec {
+  name: string;
+  cpus: number;
+  memory_mb: number;
+  disk_gb: number;
+  image: Image;
+  az: string;
+  network: string;
+  static_ip: string | null;
+  tags: Tags;
+  user_data: string | null;
+  /**
+   * The cloud config's cloud_properties for this VM, by where they were written (EC2 reads its names
+   * here); absent when all three are empty (the region needs none).
+   */
+  cloud_properties?: {
+    vm_type: Record<string, unknown>;
+    az: Record<string, unknown>;
+    subnet: Record<string, unknown>;
+    /** The primary network's subnet as the cloud config draws it: where dynamic addresses may come from. */
+    addressing?: { range: string; reserved: string[]; static: string[] };
+  };
+}

@@ -1,8 +1,10 @@
 // The planner's vocabulary: claims (the patent), the embodiment, and the obligation.
 import type { VmStrategy } from '../domain/manifest';
-import type { Allocation, Image, QuotaAmount, Server, Tags, Volume } from '../domain/cloud';
+import type { Allocation, Image, QuotaAmount, Server, Volume, VmSpec } from '../domain/cloud';
 import type { InstanceRecord } from '../domain/instance';
 import type { AddressRefusal } from './liveness';
+
+export type { VmSpec } from '../domain/cloud';
 
 /** One VM the manifest requires. `fingerprint` covers exactly the fields that force a new VM. */
 export interface Claim {
@@ -112,31 +114,6 @@ export type StepKind =
   | 'delete-server'
   | 'release-quota'
   | 'delete-disk';
-
-/** What create-vm asks the cloud for. Tags carry the reserved `converge.*` keys. */
-export interface VmSpec {
-  name: string;
-  cpus: number;
-  memory_mb: number;
-  disk_gb: number;
-  image: Image;
-  az: string;
-  network: string;
-  static_ip: string | null;
-  tags: Tags;
-  user_data: string | null;
-  /**
-   * The cloud config's cloud_properties for this VM, by where they were written (EC2 reads its names
-   * here); absent when all three are empty (the region needs none).
-   */
-  cloud_properties?: {
-    vm_type: Record<string, unknown>;
-    az: Record<string, unknown>;
-    subnet: Record<string, unknown>;
-    /** The primary network's subnet as the cloud config draws it: where dynamic addresses may come from. */
-    addressing?: { range: string; reserved: string[]; static: string[] };
-  };
-}
 
 interface StepBase {
   /** Unique and stable: `<unit>:<kind>[:<object id>]`. */
