@@ -100,6 +100,15 @@ describe('converge against a live deployment', () => {
     expect(changes.stdout.match(/~ replace \(hot_swap\) +diego_cell\/\d/g)).toHaveLength(2);
     expect(changes.stdout).toMatch(/@ z1, small, \d+\.\d+\.\d+\.\d+ \(current\)/);
 
+    const status = await converge(['status', '-d', NAME, '--json']);
+    expect(status.code, status.stderr).toBe(EXIT.ok);
+    const keys = new Set<string>();
+    const parsed = JSON.parse(status.stdout, (k: string, v: unknown) => (keys.add(k), v)) as {
+      manifest_digest: string | null;
+    };
+    expect(parsed.manifest_digest).not.toBeNull();
+    expect([...keys].filter((k) => /[A-Z]/.test(k))).toEqual([]);
+
     const list = await converge(['deployments']);
     expect(list.code, list.stderr).toBe(EXIT.ok);
     expect(list.stdout).toMatch(new RegExp(`^${NAME} +idle +2 +op-\\d+ deploy planned`, 'm'));

@@ -110,3 +110,12 @@ describe.concurrent('converge usage', () => {
     expect(none.code, none.stderr + none.stdout).toBe(EXIT.ok);
   });
 });
+
+describe('JSON output', () => {
+  it('has snake_case keys only, whatever the view it comes from', async () => {
+    const { snakeKeys } = await import('../../src/client/json');
+    expect(
+      snakeKeys({ manifestDigest: 'x', current: { workflowId: 'w', seq: 1 }, recent: [{ stepsDone: 2 }] }),
+    ).toEqual({ manifest_digest: 'x', current: { workflow_id: 'w', seq: 1 }, recent: [{ steps_done: 2 }] });
+  });
+});

@@ -7,6 +7,7 @@ import { uiLink } from '../../temporal/connection';
 import type { Deployments } from '../deployments';
 import { withUserErrors } from '../errors';
 import { EXIT, exitCodesHelp, OPERATION_CODES, READ_CODES, type ExitName } from '../../domain/exit-codes';
+import { snakeKeys, toJson } from '../json';
 import { confirm, requireAnswerable } from '../confirm';
 import { progressLine, renderInstances, renderResult, renderStatus } from '../render-operation';
 import type { DeploymentStatus, OperationResult, OperationTicket, PlanView } from '../../workflows/types';
@@ -111,7 +112,7 @@ export function registerDeployments(program: Command): void {
       withUserErrors(async (opts: { json?: boolean }) => {
         await withClient(async (d) => {
           const all = await d.list();
-          if (opts.json) print(JSON.stringify(all.map(deploymentRow), null, 2));
+          if (opts.json) print(toJson(all.map(deploymentRow)));
           else print(all.length === 0 ? 'no deployments' : renderDeployments(all));
         });
       }),
@@ -142,7 +143,7 @@ export function registerDeployments(program: Command): void {
             await follow(d, s.current, { json: opts.json ?? false });
             return;
           }
-          if (opts.json) print(JSON.stringify(s, null, 2));
+          if (opts.json) print(toJson(s));
           else {
             print(`${renderStatus(s)}\n\nTemporal UI: ${uiLink(deploymentWorkflowId(name))}`);
             if (opts.follow) print('No operation is running.');
@@ -159,7 +160,7 @@ export function registerDeployments(program: Command): void {
         const name = deploymentName(cmd);
         await withClient(async (d) => {
           const s = await d.status(name);
-          print(opts.json ? JSON.stringify(s.instances, null, 2) : renderInstances(s.instances));
+          print(opts.json ? toJson(s.instances) : renderInstances(s.instances));
         });
       }),
     );
@@ -360,7 +361,7 @@ async function follow(
     print(`Temporal UI: ${uiLink(ticket.workflowId)}`);
   }
   if (opts.detach) {
-    if (opts.json) print(JSON.stringify(ticket));
+    if (opts.json) print(toJson(ticket));
     return;
   }
   process.once('SIGINT', () => {
@@ -389,26 +390,22 @@ async function follow(
   );
   if (human && tty) process.stdout.write('\n');
   if (opts.json) {
-    print(
-      JSON.stringify(
-        {
-          deployment: result.deployment,
-          operation: result.operation,
-          kind: result.kind,
-          status: result.status,
-          summary: result.summary,
-          steps_total: result.stepsTotal,
-          steps_done: result.stepsDone,
-          instances: result.instances,
-          failure: result.failure,
-          remaining: result.remaining,
-          warnings: result.warnings,
-          ...(result.plan && display ? { plan: display.json(result.plan) } : {}),
-        },
-        null,
-        2,
-      ),
-    );
+    const view = {
+      deployment: result.deployment,
+      operation: result.operation,
+      kind: result.kind,
+      status: result.status,
+      summary: result.summary,
+      stepsTotal: result.stepsTotal,
+      stepsDone: result.stepsDone,
+      instances: result.instances,
+      failure: result.failure,
+      remaining: result.remaining,
+      warnings: result.warnings,
+    };
+    // The plan's view is snake_case already (render-plan.ts).
+    const plan = result.plan && display ? display.json(result.plan) : undefined;
+    print(JSON.stringify({ ...(snakeKeys(view) as object), ...(plan ? { plan } : {}) }, null, 2));
   } else {
     if (result.plan && display) process.stdout.write(display.render(result.plan));
     print(renderResult(result));
