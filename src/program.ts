@@ -11,6 +11,7 @@ import { registerWorker } from './workers/command';
 import { registerDev } from './dev/command';
 import { registerDeployments } from './client/commands/deployments';
 import { registerOperations } from './client/commands/operations';
+import { registerCodecServer } from './temporal/codec-command';
 import { exitCodesHelp } from './domain/exit-codes';
 import { packageRoot } from './package-root';
 
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerRegion(program);
   registerWorker(program);
   registerDev(program);
+  registerCodecServer(program);
   hintAfterUsageErrors(program);
   return program;
 }

@@ -120,7 +120,7 @@ export interface ConnectedClient {
 export async function connectClient(env: Env = process.env): Promise<ConnectedClient> {
   const settings = temporalSettingsFromEnv(env);
   // Loaded here, not at the top: the SDK is most of the CLI's start-up, and --help needs none of it.
-  const [{ Client, Connection }, { dataConverter }] = await Promise.all([
+  const [{ Client, Connection }, { dataConverterFromEnv }] = await Promise.all([
     import('@temporalio/client'),
     import('./data-converter'),
   ]);
@@ -129,7 +129,7 @@ export async function connectClient(env: Env = process.env): Promise<ConnectedCl
   const client = new Client({
     connection,
     namespace: settings.namespace,
-    dataConverter,
+    dataConverter: dataConverterFromEnv(env),
     ...(tracing !== null ? { interceptors: { workflow: [tracing.interceptor] } } : {}),
   });
   const close = async (): Promise<void> => {

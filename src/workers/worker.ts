@@ -15,7 +15,7 @@ import {
 } from '../temporal/connection';
 import { bundleWorkflows } from './bundle';
 import { WORKFLOWS_PATH } from './paths';
-import { dataConverter } from '../temporal/data-converter';
+import { dataConverterFromEnv } from '../temporal/data-converter';
 import { settingsActivity, workerSettingsFromEnv } from './settings';
 import { tuningFromEnv, withinSlots, type WorkerTuning } from './tuning';
 import { meteredCloud, metricsAddressFromEnv, retryCounting } from './metrics';
@@ -74,7 +74,7 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
         options.workflowBundle ??
         (await bundleWorkflows(options.workflowsPath ?? WORKFLOWS_PATH, { traced: tracing !== null })),
       plugins: tracing !== null ? [tracing.plugin] : [],
-      dataConverter,
+      dataConverter: dataConverterFromEnv(env),
       activities: { ...createActivities(cloud), ...settingsActivity(workerSettingsFromEnv(env)) },
       interceptors: { activity: [retryCounting] },
       ...tuning,
