@@ -4,6 +4,7 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { progressQuery, SEARCH_ATTRIBUTES } from '../workflows/messages';
 import type { OperationKind, OperationResult } from '../workflows/types';
+import { table } from './render-operation';
 
 export interface OperationSummary {
   workflowId: string;
@@ -111,13 +112,5 @@ export function renderOperations(ops: OperationSummary[]): string {
       o.stepsTotal === null ? '-' : `${o.stepsDone ?? 0}/${o.stepsTotal}`,
     ]),
   ];
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return table(rows);
 }

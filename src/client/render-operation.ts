@@ -59,7 +59,8 @@ export function renderStatus(s: DeploymentStatus): string {
   return lines.join('\n');
 }
 
-function table(rows: string[][]): string {
+/** Left-aligned columns two spaces apart, the first row a header. */
+export function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
   return rows
     .map((r) =>
