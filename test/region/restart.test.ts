@@ -121,8 +121,8 @@ describe('pending transitions across a restart', () => {
       (await region?.client.getServer(deleting.id))?.state === 'ACTIVE' ? true : undefined,
     );
     await region.client.deleteServer(deleting.id);
-    // SIGKILL: no chance to finish anything on the way out; the restart takes longer than 300 ms.
-    await region.restart({ signal: 'SIGKILL' });
+    // SIGKILL: no chance to finish anything on the way out; down longer than the 300 ms deadlines.
+    await region.restart({ signal: 'SIGKILL', downMs: 600 });
     expect((await region.client.getServer(building.id)).state).toBe('ACTIVE');
     expect((await raw(region, 'GET', `/v1/servers/${deleting.id}`)).status).toBe(404);
   }, 30_000);

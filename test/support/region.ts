@@ -32,6 +32,8 @@ export interface StartRegionOptions {
 export interface RestartOptions {
   /** SIGTERM = graceful stop; SIGKILL = crash. Default SIGTERM. */
   signal?: 'SIGTERM' | 'SIGKILL';
+  /** Stay down at least this long before starting again (deadlines that fall due while down). */
+  downMs?: number;
 }
 
 export interface RegionHandle {
@@ -159,6 +161,7 @@ export async function startRegion(options: StartRegionOptions = {}): Promise<Reg
       const port = proc.port;
       await proc.kill(restartOptions.signal ?? 'SIGTERM');
       client.close();
+      if (restartOptions.downMs) await new Promise((r) => setTimeout(r, restartOptions.downMs));
       proc = await spawnWithRetry(args, port, token);
       if (proc.port !== port) client = new RegionClient({ url: proc.url, token, timeoutMs: 10_000 });
     },
