@@ -25,15 +25,6 @@ export { addressRefusals, type AddressRefusal } from './liveness';
 export { dynamicAddresses } from './addresses';
 export { quotaPeak, quotaDelta, quotaShortfall } from './quota';
 export { projectStatus, type StatusRow } from './status';
-export {
-  planView,
-  planJson,
-  planSummary,
-  planHeadline,
-  isConverged,
-  reasonKind,
-  type PlanView,
-} from './plan-view';
 export { reasonCode, type ReasonCode } from './reasons';
 export { snapshotSchema, type Snapshot } from './snapshot';
 export { PLAN_TAG, parseSpecTag } from './spec-tag';
