@@ -9,7 +9,7 @@ import { withUserErrors } from '../errors';
 import { EXIT, exitCodesHelp, OPERATION_CODES, READ_CODES, type ExitName } from '../../domain/exit-codes';
 import { snakeKeys, toJson } from '../json';
 import { confirm, requireAnswerable } from '../confirm';
-import { progressLine, renderInstances, renderResult, renderStatus } from '../render-operation';
+import { progressLine, renderInstances, renderResult, renderStatus, table } from '../render-operation';
 import type { DeploymentStatus, OperationResult, OperationTicket, PlanView } from '../../workflows/types';
 import { deploymentWorkflowId } from '../../workflows/types';
 import {
@@ -327,15 +327,7 @@ function renderDeployments(all: DeploymentStatus[]): string {
       last ? `${last.operation} ${last.kind} ${last.status}` : '-',
     ]);
   }
-  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((row) => (row[c] ?? '').length))) ?? [];
-  return rows
-    .map((row) =>
-      row
-        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return table(rows);
 }
 
 /** How a deploy shows its plan: with the inputs and status the client holds (render-plan.ts). */
