@@ -119,12 +119,12 @@ export class Deployments {
     return rejectionsAsUserErrors(name, () => this.entity(name).signal(hardStopSignal));
   }
 
-  /** The deployment's status and, while an operation runs, its progress and what it waits on. */
   /** The deployment's operations, newest first (see operations.ts). */
   operations(name: string, limit?: number): Promise<OperationSummary[]> {
     return listOperations(this.client, name, limit);
   }
 
+  /** The deployment's status and, while an operation runs, its progress and what it waits on. */
   async status(name: string): Promise<DeploymentStatus> {
     const status = await rejectionsAsUserErrors(name, () => this.entity(name).query(statusQuery));
     if (!status.current) return status;
