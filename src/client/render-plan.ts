@@ -7,7 +7,15 @@ import type { Manifest, VmStrategy } from '../domain/manifest';
 import { instanceName, type InstanceRecord } from '../domain/instance';
 import { inputWarnings } from '../planner/advice';
 import { patent as patentOf, placementsFor, reasonCode } from '../planner/index';
-import type { Claim, Embodiment, InstanceAction, InstancePlan, Obligation, Patent } from '../planner/types';
+import type {
+  Claim,
+  Embodiment,
+  GroupPolicy,
+  InstanceAction,
+  InstancePlan,
+  Obligation,
+  Patent,
+} from '../planner/types';
 import type { PlanView, StatusRow } from '../workflows/types';
 
 /** Where a plan's picture of the cloud came from: the header says so, scripts read it from the JSON. */
@@ -71,22 +79,11 @@ export function offlineDocument(
     embodied.instances.map((e) => [instanceName(e.record), (e.server?.addresses ?? []).map((a) => a.ip)]),
   );
   const azOf = new Map(embodied.instances.map((e) => [instanceName(e.record), e.record.az]));
-  return {
-    deployment: obligation.deployment,
-    resourcePool: manifest.resource_pool,
-    source,
-    groups: obligation.groups.map((g) => ({
-      name: g.name,
-      strategy: g.strategy,
-      canaries: g.canaries,
-      maxInFlight: g.maxInFlight,
-      serial: g.serial,
-    })),
-    instances: planned(obligation.instances, thePatent, current, azOf),
-    ...stepsOf(obligation.instances, obligation.steps),
-    quotaPeak: { ...obligation.quotaPeak },
-    warnings: [...obligation.warnings, ...inputWarnings(manifest, cloudConfig, thePatent)],
-  };
+  return documentOf(obligation, thePatent, manifest, cloudConfig, source, {
+    groups: obligation.groups.map((g) => plannedGroup(g, g.strategy)),
+    current,
+    azOf,
+  });
 }
 
 /**
@@ -112,24 +109,37 @@ export function liveDocument(
   const thePatent = patentOf(manifest, cloudConfig, placementsFor(manifest, records), {
     defaultStrategy: 'delete_create',
   });
-  const current = new Map(rows.map((r) => [r.instance, r.ips]));
-  const azOf = new Map(rows.map((r) => [r.instance, r.az]));
+  const source = { kind: 'live', operation: plan.operation, dryRun: opts.dryRun } as const;
+  return documentOf(plan, thePatent, manifest, cloudConfig, source, {
+    groups: thePatent.groups.map((g) => plannedGroup(g, g.strategyExplicit ? g.strategy : null)),
+    current: new Map(rows.map((r) => [r.instance, r.ips])),
+    azOf: new Map(rows.map((r) => [r.instance, r.az])),
+  });
+}
+
+/** The document of a plan, offline (the obligation) or live (the operation's view of it). */
+function documentOf(
+  plan: Obligation | PlanView,
+  thePatent: Patent,
+  manifest: Manifest,
+  cloudConfig: CloudConfig,
+  source: PlanSource,
+  known: { groups: PlannedGroup[]; current: CurrentIps; azOf: ReadonlyMap<string, string> },
+): PlanDocument {
   return {
     deployment: manifest.name,
     resourcePool: manifest.resource_pool,
-    source: { kind: 'live', operation: plan.operation, dryRun: opts.dryRun },
-    groups: thePatent.groups.map((g) => ({
-      name: g.name,
-      strategy: g.strategyExplicit ? g.strategy : null,
-      canaries: g.canaries,
-      maxInFlight: g.maxInFlight,
-      serial: g.serial,
-    })),
-    instances: planned(plan.instances, thePatent, current, azOf),
+    source,
+    groups: known.groups,
+    instances: planned(plan.instances, thePatent, known.current, known.azOf),
     ...stepsOf(plan.instances, plan.steps),
     quotaPeak: { ...plan.quotaPeak },
     warnings: [...plan.warnings, ...inputWarnings(manifest, cloudConfig, thePatent)],
   };
+}
+
+function plannedGroup(g: GroupPolicy, strategy: VmStrategy | null): PlannedGroup {
+  return { name: g.name, strategy, canaries: g.canaries, maxInFlight: g.maxInFlight, serial: g.serial };
 }
 
 function planned(
