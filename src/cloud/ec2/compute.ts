@@ -235,22 +235,19 @@ export class Ec2Compute implements ComputePort {
   }
 
   async #addressesIn(subnetId: string): Promise<string[]> {
+    const pages = await this.#pages('DescribeNetworkInterfaces', (page) =>
+      this.#client.send(
+        new DescribeNetworkInterfacesCommand({
+          Filters: [{ Name: 'subnet-id', Values: [subnetId] }],
+          MaxResults: 1000,
+          ...page,
+        }),
+      ),
+    );
     const ips: string[] = [];
-    let NextToken: string | undefined;
-    do {
-      const out = await this.#send('DescribeNetworkInterfaces', () =>
-        this.#client.send(
-          new DescribeNetworkInterfacesCommand({
-            Filters: [{ Name: 'subnet-id', Values: [subnetId] }],
-            MaxResults: 1000,
-            ...(NextToken ? { NextToken } : {}),
-          }),
-        ),
-      );
+    for (const out of pages)
       for (const n of out.NetworkInterfaces ?? [])
         for (const a of n.PrivateIpAddresses ?? []) if (a.PrivateIpAddress) ips.push(a.PrivateIpAddress);
-      NextToken = out.NextToken || undefined;
-    } while (NextToken);
     return ips;
   }
 
@@ -380,22 +377,10 @@ export class Ec2Compute implements ComputePort {
     const Filters = withTerminated
       ? filters
       : [...filters, { Name: 'instance-state-name', Values: LIVE_STATES }];
-    const found: Instance[] = [];
-    let NextToken: string | undefined;
-    do {
-      const out = await this.#send('DescribeInstances', () =>
-        this.#client.send(
-          new DescribeInstancesCommand({
-            Filters,
-            MaxResults: this.#pageSize,
-            ...(NextToken ? { NextToken } : {}),
-          }),
-        ),
-      );
-      for (const r of out.Reservations ?? []) found.push(...(r.Instances ?? []));
-      NextToken = out.NextToken || undefined;
-    } while (NextToken);
-    return found;
+    const pages = await this.#pages('DescribeInstances', (page) =>
+      this.#client.send(new DescribeInstancesCommand({ Filters, MaxResults: this.#pageSize, ...page })),
+    );
+    return pages.flatMap((out) => (out.Reservations ?? []).flatMap((r) => r.Instances ?? []));
   }
 
   async #withHealth(instance: Instance): Promise<Server> {
@@ -555,22 +540,14 @@ export class Ec2Compute implements ComputePort {
   }
 
   async #volumes(Filters: Filter[]): Promise<Ec2Volume[]> {
-    const found: Ec2Volume[] = [];
-    let NextToken: string | undefined;
-    do {
-      const out = await this.#send('DescribeVolumes', () =>
-        this.#client.send(
-          new DescribeVolumesCommand({
-            Filters,
-            MaxResults: Math.min(500, this.#pageSize),
-            ...(NextToken ? { NextToken } : {}),
-          }),
-        ),
-      );
-      found.push(...(out.Volumes ?? []).filter((v) => v.State !== 'deleted' && v.State !== 'deleting'));
-      NextToken = out.NextToken || undefined;
-    } while (NextToken);
-    return found;
+    const pages = await this.#pages('DescribeVolumes', (page) =>
+      this.#client.send(
+        new DescribeVolumesCommand({ Filters, MaxResults: Math.min(500, this.#pageSize), ...page }),
+      ),
+    );
+    return pages
+      .flatMap((out) => out.Volumes ?? [])
+      .filter((v) => v.State !== 'deleted' && v.State !== 'deleting');
   }
 
   // --- images -----------------------------------------------------------------------------------
@@ -592,6 +569,21 @@ export class Ec2Compute implements ComputePort {
   }
 
   // --- transport --------------------------------------------------------------------------------
+
+  /** Every page of a Describe* call, in order: `call` sends one page, given the token to go on from. */
+  async #pages<Out extends { NextToken?: string | undefined }>(
+    action: string,
+    call: (page: { NextToken?: string }) => Promise<Out>,
+  ): Promise<Out[]> {
+    const pages: Out[] = [];
+    let NextToken: string | undefined;
+    do {
+      const out = await this.#send(action, () => call(NextToken ? { NextToken } : {}));
+      pages.push(out);
+      NextToken = out.NextToken || undefined;
+    } while (NextToken);
+    return pages;
+  }
 
   async #send<T>(action: string, call: () => Promise<T>): Promise<T> {
     await this.#bucket.take();
