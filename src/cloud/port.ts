@@ -1,6 +1,17 @@
 // The cloud ports: compute (servers, volumes, images, power), the quota ledger, and the region's
 // admin calls that only tests and scripts use.
-import type { Allocation, Image, PoolStatus, QuotaAmount, Server, Tags, Volume } from '../domain/cloud';
+import type {
+  Allocation,
+  Image,
+  PoolStatus,
+  QuotaAmount,
+  Server,
+  ServerCloudProperties,
+  Tags,
+  Volume,
+} from '../domain/cloud';
+
+export type { ServerCloudProperties } from '../domain/cloud';
 
 export interface CreateServerRequest {
   name: string;
@@ -16,18 +27,6 @@ export interface CreateServerRequest {
   idempotency_key: string;
   /** The cloud config's cloud_properties for this server; the region needs none, EC2 reads its names here. */
   cloud_properties?: ServerCloudProperties;
-}
-
-/** The cloud config's cloud_properties that apply to one server, by where they were written. */
-export interface ServerCloudProperties {
-  vm_type: Record<string, unknown>;
-  az: Record<string, unknown>;
-  subnet: Record<string, unknown>;
-  /**
-   * The cloud config's subnet: its range, reserved and static parts. A cloud that takes its addresses
-   * from the director (EC2) gives a dynamic VM an address of the range outside reserved and static.
-   */
-  addressing?: { range: string; reserved: string[]; static: string[] };
 }
 
 export interface CreateAllocationRequest extends QuotaAmount {

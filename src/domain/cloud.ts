@@ -101,14 +101,21 @@ export interface VmSpec {
   tags: Tags;
   user_data: string | null;
   /**
-   * The cloud config's cloud_properties for this VM, by where they were written (EC2 reads its names
-   * here); absent when all three are empty (the region needs none).
+   * The cloud config's cloud_properties for this VM (EC2 reads its names here); absent when all three
+   * are empty (the region needs none).
    */
-  cloud_properties?: {
-    vm_type: Record<string, unknown>;
-    az: Record<string, unknown>;
-    subnet: Record<string, unknown>;
-    /** The primary network's subnet as the cloud config draws it: where dynamic addresses may come from. */
-    addressing?: { range: string; reserved: string[]; static: string[] };
-  };
+  cloud_properties?: ServerCloudProperties;
+}
+
+/** The cloud config's cloud_properties that apply to one server, by where they were written. */
+export interface ServerCloudProperties {
+  vm_type: Record<string, unknown>;
+  az: Record<string, unknown>;
+  subnet: Record<string, unknown>;
+  /**
+   * The primary network's subnet as the cloud config draws it: its range, reserved and static parts. A
+   * cloud that takes its addresses from the director (EC2) gives a dynamic VM an address of the range
+   * outside reserved and static.
+   */
+  addressing?: { range: string; reserved: string[]; static: string[] };
 }
