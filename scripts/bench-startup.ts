@@ -4,11 +4,11 @@
 // `converge dev up` in a temp dir on free ports and stopped at the end. Figures only; never fails.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveTemporalCli, workerPolls } from '../src/temporal/dev-server';
+import { freePort } from './chaos/processes';
 import { WORKER_NODE_FLAGS, workerEnv } from '../src/workers/tuning';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -35,17 +35,6 @@ function medianOf(label: string, run: () => number): number {
   const m = median(Array.from({ length: RUNS }, run));
   console.error(`  ${label}: ${m.toFixed(3)} s`);
   return m;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
 }
 
 async function workerReady(env: NodeJS.ProcessEnv, address: string, taskQueue: string): Promise<number> {

@@ -3,7 +3,6 @@
 // Also: the VPC, subnets and AMIs a test's cloud config points at, made through the SDK.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
   CreateSubnetCommand,
@@ -13,6 +12,7 @@ import {
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll } from 'vitest';
+import { freePort } from '../../scripts/chaos/processes';
 import { Ec2Compute, STEMCELL_TAG, stemcellImageName } from '../../src/cloud/ec2';
 import type { Image } from '../../src/domain/cloud';
 
@@ -172,16 +172,4 @@ export async function registerStemcell(client: EC2Client, image: Image): Promise
     }),
   );
   return imageId;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
