@@ -3,7 +3,7 @@
 // workflow bundle (webpack, through the Temporal SDK) so neither the CLI nor the worker pays a
 // TypeScript or bundling step at start-up.
 //   --if-stale  do nothing when dist/build-info.json was built from the current sources
-//   --print-source-hash  print the hash of the sources and exit (tests compare it with the TS one)
+//   --print-source-hash  print the hash of the sources (scripts/source-hash.mjs) and exit
 // Plain JavaScript on purpose: it runs before anything is compiled, and setup.sh calls it on every
 // `npm test` / `npm run demo`, so the up-to-date check must cost milliseconds.
 import { execFileSync } from 'node:child_process';
@@ -20,8 +20,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sourceHash } from './source-hash.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -35,34 +36,6 @@ const tracingInterceptors = () => [
   createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
   join(ROOT, 'src', 'workflows', 'tracing-interceptors.ts'),
 ];
-
-// The hash covers everything that can change the output. src/workers/build-info.ts computes the same
-// hash (same files, same order, same framing) to tell whether the prebuilt workflow bundle is stale.
-function sourceHash() {
-  const files = [
-    ...walk(join(ROOT, 'src')),
-    join(ROOT, 'package.json'),
-    join(ROOT, 'package-lock.json'),
-    join(ROOT, 'scripts', 'build.mjs'),
-  ]
-    .map((f) => relative(ROOT, f).split('\\').join('/'))
-    .sort();
-  const hash = createHash('sha256');
-  for (const file of files) {
-    const content = readFileSync(join(ROOT, file));
-    hash.update(`${file}\0${content.length}\0`);
-    hash.update(content);
-  }
-  return hash.digest('hex');
-}
-
-function* walk(dir) {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* walk(path);
-    else if (/\.(ts|mts|json)$/.test(entry.name)) yield path;
-  }
-}
 
 function* walkAll(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -203,7 +176,7 @@ async function locked(work) {
 const current = (hash) => existsSync(join(DIST, 'cli.js')) && readInfo()?.sourceHash === hash;
 
 const args = new Set(process.argv.slice(2));
-const hash = sourceHash();
+const hash = sourceHash(ROOT);
 if (args.has('--print-source-hash')) {
   console.log(hash);
 } else if (args.has('--if-stale') && current(hash)) {

@@ -2,14 +2,15 @@
 // bundle, described by dist/build-info.json. The worker loads that bundle instead of running webpack
 // at each start; in a checkout whose sources changed since the build it is stale and not used.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sourceHash } from '../../scripts/source-hash.mjs';
 import { packageRoot } from '../package-root';
 
 export interface BuildInfo {
   /** package.json's version at build time. */
   version: string;
-  /** sha256 of the sources the build read (see sourceHash). */
+  /** sha256 of the sources the build read (scripts/source-hash.mjs). */
   sourceHash: string;
   workflowBundle: BundleFile;
   /** The same workflows with the OpenTelemetry workflow interceptors (tracing on). */
@@ -75,35 +76,4 @@ export function findPrebuiltWorkflowBundle(
   if (createHash('sha256').update(code).digest('hex') !== bundle.sha256) return null;
   if (existsSync(join(root, 'src')) && sourceHash(root) !== info?.sourceHash) return null;
   return { codePath, sha256: bundle.sha256 };
-}
-
-/**
- * sha256 over src/ (.ts, .mts, .json), package.json, package-lock.json and scripts/build.mjs: each
- * file's path, length and bytes, in path order. scripts/build.mjs computes the same hash; a unit test
- * holds the two together.
- */
-export function sourceHash(root: string = packageRoot()): string {
-  const files = [
-    ...walk(join(root, 'src')),
-    join(root, 'package.json'),
-    join(root, 'package-lock.json'),
-    join(root, 'scripts', 'build.mjs'),
-  ]
-    .map((f) => relative(root, f).split('\\').join('/'))
-    .sort();
-  const hash = createHash('sha256');
-  for (const file of files) {
-    const content = readFileSync(join(root, file));
-    hash.update(`${file}\0${content.length}\0`);
-    hash.update(content);
-  }
-  return hash.digest('hex');
-}
-
-function* walk(dir: string): Generator<string> {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* walk(path);
-    else if (/\.(ts|mts|json)$/.test(entry.name)) yield path;
-  }
 }

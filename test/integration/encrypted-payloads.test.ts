@@ -9,7 +9,7 @@ import { Client } from '@temporalio/client';
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { serveCodec } from '../../src/temporal/codec-server';
 import { dataConverterFromEnv, payloadCodecsFromEnv } from '../../src/temporal/data-converter';
 import { Deployments } from '../../src/client/deployments';
@@ -17,7 +17,7 @@ import { KEY_ID_METADATA } from '../../src/temporal/encryption-codec';
 import { resolveTemporalCli } from '../../src/temporal/dev-server';
 import { deploymentWorkflowId } from '../../src/workflows/types';
 import { cloudConfig, smallManifest } from '../support/fixtures';
-import { startRegion, type StartedRegion } from '../support/region';
+import { regionForFile } from '../support/region';
 import {
   closeTestConnections,
   createTestWorker,
@@ -38,14 +38,8 @@ const KEY2 = key('k2');
 const ENV1 = { CONVERGE_PAYLOAD_KEYS: KEY1 };
 const ENV12 = { CONVERGE_PAYLOAD_KEYS: `${KEY1},${KEY2}` };
 
-let region: StartedRegion;
-beforeAll(async () => {
-  region = await startRegion({ faults: { build_ms: 30, delete_ms: 30 } });
-});
-afterAll(async () => {
-  await region?.stop();
-  await closeTestConnections();
-});
+const region = regionForFile({ faults: { build_ms: 30, delete_ms: 30 } });
+afterAll(closeTestConnections);
 
 function manifest(version: number) {
   return smallManifest(NAME, (m) => {

@@ -1,6 +1,5 @@
-// The prebuilt workflow bundle is used only while it matches the sources it was built from. The
-// up-to-date check is computed twice (scripts/build.mjs in plain JS, src/workers/build-info.ts in
-// TypeScript); these tests hold the two together on a scratch tree.
+// The prebuilt workflow bundle is used only while it matches the sources it was built from: the hash
+// scripts/build.mjs records (scripts/source-hash.mjs) and the one build-info.ts checks, on a scratch tree.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findPrebuiltWorkflowBundle, sourceHash } from '../../../src/workers/build-info';
+import { sourceHash } from '../../../scripts/source-hash.mjs';
+import { findPrebuiltWorkflowBundle } from '../../../src/workers/build-info';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -18,7 +18,8 @@ beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'converge-build-info-'));
   mkdirSync(join(root, 'src', 'workflows'), { recursive: true });
   mkdirSync(join(root, 'scripts'));
-  cpSync(join(REPO, 'scripts', 'build.mjs'), join(root, 'scripts', 'build.mjs'));
+  for (const script of ['build.mjs', 'source-hash.mjs'])
+    cpSync(join(REPO, 'scripts', script), join(root, 'scripts', script));
   writeFileSync(join(root, 'package.json'), '{"name":"converge","version":"0.0.0"}\n');
   writeFileSync(join(root, 'package-lock.json'), '{}\n');
   writeFileSync(join(root, 'src', 'workflows', 'index.ts'), 'export const a = 1;\n');
@@ -42,7 +43,7 @@ function writeBuild(bundle: string, hash: string = sourceHash(root)): void {
 }
 
 describe('source hash', () => {
-  it('is the same from scripts/build.mjs and from build-info.ts', () => {
+  it('is the same from scripts/build.mjs --print-source-hash and from the module', () => {
     expect(sourceHash(root)).toMatch(/^[0-9a-f]{64}$/);
     expect(buildScriptHash()).toBe(sourceHash(root));
   });

@@ -1,0 +1,2 @@
+/** See scripts/source-hash.mjs. */
+export function sourceHash(root: string): string;
