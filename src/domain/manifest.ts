@@ -1,4 +1,5 @@
 // The manifest: what a deployment should be (DESIGN §3). Strict: unknown keys are errors.
+import { EVENT_TYPES } from './events';
 import { z } from 'zod';
 
 export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
@@ -87,14 +88,7 @@ export const instanceGroupSchema = z.strictObject({
 });
 export type InstanceGroup = z.infer<typeof instanceGroupSchema>;
 
-export const callbackEventSchema = z.enum([
-  'instance.created',
-  'instance.running',
-  'instance.replaced',
-  'instance.stopped',
-  'instance.deleted',
-  'operation.finished',
-]);
+export const callbackEventSchema = z.enum(EVENT_TYPES);
 
 export const callbackSchema = z.strictObject({
   url: z.url(),
