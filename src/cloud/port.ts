@@ -6,27 +6,16 @@ import type {
   PoolStatus,
   QuotaAmount,
   Server,
-  ServerCloudProperties,
   Tags,
+  VmSpec,
   Volume,
 } from '../domain/cloud';
 
-export type { ServerCloudProperties } from '../domain/cloud';
-
-export interface CreateServerRequest {
-  name: string;
-  cpus: number;
-  memory_mb: number;
-  disk_gb: number;
-  image: Image;
-  az: string;
-  network: string;
+/** A VmSpec as the wire takes it: absent rather than null, plus the key that makes a retry safe. */
+export interface CreateServerRequest extends Omit<VmSpec, 'static_ip' | 'user_data'> {
   static_ip?: string;
-  tags: Tags;
   user_data?: string;
   idempotency_key: string;
-  /** The cloud config's cloud_properties for this server; the region needs none, EC2 reads its names here. */
-  cloud_properties?: ServerCloudProperties;
 }
 
 export interface CreateAllocationRequest extends QuotaAmount {

@@ -30,6 +30,7 @@ import {
   type Health,
   type Image,
   type Server,
+  type ServerCloudProperties,
   type ServerState,
   type Tags,
   type Volume,
@@ -41,7 +42,6 @@ import type {
   CreateServerRequest,
   CreateVolumeRequest,
   ServerAction,
-  ServerCloudProperties,
   StoragePool,
 } from '../port';
 import { fromEc2, isThrottle } from './errors';
