@@ -25,6 +25,27 @@ export { addressRefusals, type AddressRefusal } from './liveness';
 export { dynamicAddresses } from './addresses';
 export { quotaPeak, quotaDelta, quotaShortfall } from './quota';
 export { projectStatus, type StatusRow } from './status';
+export {
+  conditionOf,
+  eventId,
+  operationEvent,
+  stateChanges,
+  type Condition,
+  type EventContext,
+  type WatchedRow,
+} from './changes';
+export {
+  DEFAULT_GRACE_SECONDS,
+  DEFAULT_MAX_UNHEALTHY,
+  resolveMaxUnhealthy,
+  resurrectionDecision,
+  resurrectionKey,
+  trackTrouble,
+  type Resurrect,
+  type ResurrectionDecision,
+  type ResurrectionInput,
+  type Trouble,
+} from './resurrection';
 export { reasonCode, type ReasonCode } from './reasons';
 export { snapshotSchema, type Snapshot } from './snapshot';
 export { PLAN_TAG, parseSpecTag } from './spec-tag';
