@@ -109,7 +109,7 @@ function enactedFresh(o: Obligation): Observed {
         created_at: '2030-01-01T00:00:00.000Z',
       });
     } else if (step.kind === 'associate-vm-to-instance') {
-      const server = observed.servers[byCreate.get(step.createStep) ?? -1];
+      const server = observed.servers[byCreate.get(step.createStep ?? '') ?? -1];
       if (!server) throw new Error(`bench: no server for ${step.createStep}`);
       server.tags[TAG.instance] = step.instanceId;
       if (step.disk) {

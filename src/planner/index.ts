@@ -50,3 +50,17 @@ export { reasonCode, type ReasonCode } from './reasons';
 export { snapshotSchema, type Snapshot } from './snapshot';
 export { PLAN_TAG, parseSpecTag } from './spec-tag';
 export type * from './types';
+export {
+  cloudCheck,
+  planResolution,
+  problemsFitting,
+  recordsForResolution,
+  recreateFor,
+  resolve,
+  PROBLEM_KINDS,
+  RESOLUTIONS,
+  type Problem,
+  type ProblemKind,
+  type Resolution,
+  type Resolved,
+} from './cloud-check';

@@ -100,7 +100,9 @@ export class Unit {
   associate(args: {
     claim: Claim;
     instanceId: string;
-    createStep: string;
+    createStep: string | null;
+    /** cck reattach-disk: the instance's own VM, associated again (no create step). */
+    existingServer?: string;
     dependsOn: Deps;
     /** hot_swap: the disk this associate takes from the old VM. */
     moves?: { volumeId: string; from: string };
@@ -115,13 +117,15 @@ export class Unit {
       reasons: this.reasons,
       destructive: false,
       summary:
-        `associate-vm-to-instance ${args.claim.id} → ${this.name}` +
-        (args.moves ? ` (moves disk ${args.moves.volumeId} from ${args.moves.from})` : ''),
+        `associate-vm-to-instance ${args.existingServer ?? args.claim.id} → ${this.name}` +
+        (args.moves ? ` (moves disk ${args.moves.volumeId} from ${args.moves.from})` : '') +
+        (args.existingServer ? ' (reattaches its disk)' : ''),
       claim: args.claim.id,
       instanceId: args.instanceId,
       createStep: args.createStep,
       disk: args.claim.persistentDisk,
       ...(args.moves ? { movesDisk: args.moves } : {}),
+      ...(args.existingServer ? { existingServer: args.existingServer } : {}),
     };
     return this.add(step);
   }

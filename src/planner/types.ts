@@ -145,8 +145,10 @@ export interface AssociateStep extends StepBase {
   kind: 'associate-vm-to-instance';
   claim: string;
   instanceId: string;
-  /** The create-vm step whose result names the server. */
-  createStep: string;
+  /** The create-vm step whose result names the server; null with `existingServer`. */
+  createStep: string | null;
+  /** cck reattach-disk: associate the instance's own VM again, which attaches its disk. */
+  existingServer?: string;
   disk: { size_gb: number; type: string | null; cloud_properties: Record<string, unknown> } | null;
   /** hot_swap: the instance's volume is on the old VM and this step moves it. */
   movesDisk?: { volumeId: string; from: string };

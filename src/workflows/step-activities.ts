@@ -124,10 +124,14 @@ export class StepActivities {
   }
 
   /** The server the unit's create-vm made; a step that needs one cannot run without it. */
-  private serverOf(step: Step & { createStep: string }): string {
-    const serverId = this.ctx.results.get(step.createStep)?.serverId;
+  private serverOf(step: Step & { createStep: string | null; existingServer?: string }): string {
+    if (step.existingServer !== undefined) return step.existingServer;
+    const serverId = step.createStep === null ? undefined : this.ctx.results.get(step.createStep)?.serverId;
     if (!serverId)
-      throw ApplicationFailure.nonRetryable(`no server recorded for ${step.createStep}`, 'Internal');
+      throw ApplicationFailure.nonRetryable(
+        `no server recorded for ${step.createStep ?? step.id}`,
+        'Internal',
+      );
     return serverId;
   }
 }

@@ -60,7 +60,7 @@ async function onRegion(ob: Obligation, operation: string): Promise<Observed> {
         break;
       }
       case 'associate-vm-to-instance': {
-        const serverId = made.get(step.createStep)?.serverId ?? '?';
+        const serverId = step.existingServer ?? made.get(step.createStep ?? '')?.serverId ?? '?';
         const input = { deployment: D, serverId, instanceId: step.instanceId, disk: step.disk };
         await runActivity(acts.associateVmToInstance, [input]);
         break;

@@ -90,7 +90,7 @@ export class Simulator {
         return;
       }
       case 'associate-vm-to-instance': {
-        const id = this.created.get(step.createStep);
+        const id = step.existingServer ?? this.created.get(step.createStep ?? '');
         const server = id === undefined ? undefined : this.server(id);
         if (!server) throw new Error(`${step.id}: no server from ${step.createStep}`);
         server.tags[TAG.instance] = step.instanceId;
