@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/chaos/processes';
+import { devStackEnv } from '../support/dev-stack';
 import { runConverge } from '../support/cli';
 
 interface Step {
@@ -37,16 +37,7 @@ const dir = mkdtempSync(join(tmpdir(), 'converge-walkthrough-'));
 let env: NodeJS.ProcessEnv = {};
 
 beforeAll(async () => {
-  env = {
-    ...process.env,
-    CONVERGE_DEBUG: '',
-    CONVERGE_DEV_DIR: dir,
-    CONVERGE_TEMPORAL_PORT: String(await freePort()),
-    CONVERGE_UI_PORT: String(await freePort()),
-    CONVERGE_REGION_PORT: String(await freePort()),
-  };
-  for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'CONVERGE_TASK_QUEUE', 'CONVERGE_REGION_URL'])
-    delete env[name];
+  ({ env } = await devStackEnv(dir));
 });
 
 afterAll(async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/chaos/processes';
+import { devStackEnv } from '../support/dev-stack';
 import { runConverge } from '../support/cli';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -14,26 +14,7 @@ const dir = mkdtempSync(join(tmpdir(), 'converge-client-example-'));
 let env: NodeJS.ProcessEnv = {};
 
 beforeAll(async () => {
-  const [temporal, ui, region, metrics] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
-  env = {
-    ...process.env,
-    CONVERGE_DEBUG: '',
-    CONVERGE_DEV_DIR: dir,
-    CONVERGE_TEMPORAL_PORT: String(temporal),
-    CONVERGE_UI_PORT: String(ui),
-    CONVERGE_REGION_PORT: String(region),
-    CONVERGE_METRICS_PORT: String(metrics),
-    TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`,
-    TEMPORAL_NAMESPACE: 'default',
-  };
-  for (const name of ['CONVERGE_TASK_QUEUE', 'CONVERGE_REGION_URL', 'TEMPORAL_API_KEY', 'TEMPORAL_TLS']) {
-    delete env[name];
-  }
+  ({ env } = await devStackEnv(dir));
   const up = await runConverge(['dev', 'up'], { env, timeoutMs: 170_000 });
   expect(up.code, up.stdout + up.stderr).toBe(0);
 });

@@ -5,29 +5,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/chaos/processes';
+import { devStackEnv } from '../support/dev-stack';
 import { runConverge } from '../support/cli';
 
 const dir = mkdtempSync(join(tmpdir(), 'converge-dev-test-'));
 let env: NodeJS.ProcessEnv = {};
 
 beforeAll(async () => {
-  const [temporal, ui, region] = [await freePort(), await freePort(), await freePort()];
-  env = {
-    ...process.env,
-    CONVERGE_DEV_DIR: dir,
-    CONVERGE_TEMPORAL_PORT: String(temporal),
-    CONVERGE_UI_PORT: String(ui),
-    CONVERGE_REGION_PORT: String(region),
-  };
-  for (const name of [
-    'TEMPORAL_ADDRESS',
-    'TEMPORAL_NAMESPACE',
-    'CONVERGE_TASK_QUEUE',
-    'CONVERGE_REGION_URL',
-  ]) {
-    delete env[name];
-  }
+  ({ env } = await devStackEnv(dir));
 });
 
 afterAll(async () => {

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/chaos/processes';
+import { devStackEnv } from '../support/dev-stack';
 import { runConverge } from '../support/cli';
 
 const dir = mkdtempSync(join(tmpdir(), 'converge-observability-'));
@@ -70,32 +70,12 @@ function startReceiver(): Promise<number> {
 
 beforeAll(async () => {
   const otlpPort = await startReceiver();
-  const [temporal, ui, region] = [await freePort(), await freePort(), await freePort()];
-  metricsPort = await freePort();
-  env = {
-    ...process.env,
-    CONVERGE_DEBUG: '',
-    CONVERGE_DEV_DIR: dir,
-    CONVERGE_TEMPORAL_PORT: String(temporal),
-    CONVERGE_UI_PORT: String(ui),
-    CONVERGE_REGION_PORT: String(region),
-    CONVERGE_METRICS_PORT: String(metricsPort),
-    TEMPORAL_ADDRESS: `127.0.0.1:${temporal}`,
-    TEMPORAL_NAMESPACE: 'default',
+  const stack = await devStackEnv(dir, {
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}`,
     OTEL_BSP_SCHEDULE_DELAY: '200',
-  };
-  for (const name of [
-    'CONVERGE_TASK_QUEUE',
-    'CONVERGE_REGION_URL',
-    'TEMPORAL_API_KEY',
-    'TEMPORAL_TLS',
-    'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
-    'OTEL_TRACES_EXPORTER',
-    'OTEL_SERVICE_NAME',
-  ]) {
-    delete env[name];
-  }
+  });
+  env = stack.env;
+  metricsPort = stack.ports.metrics;
   const up = await runConverge(['dev', 'up'], { env, timeoutMs: 170_000 });
   expect(up.code, up.stdout + up.stderr).toBe(0);
   expect(up.stdout).toContain(`Metrics:      http://127.0.0.1:${metricsPort}/metrics`);
