@@ -1,6 +1,7 @@
 // Reading the user's files. The only file I/O of input loading; parsing and checks are pure (src/domain).
 import { readFileSync } from 'node:fs';
 import { cloudConfigSchema, type CloudConfig } from '../domain/cloud-config';
+import { cloudTargetFindings, type CloudKind } from '../domain/cloud-target';
 import { UserError, ValidationError, type Problem } from '../domain/errors';
 import {
   checkDocument,
@@ -10,7 +11,12 @@ import {
   type Parsed,
 } from '../domain/load';
 import { manifestSchema, type Manifest } from '../domain/manifest';
-import { cloudConfigProblems, crossDocumentProblems, manifestProblems } from '../domain/validate';
+import {
+  cloudConfigProblems,
+  crossDocumentProblems,
+  manifestProblems,
+  placeFindings,
+} from '../domain/validate';
 
 const READ_FAILURES: Record<string, string> = {
   ENOENT: 'no such file',
@@ -48,18 +54,23 @@ export function loadCloudConfig(path: string): CloudConfig {
 }
 
 /**
- * Both files, each fully checked, then checked against each other; every problem of both files is
- * reported at once. Cross references are checked whenever both files match their schemas.
+ * Both files, each fully checked, then checked against each other and the cloud config against the
+ * cloud it targets (`cloud`, default the embedded region); every problem of both files is reported at
+ * once. Cross references are checked whenever both files match their schemas.
  */
 export function loadDeploymentInputs(
   manifestPath: string,
   cloudConfigPath: string,
+  cloud: CloudKind = 'region',
 ): { manifest: Manifest; cloudConfig: CloudConfig } {
   const manifestDoc = readYamlDocument(readInputFile(manifestPath, 'manifest'), manifestPath);
   const cloudConfigDoc = readYamlDocument(readInputFile(cloudConfigPath, 'cloud config'), cloudConfigPath);
   const manifest = checkDocument(manifestDoc, manifestSchema, manifestProblems);
   const cloudConfig = checkDocument(cloudConfigDoc, cloudConfigSchema, cloudConfigProblems);
   const problems: Problem[] = [...manifest.problems, ...cloudConfig.problems];
+  if (cloudConfig.value !== null) {
+    problems.push(...placeFindings(cloudTargetFindings(cloud, cloudConfig.value), cloudConfigDoc));
+  }
   if (manifest.value !== null && cloudConfig.value !== null) {
     problems.push(
       ...crossDocumentProblems(

@@ -3,6 +3,9 @@
 import { ec2ComputeFromEnv, type Ec2Compute } from './ec2';
 import { GuardedLedger, joinCloud } from './ledger';
 import type { Cloud } from './port';
+import { UserError } from '../domain/errors';
+import { EXIT } from '../domain/exit-codes';
+import { CLOUD_KINDS, type CloudKind } from '../domain/cloud-target';
 import { RegionClient } from './region-client';
 
 export { RegionClient, type RegionClientOptions } from './region-client';
@@ -33,8 +36,7 @@ export function cloudFromEnv(env: Env = process.env): RegionClient {
   return client;
 }
 
-export const CLOUD_KINDS = ['region', 'ec2'] as const;
-export type CloudKind = (typeof CLOUD_KINDS)[number];
+export { CLOUD_KINDS, type CloudKind } from '../domain/cloud-target';
 
 export interface Clouds {
   kind: CloudKind;
@@ -72,7 +74,37 @@ export function cloudsFromEnv(env: Env = process.env): Clouds {
   return { kind, cloud: joinCloud(ec2, new GuardedLedger(region, ec2)), ec2 };
 }
 
-/** A CONVERGE_CLOUD this build does not know: bad configuration, not a cloud failure. */
-export class CloudKindError extends Error {
+/** A CONVERGE_CLOUD this build does not know: bad configuration (exit 2), not a cloud failure. */
+export class CloudKindError extends UserError {
   override readonly name = 'CloudKindError';
+  constructor(message: string) {
+    super(message, EXIT.usage);
+  }
+}
+
+/**
+ * The worker's start-up line about its cloud: EC2 answers a signed call (credentials and endpoint
+ * work), or why not, in one line without a stack. The region needs no check here: its client reports
+ * an unreachable region on the first call, and the region's own start says where it listens.
+ */
+export async function checkClouds(clouds: Clouds, env: Env = process.env): Promise<string> {
+  if (clouds.ec2 === undefined)
+    return `cloud: the region at ${env.CONVERGE_REGION_URL || DEFAULT_REGION_URL}`;
+  const where = `EC2 ${env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1'}${
+    env.CONVERGE_EC2_ENDPOINT ? ` at ${env.CONVERGE_EC2_ENDPOINT}` : ''
+  }`;
+  try {
+    const zones = await clouds.ec2.availabilityZones();
+    return `cloud: ${where}, credentials accepted, zones ${zones.join(', ') || 'none listed'}; quota ledger at ${
+      env.CONVERGE_REGION_URL || DEFAULT_REGION_URL
+    }`;
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new CloudUnreachable(`cannot use ${where}: ${why}`);
+  }
+}
+
+/** The worker's cloud does not answer at start (credentials refused, endpoint down): exit 1. */
+export class CloudUnreachable extends Error {
+  override readonly name = 'CloudUnreachable';
 }

@@ -4,7 +4,7 @@
 import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { IllegalStateError } from '@temporalio/common';
 import { createActivities } from '../activities';
-import { cloudsFromEnv } from '../cloud';
+import { checkClouds, cloudsFromEnv } from '../cloud';
 import type { Cloud } from '../cloud/port';
 import {
   connectionOptions,
@@ -57,7 +57,7 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
   const namespace = options.namespace ?? settings.namespace;
   const taskQueue = options.taskQueue ?? taskQueueFromEnv(env);
   const tuning = withinSlots({ ...tuningFromEnv(env), ...options.tuning });
-  const cloud = meteredCloud(options.cloud ?? cloudsFromEnv(env).cloud, Runtime.instance().metricMeter);
+  const cloud = meteredCloud(options.cloud ?? (await checkedCloud(env)), Runtime.instance().metricMeter);
 
   // OpenTelemetry loads only when an OTLP endpoint is configured (tracing-env.ts).
   const tracing = tracingConfigured(env) ? (await import('../temporal/tracing')).workerTracing(env) : null;
@@ -127,6 +127,13 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   } finally {
     await close();
   }
+}
+
+/** The cloud by CONVERGE_CLOUD, checked before Temporal: one line says what it reached, or why not. */
+async function checkedCloud(env: Env): Promise<Cloud> {
+  const clouds = cloudsFromEnv(env);
+  console.log(await checkClouds(clouds, env));
+  return clouds.cloud;
 }
 
 async function connectWorker(settings: TemporalSettings): Promise<NativeConnection> {

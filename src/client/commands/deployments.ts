@@ -42,6 +42,10 @@ export function registerDeployments(program: Command): void {
     .description('Deploy a manifest: plan against the cloud, then enact the plan and follow its progress')
     .argument('<manifest>', 'deployment manifest (YAML)')
     .requiredOption('-c, --cloud-config <file>', 'cloud config (YAML)')
+    .option(
+      '--cloud <kind>',
+      'the cloud the worker computes on (region or ec2; default $CONVERGE_CLOUD, else region): the cloud config is checked against it before anything starts',
+    )
     .option('--recreate', 'replace every started instance, even if unchanged')
     .option('--dry-run', 'compute and print the plan against the live deployment, change nothing')
     .option('--detach', 'return once the operation has started')
@@ -59,15 +63,21 @@ export function registerDeployments(program: Command): void {
       withUserErrors(
         async (
           manifestPath: string,
-          opts: FollowOptions & { cloudConfig: string; recreate?: boolean; dryRun?: boolean },
+          opts: FollowOptions & { cloudConfig: string; cloud?: string; recreate?: boolean; dryRun?: boolean },
           cmd: Command,
         ) => {
           // Loaded when a deploy runs: the schemas and the YAML parser are not needed for --help.
-          const [{ loadDeploymentInputs }, { liveDocument, planJsonView, renderPlan }] = await Promise.all([
-            import('../load'),
-            import('../render-plan'), // the planner: not needed for --help
-          ]);
-          const { manifest, cloudConfig } = loadDeploymentInputs(manifestPath, opts.cloudConfig);
+          const [{ loadDeploymentInputs }, { liveDocument, planJsonView, renderPlan }, { cloudKindOf }] =
+            await Promise.all([
+              import('../load'),
+              import('../render-plan'), // the planner: not needed for --help
+              import('../../domain/cloud-target'),
+            ]);
+          const { manifest, cloudConfig } = loadDeploymentInputs(
+            manifestPath,
+            opts.cloudConfig,
+            cloudKindOf(opts.cloud, process.env),
+          );
           const request = { manifest, cloudConfig, recreate: opts.recreate ?? false };
           const yes = assumeYes(cmd);
           await withClient(async (d) => {

@@ -23,6 +23,10 @@ export function registerPlan(program: Command): void {
       '--observed <snapshot>',
       'offline against a JSON snapshot {servers, allocations, volumes, instances} (default: an empty cloud)',
     )
+    .option(
+      '--cloud <kind>',
+      'the cloud the worker computes on (region or ec2; default $CONVERGE_CLOUD, else region): the cloud config is checked against it before anything starts',
+    )
     .option('--recreate', 'plan replacing every started instance')
     .option(
       '--default-strategy <strategy>',
@@ -41,14 +45,24 @@ export function registerPlan(program: Command): void {
     )
     .action(
       withUserErrors(
-        async (manifestPath: string, opts: PlanOptions & { deployment?: string }, cmd: Command) => {
+        async (
+          manifestPath: string,
+          opts: PlanOptions & { deployment?: string; cloud?: string },
+          cmd: Command,
+        ) => {
           // Loaded when the command runs: the planner, the schemas and the YAML parser are most of what
           // `converge --help` would otherwise load.
-          const [{ loadDeploymentInputs }, { hasChanges, planJson, renderPlan }] = await Promise.all([
-            import('../load'),
-            import('../render-plan'),
-          ]);
-          const inputs = loadDeploymentInputs(manifestPath, opts.cloudConfig);
+          const [{ loadDeploymentInputs }, { hasChanges, planJson, renderPlan }, { cloudKindOf }] =
+            await Promise.all([
+              import('../load'),
+              import('../render-plan'),
+              import('../../domain/cloud-target'),
+            ]);
+          const inputs = loadDeploymentInputs(
+            manifestPath,
+            opts.cloudConfig,
+            cloudKindOf(opts.cloud, process.env),
+          );
           const live = opts.deployment ?? cmd.parent?.opts<{ deployment?: string }>().deployment;
           const doc =
             live === undefined

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import {
   AttachVolumeCommand,
+  DescribeAvailabilityZonesCommand,
   CreateTagsCommand,
   CreateVolumeCommand,
   DeleteVolumeCommand,
@@ -52,7 +53,7 @@ import {
   subnetProperties,
   vmTypeProperties,
   VOLUME_TYPES,
-} from './properties';
+} from '../../domain/ec2-properties';
 
 /** Converge's own tags on EC2 resources; stripped from what the port returns. */
 export const EC2_TAG = {
@@ -115,6 +116,20 @@ export class Ec2Compute implements ComputePort {
     this.#pageSize = options.pageSize ?? 1000;
     this.#settleMs = options.settleMs ?? 120_000;
     this.#settlePollMs = options.settlePollMs ?? 500;
+  }
+
+  /**
+   * The worker's start-up check: one signed DescribeAvailabilityZones, so missing or refused
+   * credentials and an unreachable endpoint show at start, not at the first deploy. Answers the
+   * region's zone names; throws the typed error (EC2's code and message only) otherwise.
+   */
+  async availabilityZones(timeoutMs = 10_000): Promise<string[]> {
+    const out = await this.#send('DescribeAvailabilityZones', () =>
+      this.#client.send(new DescribeAvailabilityZonesCommand({}), {
+        abortSignal: AbortSignal.timeout(timeoutMs),
+      }),
+    );
+    return (out.AvailabilityZones ?? []).flatMap((z) => (z.ZoneName ? [z.ZoneName] : [])).sort();
   }
 
   // --- servers ----------------------------------------------------------------------------------

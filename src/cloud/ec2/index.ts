@@ -2,10 +2,10 @@
 // chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, …) in the worker process only.
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { Ec2Compute } from './compute';
-import { VOLUME_TYPES } from './properties';
+import { VOLUME_TYPES } from '../../domain/ec2-properties';
 
 export { Ec2Compute, EC2_TAG, STEMCELL_TAG, stemcellImageName, type Ec2Stats } from './compute';
-export { checkCloudConfigForEc2, type PropertyProblem } from './properties';
+export { checkCloudConfigForEc2, type PropertyProblem } from '../../domain/ec2-properties';
 
 type Env = Record<string, string | undefined>;
 
@@ -16,6 +16,9 @@ export const DEFAULT_EC2_RATE = { perSecond: 20, burst: 100 };
  * CONVERGE_EC2_RATE and CONVERGE_EC2_BURST (the token bucket), CONVERGE_EC2_VOLUME_TYPES (storage pools).
  */
 export function ec2ComputeFromEnv(env: Env): Ec2Compute {
+  // Node 20 is this project's pin (package.json engines). The SDK's notice that its releases after
+  // January 2027 need Node 22 would add eight lines to every worker start; `false` shows it again.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const endpoint = env.CONVERGE_EC2_ENDPOINT || undefined;
   const client = new EC2Client({
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
