@@ -9,12 +9,15 @@
 // | enactChain(s)        | 15 min         | 20 s      | 1s → ×2 → 15s, unlimited                |
 // | releaseQuota         | 1 min          | -         | 1s → ×2 → 10s, unlimited (waits for gone)|
 // | instanceAction       | 2 min          | -         | 1s → ×2 → 15s, 10 attempts              |
+// | tidy (after cancel)  | 2 min          | 20 s      | 1s → ×2 → 4s, 4 attempts                |
 //
 // Unlimited retries are deliberate: a region outage or a killed worker must delay an operation, not
 // fail it. What can never succeed (quota exceeded, unknown image, invalid input, bad credentials,
 // no storage) is raised by the activities as a non-retryable ApplicationFailure with one of the types
 // below, and fails the step at once. Heartbeat timeouts make a killed worker's activity visible in 20 s.
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+// A step's activity is cancelled only when a stopped operation abandons it mid-retry (transport.ts);
+// the workflow then waits for the worker's answer, so a step that finished anyway is known done.
+import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { ConvergeActivities, WorkerSettingsActivity } from '../domain/activities';
 import { NON_RETRYABLE } from '../domain/activities';
 
@@ -30,17 +33,34 @@ const retry = (maximumInterval: `${number}s`, maximumAttempts?: number) => ({
 });
 
 export const READ_OPTIONS: ActivityOptions = { startToCloseTimeout: '2 minutes', retry: retry('15s') };
+const cancellationType = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
 export const BUILD_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '20s',
   retry: retry('15s'),
+  cancellationType,
 };
 export const ATTACH_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '20s',
   retry: retry('15s'),
+  cancellationType,
 };
-export const QUOTA_OPTIONS: ActivityOptions = { startToCloseTimeout: '1 minute', retry: retry('10s') };
+export const QUOTA_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: retry('10s'),
+  cancellationType,
+};
+/**
+ * The tidy-up after a cancel (cleanup.ts sweeping an abandoned create; the closing read): a few tries
+ * (1+2+4 s of backoff), then it gives up and leaves the rest to the next plan, so a cancel during an
+ * outage still ends.
+ */
+export const TIDY_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '20s',
+  retry: retry('4s', 4),
+};
 export const ACTION_OPTIONS: ActivityOptions = { startToCloseTimeout: '2 minutes', retry: retry('15s', 10) };
 
 export const reads = proxyActivities<Pick<ConvergeActivities, 'observe' | 'getPool'>>(READ_OPTIONS);
@@ -55,6 +75,9 @@ export const attachments =
 export const quota = proxyActivities<Pick<ConvergeActivities, 'releaseQuota'>>(QUOTA_OPTIONS);
 export const actions = proxyActivities<Pick<ConvergeActivities, 'instanceAction'>>(ACTION_OPTIONS);
 export const settings = proxyActivities<WorkerSettingsActivity>(READ_OPTIONS);
+export const tidy = proxyActivities<Pick<ConvergeActivities, 'observe' | 'deleteServer' | 'releaseQuota'>>(
+  TIDY_OPTIONS,
+);
 
 type Cheap = Pick<ConvergeActivities, 'associateVmToInstance' | 'detachDisk' | 'deleteDisk' | 'releaseQuota'>;
 

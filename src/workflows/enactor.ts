@@ -9,7 +9,7 @@
 // It drains (starts nothing, waits) when the history grows past the threshold, for a continue-as-new.
 import { CancellationScope, condition, workflowInfo } from '@temporalio/workflow';
 import { Rollout } from '../planner/rollout';
-import type { Obligation } from '../planner/types';
+import type { Obligation, Step } from '../planner/types';
 import { cleanUp } from './cleanup';
 import { LaunchQueue } from './launch-order';
 import { Ledger } from './ledger';
@@ -75,6 +75,17 @@ export class Enactor {
     this.ledger.ticks++;
   }
 
+  /**
+   * Once stopped, a step in a retry loop (an outage, an address nobody frees) is not waited for: its
+   * activity is cancelled and the step left not done; the cleanup sweeps what a create may have left.
+   * Called on the stop and on every retry reported after it.
+   */
+  abandonRetrying(isRetrying: (step: Step) => boolean): void {
+    if (!this.stopRequested) return;
+    const stuck = [...this.ledger.inFlight.values()].filter(isRetrying).map((s) => s.id);
+    if (stuck.length > 0) this.transport.abandon(stuck);
+  }
+
   async run(onProgress: () => void): Promise<EnactOutcome> {
     for (;;) {
       if (!this.stopRequested && !this.ledger.failure && !this.drainRequested) {
@@ -88,7 +99,7 @@ export class Enactor {
     }
     if (this.ledger.failure || this.stopRequested) {
       await CancellationScope.nonCancellable(() =>
-        cleanUp(this.rollout.plan, this.ledger, this.activities, onProgress),
+        cleanUp(this.rollout.plan, this.ledger, this.activities, onProgress, this.ctx),
       );
       return this.ledger.failure ? 'failed' : 'stopped';
     }

@@ -11,6 +11,12 @@ import type { InFlightStep, OperationFailure, StepResult } from './types';
 
 export class Ledger {
   readonly inFlight = new Map<string, Step>();
+  /**
+   * Steps whose activity a stopped enactment cancelled while it was retrying (Transport.abandon):
+   * however it ends, unless done, it is neither done nor the operation's failure. The cleanup
+   * sweeps what an abandoned create may have left.
+   */
+  readonly abandoned = new Set<string>();
   failure: OperationFailure | null = null;
   /** Moves on every settled step and every stop request. */
   ticks = 0;
@@ -42,6 +48,10 @@ export class Ledger {
 
   /** A failed step, or a chain broken at a link: the links before the break are done. */
   failed(step: Step, links: Step[], err: unknown, broke = links.length > 1 ? chainBreak(err) : null): void {
+    if (this.abandoned.has(step.id)) {
+      this.stepsMetric.add(1, { kind: step.kind, result: 'abandoned' });
+      return;
+    }
     const at = broke ? Math.min(broke.completed, links.length - 1) : 0;
     if (broke) this.succeeded(links.slice(0, at), broke.results);
     const failedStep = links[at] ?? step;

@@ -22,8 +22,8 @@ import {
   quotaShortfall,
   reconcile,
 } from '../planner';
-import type { Obligation, Patent } from '../planner/types';
-import { reads, settings } from './activities';
+import type { Obligation, Patent, Step } from '../planner/types';
+import { TIDY_OPTIONS, reads, settings, tidy } from './activities';
 import { Enactor, type EnactOutcome } from './enactor';
 import { keyedOperation } from './incarnation';
 import {
@@ -57,13 +57,17 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   const progress = new Progress(input);
   setHandler(progressQuery, () => progress.view());
   setHandler(operationPlanQuery, () => progress.plan);
+  // A cancel does not wait for steps stuck in a retry loop: they are abandoned (Enactor.abandonRetrying).
+  const isRetrying = (step: Step): boolean => progress.waits.isRetrying(step);
   setHandler(stepRetryingSignal, (report) => {
     progress.waits.record(report);
+    if (progress.cancelRequested) progress.enactor?.abandonRetrying(isRetrying);
     progress.show();
   });
   setHandler(cancelOperationSignal, () => {
     progress.cancelRequested = true;
     progress.enactor?.stop();
+    progress.enactor?.abandonRetrying(isRetrying);
   });
   upsertSearchAttributes([
     { key: SEARCH_ATTRIBUTE_KEYS.deployment, value: input.deployment },
@@ -122,7 +126,7 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   if (outcome === 'done') records = await powerAfter(input, records, observed);
 
   progress.enter('verifying');
-  const after = await reads.observe({ deployment: input.deployment });
+  const after = await closingRead(input, outcome, observed);
   const verify = planning.again(after, records);
   progress.failure = endFailure(outcome, enactor.failure, verify);
   const status = progress.failure && outcome === 'done' ? 'failed' : statusOf(outcome);
@@ -132,6 +136,24 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   const remaining =
     status === 'converged' ? [] : outcome === 'done' ? verify.steps.map((s) => s.id) : enactor.remaining;
   return result.enacted(after, records, status, progress.failure, enactor.stepsDone, remaining);
+}
+
+/**
+ * What the cloud holds after enactment. After a cancel the region may be the reason for it (an
+ * outage): a few tries, then the operation ends on the opening observation rather than wait on.
+ */
+async function closingRead(input: OperationInput, outcome: EnactOutcome, opening: Observed): Promise<Observed> {
+  if (outcome !== 'stopped') return reads.observe({ deployment: input.deployment });
+  try {
+    return await tidy.observe.executeWithOptions({ ...TIDY_OPTIONS, summary: 'observe after cancel' }, [
+      { deployment: input.deployment },
+    ]);
+  } catch (err) {
+    log.warn('no observation after cancel: the result shows the opening one', {
+      error: err instanceof Error ? err.message : String(err),
+    });
+    return opening;
+  }
 }
 
 /** The plan: patent, embodiment, obligation; `again` plans once more against a new observation. */

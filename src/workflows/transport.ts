@@ -10,7 +10,9 @@
 // Slots: at most `maxConcurrentSteps` activities in flight (a chain or a batch is one), far below
 // Temporal's pending-activity cap; batch creates may hold twice that many steps, chains in flight
 // (their first links) at most `maxConcurrentSteps`.
-import { ApplicationFailure } from '@temporalio/workflow';
+// Each activity runs in a cancellation scope of its own, so a stopped enactment can abandon the steps
+// stuck in a retry loop (`abandon`) without waiting for an outage to end.
+import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
 import type { ChainBreak, ChainResult } from '../domain/activities';
 import { isBatchCreate } from '../planner/rollout';
 import type { CreateVmStep, Step } from '../planner/types';
@@ -50,6 +52,8 @@ export class Transport {
   private readonly chainHeads = new Set<string>();
   /** Batch creates and chains that failed in a batch: they run again, each as an activity of its own. */
   private readonly alone = new Set<string>();
+  /** The scope each in-flight step's activity runs in (the steps of a batch share one). */
+  private readonly scopes = new Map<string, { scope: CancellationScope; steps: Step[] }>();
 
   constructor(
     private readonly ledger: Ledger,
@@ -86,10 +90,12 @@ export class Transport {
   private launch(step: Step, links = this.chainFrom(step)): void {
     const chained = links.length > 1;
     this.hold(step, chained);
+    const held = [step];
     // Callbacks, not an async function per step: the SDK's promise hook captures a stack trace for
     // every promise a workflow creates, and two async frames with their awaits were about half of
     // a step's promises. The commands are the same: launches happen only after completions settle.
     this.dispatch<unknown>(
+      held,
       () => (chained ? this.activities.callChain(links) : this.activities.call(step)),
       (raw) =>
         this.settled(step, () =>
@@ -101,22 +107,54 @@ export class Transport {
     );
   }
 
-  /** Starts one activity and holds its slot until it ends; the slot is free before its steps settle. */
-  private dispatch<T>(start: () => Promise<T>, ok: (raw: T) => void, failed: (err: unknown) => void): void {
+  /**
+   * Cancels the activities of these in-flight steps and marks every step they carry abandoned (the
+   * ledger then counts their end as neither done nor the operation's failure). The activities are
+   * cancelled waiting for the worker's answer, so a step that finished anyway is still recorded done.
+   */
+  abandon(stepIds: Iterable<string>): void {
+    for (const id of stepIds) {
+      const entry = this.scopes.get(id);
+      if (!entry) continue;
+      for (const s of entry.steps) {
+        this.ledger.abandoned.add(s.id);
+        this.scopes.delete(s.id);
+      }
+      entry.scope.cancel();
+    }
+  }
+
+  /**
+   * Starts one activity, in a scope of its own, and holds its slot until it ends; the slot is free
+   * before its steps settle.
+   */
+  private dispatch<T>(
+    steps: Step[],
+    start: () => Promise<T>,
+    ok: (raw: T) => void,
+    failed: (err: unknown) => void,
+  ): void {
+    const scope = new CancellationScope();
+    const entry = { scope, steps };
+    for (const s of steps) this.scopes.set(s.id, entry);
     let pending: Promise<T>;
     try {
-      pending = start();
+      pending = scope.run(start);
     } catch (err) {
       pending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     this.activitiesInFlight++;
+    const release = (): void => {
+      this.activitiesInFlight--;
+      for (const s of steps) if (this.scopes.get(s.id) === entry) this.scopes.delete(s.id);
+    };
     pending.then(
       (raw) => {
-        this.activitiesInFlight--;
+        release();
         ok(raw);
       },
       (err: unknown) => {
-        this.activitiesInFlight--;
+        release();
         failed(err);
       },
     );
@@ -160,6 +198,7 @@ export class Transport {
     if (launches.length === 1) return this.launch(only.step, only.links);
     for (const { step, links } of launches) this.hold(step, links.length > 1);
     this.dispatch<R>(
+      launches.map(({ step }) => step),
       start,
       (raw) => {
         const each = outcomes(raw);

@@ -55,6 +55,11 @@ export class Waits {
       this.latest.set(key, report);
   }
 
+  /** Has the step's activity reported a failed attempt (it is, or was, in a retry loop)? */
+  isRetrying(step: Step): boolean {
+    return this.latest.has(stepKey(step));
+  }
+
   /** The waits that hold the operation now, in-flight steps first (in their order), then reads. */
   current(
     phase: Phase,

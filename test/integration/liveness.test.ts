@@ -1,7 +1,8 @@
 // Every operation ends, or says why it waits (DESIGN §9.6), on the real stack: a plan that would wait
 // forever for a static IP is refused before any cloud write; builds that keep ending in ERROR fail
 // the deploy with the region's words and leak nothing; a step retrying shows its last error in the
-// operation's progress, `converge status` and the Temporal UI's current details.
+// operation's progress, `converge status` and the Temporal UI's current details; a cancel does not
+// wait for a step stuck in a retry loop, even while the region is down.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NON_RETRYABLE } from '../../src/domain/activities';
 import { TAG } from '../../src/domain/cloud';
@@ -191,5 +192,81 @@ describe('liveness', () => {
     const r = await h.wait(ticket);
     expect(r.status, JSON.stringify(r.failure)).toBe('converged');
     await h.expectInvariants(r, { manifest: m, cloudConfig: cc });
+  });
+
+  /** A server outside the deployment holding `ip`, so a create asking for it retries (409) without end. */
+  function squat(ip: string, key: string) {
+    return h.region.client.createServer({
+      name: `squatter-${key}`,
+      cpus: 1,
+      memory_mb: 512,
+      disk_gb: 5,
+      image: { os: 'ubuntu-jammy', version: '1.181' },
+      az: 'z1',
+      network: 'default',
+      static_ip: ip,
+      tags: { [TAG.deployment]: 'someone-else' },
+      idempotency_key: `liveness-squatter-${key}`,
+    });
+  }
+
+  it('converge cancel during an endless retry: the step is abandoned, its allocation swept, the operation cancelled', async () => {
+    const squatter = await squat('10.0.0.26', 'cancel');
+    const m = withStaticIps('stuck', { db: '10.0.0.26' });
+    const before = await h.seq();
+    const ticket = await h.deployments.deploy('stuck', { manifest: m, cloudConfig: cc });
+    try {
+      const p = await progressUntil(ticket, (x) => (x.waiting[0]?.attempt ?? 0) >= 2, 'create-vm retrying');
+      expect(p.waiting[0]?.error).toContain('static_ip 10.0.0.26 is already in use');
+      await h.deployments.cancel('stuck');
+      const r = await h.wait(ticket);
+      expect(r.status, JSON.stringify(r.failure)).toBe('cancelled');
+      expect(r.failure).toBeNull();
+      expect(r.stepsDone).toBe(0);
+      expect(r.remaining.length).toBe(r.stepsTotal);
+      // The create reserved an allocation before it met the held address: the sweep released it.
+      expect(await h.region.client.listAllocations({ [TAG.deployment]: 'stuck' })).toEqual([]);
+      expect(await h.region.client.listServers({ [TAG.deployment]: 'stuck' })).toEqual([]);
+      await h.expectInvariants(r, undefined, before);
+    } finally {
+      await h.region.client.deleteServer(squatter.id);
+    }
+    const again = await h.deploy(m, cc);
+    expect(again.status, JSON.stringify(again.failure)).toBe('converged');
+    await h.expectInvariants(again, { manifest: m, cloudConfig: cc });
+  });
+
+  it('converge cancel while the region is down: the wait shows the outage, the cancel ends the operation; a redeploy cleans up', async () => {
+    const squatter = await squat('10.0.0.27', 'outage');
+    const m = withStaticIps('outage', { db: '10.0.0.27' });
+    const ticket = await h.deployments.deploy('outage', { manifest: m, cloudConfig: cc });
+    try {
+      await progressUntil(ticket, (x) => (x.waiting[0]?.attempt ?? 0) >= 2, 'create-vm retrying');
+      // The region goes down: every call answers 503 from now on.
+      await h.region.client.setFaults({ error_rate: 1 });
+      const down = await progressUntil(
+        ticket,
+        (x) => (x.waiting[0]?.error ?? '').includes('injected failure (error_rate)'),
+        'the outage in the wait',
+      );
+      const wait = down.waiting[0];
+      expect(wait?.summary).toMatch(/^create-vm db\/0 /);
+      expect(wait?.since).toBeLessThanOrEqual(Date.now());
+      const status = await h.deployments.status('outage');
+      expect(status.progress?.waiting[0]?.error).toContain('injected failure (error_rate)');
+
+      await h.deployments.cancel('outage');
+      const r = await h.wait(ticket);
+      expect(r.status, JSON.stringify(r.failure)).toBe('cancelled');
+      expect(r.stepsDone).toBe(0);
+    } finally {
+      await h.region.client.setFaults({ error_rate: 0 });
+      await h.region.client.deleteServer(squatter.id);
+    }
+    // What the sweep could not remove during the outage, the next plan does.
+    const again = await h.deploy(m, cc);
+    expect(again.status, JSON.stringify(again.failure)).toBe('converged');
+    await h.expectInvariants(again, { manifest: m, cloudConfig: cc });
+    expect(await h.region.client.listAllocations({ [TAG.deployment]: 'outage' })).toHaveLength(1);
   });
 });

@@ -47,6 +47,15 @@ describe('waiting', () => {
     expect(w.current('enacting', [], stepOf, 2_000)).toEqual([]);
   });
 
+  it('a step is retrying (a cancel abandons it) once its activity reported a failed attempt, not before', () => {
+    const w = new Waits();
+    expect(w.isRetrying(create)).toBe(false);
+    w.record({ kind: 'create-vm', key: 'api/1', attempt: 2, since: 0, error: 'another claim' });
+    expect(w.isRetrying(create)).toBe(false);
+    w.record(report(2, 'static_ip 10.0.0.25 is already in use'));
+    expect(w.isRetrying(create)).toBe(true);
+  });
+
   it('a read shows while its phase waits on it, and not after the phase moved on', () => {
     const w = new Waits();
     w.record({ kind: 'observe', key: 'web', attempt: 2, since: 0, error: 'region unavailable' });
