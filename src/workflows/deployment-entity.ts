@@ -19,7 +19,7 @@ import type {
 } from './types';
 import { DEPLOYMENT_DELETED } from './messages';
 import { selects } from './records';
-import { checkRequest, inputProblem, validateDeployPayload } from './validation';
+import { acceptedDeployInputs, checkRequest, inputProblem, validateDeployPayload } from './validation';
 
 const RECENT = 20;
 const ACTIONS = new Set(['start', 'stop', 'reboot']);
@@ -142,6 +142,11 @@ export class DeploymentEntity {
   // ----- accepting work -----
 
   accept(kind: OperationKind, extra: Partial<OperationInput> = {}): OperationTicket {
+    // A deploy brings its own inputs; every other kind's validator required a deployed manifest.
+    const manifest = extra.manifest ?? this.state.manifest;
+    const cloudConfig = extra.cloudConfig ?? this.state.cloudConfig;
+    if (manifest === null || cloudConfig === null)
+      throw new Error(`deployment ${this.name} has never been deployed`);
     const seq = ++this.state.seq;
     const ticket: OperationTicket = {
       deployment: this.name,
@@ -157,8 +162,8 @@ export class DeploymentEntity {
         operation: ticket.operation,
         seq,
         kind,
-        manifest: this.state.manifest,
-        cloudConfig: this.state.cloudConfig,
+        manifest,
+        cloudConfig,
         records: this.state.records,
         limits: this.state.limits,
         ...(this.state.incarnation === undefined ? {} : { incarnation: this.state.incarnation }),
@@ -178,7 +183,7 @@ export class DeploymentEntity {
   }
 
   acceptDeploy(req: DeployRequest): OperationTicket {
-    const { manifest, cloudConfig } = validateDeployPayload(req.manifest, req.cloudConfig, this.name);
+    const { manifest, cloudConfig } = acceptedDeployInputs(req);
     if (!req.dryRun) {
       // BOSH's rule: the deployment's manifest is the last one deployed, even if that deploy fails.
       this.state.manifest = manifest;

@@ -37,7 +37,6 @@ import { Progress, SEARCH_ATTRIBUTE_KEYS } from './operation-progress';
 import { powerAfter } from './power';
 import { recordsAfter, recordsFor, selects } from './records';
 import type { OperationFailure, OperationInput, OperationResult, PlanView, StepResult } from './types';
-import { parseStoredInputs } from './validation';
 import { emptyManifestLike, planView } from './views';
 
 export { SEARCH_ATTRIBUTE_KEYS };
@@ -158,7 +157,7 @@ async function closingRead(input: OperationInput, outcome: EnactOutcome, opening
 
 /** The plan: patent, embodiment, obligation; `again` plans once more against a new observation. */
 function plan(input: OperationInput, defaultStrategy: VmStrategy, observed: Observed) {
-  const { manifest, cloudConfig } = parseStoredInputs(input);
+  const { manifest, cloudConfig } = input;
   const records = recordsFor(input);
   const desired = input.kind === 'delete' ? emptyManifestLike(manifest) : manifest;
   // Placements follow instance adoption (migrated_from, scale down), not the raw records.
@@ -312,9 +311,7 @@ async function openingReads(input: OperationInput): Promise<OpeningReads> {
   }
   const mayCreate = !input.dryRun && (input.kind === 'deploy' || input.kind === 'recreate');
   // A failed read here is not the operation's failure: the quota check reads the pool again.
-  const pool = mayCreate
-    ? reads.getPool(parseStoredInputs(input).manifest.resource_pool).catch(() => null)
-    : null;
+  const pool = mayCreate ? reads.getPool(input.manifest.resource_pool).catch(() => null) : null;
   const [{ defaultStrategy }, observed] = await Promise.all([
     settings.workerSettings(),
     reads.observe({ deployment: input.deployment }),

@@ -1,5 +1,6 @@
 // Inputs, results and views shared by the workflows, the CLI and the tests.
-import type { VmStrategy } from '../domain/manifest';
+import type { CloudConfig } from '../domain/cloud-config';
+import type { Manifest, VmStrategy } from '../domain/manifest';
 import type { InstanceRecord } from '../domain/instance';
 import type { InstancePlan, StepKind } from '../planner/types';
 
@@ -9,7 +10,10 @@ export type Phase =
   'idle' | 'observing' | 'planning' | 'checking-quota' | 'enacting' | 'verifying' | 'cleaning-up' | 'done';
 
 export interface DeployRequest {
-  /** The manifest and cloud config as plain objects (the CLI parses YAML; the workflow validates again). */
+  /**
+   * The manifest and cloud config as a client sent them. The CLI and the API send them parsed; the
+   * entity's validator still checks them, since anyone with access to the namespace can send an update.
+   */
   manifest: unknown;
   cloudConfig: unknown;
   recreate?: boolean;
@@ -60,8 +64,9 @@ export interface OperationInput {
   operation: string;
   seq: number;
   kind: OperationKind;
-  manifest: unknown;
-  cloudConfig: unknown;
+  /** Parsed and checked when the entity accepted them: the operation does not parse them again. */
+  manifest: Manifest;
+  cloudConfig: CloudConfig;
   records: InstanceRecord[];
   recreate?: boolean | string[];
   dryRun?: boolean;
@@ -217,8 +222,9 @@ export interface PlanView {
 export interface DeploymentState {
   name: string;
   records: InstanceRecord[];
-  manifest: unknown;
-  cloudConfig: unknown;
+  /** The last deployed manifest and cloud config (null until the first deploy). */
+  manifest: Manifest | null;
+  cloudConfig: CloudConfig | null;
   manifestDigest: string | null;
   seq: number;
   recent: OperationRecord[];

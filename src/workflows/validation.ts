@@ -1,11 +1,10 @@
 // Update validators: reject bad input before anything is written to history (DESIGN §9.5).
-import { ApplicationFailure } from '@temporalio/workflow';
 import { z } from 'zod';
 import { cloudConfigSchema, type CloudConfig } from '../domain/cloud-config';
 import { manifestSchema, type Manifest } from '../domain/manifest';
 import { validateCloudConfigObject, validateDeployment, validateManifestObject } from '../domain';
 import { formatPath, ValidationError } from '../domain/errors';
-import type { OperationInput } from './types';
+import type { DeployRequest } from './types';
 
 /** Throws a ValidationError (listing every problem) when the deploy payload is not a valid deployment. */
 export function validateDeployPayload(
@@ -25,14 +24,16 @@ export function validateDeployPayload(
   return { manifest: m, cloudConfig: c };
 }
 
-/** Inputs stored by the entity were validated when accepted; parse again to get typed values. */
-export function parseStoredInputs(input: OperationInput): { manifest: Manifest; cloudConfig: CloudConfig } {
-  const m = manifestSchema.safeParse(input.manifest);
-  const c = cloudConfigSchema.safeParse(input.cloudConfig);
-  if (!m.success || !c.success) {
-    throw ApplicationFailure.nonRetryable('stored manifest or cloud config no longer parses', 'InvalidInput');
-  }
-  return { manifest: m.data, cloudConfig: c.data };
+/**
+ * A deploy request the validator accepted, as typed values: the schemas only, which fill in the
+ * defaults a client may leave out. Not checked again (the validator did, before the update was
+ * accepted); the operation receives these values and parses nothing.
+ */
+export function acceptedDeployInputs(req: DeployRequest): { manifest: Manifest; cloudConfig: CloudConfig } {
+  return {
+    manifest: manifestSchema.parse(req.manifest),
+    cloudConfig: cloudConfigSchema.parse(req.cloudConfig),
+  };
 }
 
 // The request objects themselves, strictly: a mistyped option must never be read as another one
