@@ -28,11 +28,15 @@ import { resolveOptions, type ActivityOptions } from './options';
 import { releaseQuota } from './release-quota';
 import { reportingRetries, step, type StepKey } from './retry-report';
 import { withTransientRetries } from './transient';
+import type { CallbackActivities } from '../domain/callbacks';
+import { DEFAULT_CALLBACK_TIMEOUT_MS, deliverCallbacks, type DeliveryDeps } from './deliver-callbacks';
 
 export { DEFAULT_ACTIVITY_OPTIONS, type ActivityOptions } from './options';
 export { RETRYABLE } from './failures';
 export { allocationKey, serverKey } from './keys';
 export type { CreateVmProgress } from './create-vm';
+export { callbackSecretFromEnv, CallbackSecret } from './callback-secret';
+export { CALLBACK_HEADERS, signCallback, verifyCallback } from './callback-signature';
 
 /**
  * The activities as plain function properties, checked against the contract: a worker registers them
@@ -93,6 +97,21 @@ export function createActivities(cloud: Cloud, options: Partial<ActivityOptions>
 }
 
 export type ActivityFunctions = ReturnType<typeof createActivities>;
+
+/**
+ * The callback delivery activity, signing with the worker's secret (null: deliveries wait). A failed
+ * attempt that Temporal retries is reported to the outbox as step `callback`, keyed by the URL.
+ */
+export function createCallbackActivities(
+  deps: Pick<DeliveryDeps, 'secret'> & Partial<DeliveryDeps>,
+): CallbackActivities {
+  return {
+    deliverCallbacks: reportingRetries(
+      step('callback', (i: { url: string }) => i.url),
+      deliverCallbacks({ timeoutMs: DEFAULT_CALLBACK_TIMEOUT_MS, ...deps }),
+    ),
+  };
+}
 
 /** A chain's first link, the step the workflow holds the chain in flight as. */
 function chainHead(input: ChainInput): StepKey {

@@ -91,7 +91,8 @@ export type InstanceGroup = z.infer<typeof instanceGroupSchema>;
 export const callbackEventSchema = z.enum(EVENT_TYPES);
 
 export const callbackSchema = z.strictObject({
-  url: z.url(),
+  // Only http and https are ever contacted (redirects are not followed either).
+  url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
   events: z.array(callbackEventSchema).min(1),
 });
 

@@ -3,7 +3,7 @@
 // live here (the process environment), never in workflow inputs or history.
 import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { IllegalStateError } from '@temporalio/common';
-import { createActivities } from '../activities';
+import { callbackSecretFromEnv, createActivities, createCallbackActivities } from '../activities';
 import { checkClouds, cloudsFromEnv } from '../cloud';
 import type { Cloud } from '../cloud/port';
 import {
@@ -75,7 +75,12 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
         (await bundleWorkflows(options.workflowsPath ?? WORKFLOWS_PATH, { traced: tracing !== null })),
       plugins: tracing !== null ? [tracing.plugin] : [],
       dataConverter: dataConverterFromEnv(env),
-      activities: { ...createActivities(cloud), ...settingsActivity(workerSettingsFromEnv(env)) },
+      activities: {
+        ...createActivities(cloud),
+        ...settingsActivity(workerSettingsFromEnv(env)),
+        // The callback secret stays in this process: activities sign, workflows never see it.
+        ...createCallbackActivities({ secret: callbackSecretFromEnv(env) }),
+      },
       interceptors: { activity: [retryCounting] },
       ...tuning,
       // In-flight activities get this long to finish after a shutdown signal before they are

@@ -1,6 +1,8 @@
 // Every update, signal and query, defined once; the workflows, the CLI and the tests import these.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { STEP_RETRYING_SIGNAL, type StepRetrying } from '../domain/activities';
+import type { CallbackBatch } from '../domain/callbacks';
+import type { CallbacksStatus } from './outbox';
 import type {
   DeployRequest,
   DeploymentStatus,
@@ -44,5 +46,9 @@ export const operationFinishedSignal = defineSignal<[OperationResult]>('operatio
 export const operationPlanQuery = defineQuery<PlanView | null>('operationPlan');
 /** From an activity that keeps failing retryably (src/activities/retry-report.ts): why a step waits. */
 export const stepRetryingSignal = defineSignal<[StepRetrying]>(STEP_RETRYING_SIGNAL);
+
+// Callback outbox `callbacks/<deployment>` (callbacks.ts): events in (notify-listeners.ts), status out.
+export const callbackEventsSignal = defineSignal<[CallbackBatch]>('callbackEvents');
+export const callbacksStatusQuery = defineQuery<CallbacksStatus>('callbacksStatus');
 
 export { SEARCH_ATTRIBUTE_NAMES as SEARCH_ATTRIBUTES } from '../domain/search-attributes';
