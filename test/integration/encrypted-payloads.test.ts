@@ -26,6 +26,7 @@ import {
   temporalNamespace,
   testConnection,
 } from '../support/temporal';
+import { rawHistories } from '../support/histories';
 
 const History = proto.temporal.api.history.v1.History;
 const run = promisify(execFile);
@@ -63,28 +64,6 @@ async function withWorker<T>(
 ): Promise<T> {
   const worker: Worker = await createTestWorker({ taskQueue, cloud: region.client, env });
   return worker.runUntil(body);
-}
-
-/** Every history on the task queue, as the server stores it (no codec at all). */
-async function rawHistories(taskQueue: string): Promise<Map<string, proto.temporal.api.history.v1.IHistory>> {
-  const connection = await testConnection();
-  const plain = new Client({ connection, namespace: temporalNamespace() });
-  const out = new Map<string, proto.temporal.api.history.v1.IHistory>();
-  for await (const wf of plain.workflow.list({ query: `TaskQueue = "${taskQueue}"` })) {
-    const events: proto.temporal.api.history.v1.IHistoryEvent[] = [];
-    let nextPageToken: Uint8Array | undefined;
-    do {
-      const page = await connection.workflowService.getWorkflowExecutionHistory({
-        namespace: temporalNamespace(),
-        execution: { workflowId: wf.workflowId, runId: wf.runId },
-        ...(nextPageToken ? { nextPageToken } : {}),
-      });
-      events.push(...(page.history?.events ?? []));
-      nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
-    } while (nextPageToken);
-    out.set(`${wf.workflowId}/${wf.runId}`, { events });
-  }
-  return out;
 }
 
 /**
