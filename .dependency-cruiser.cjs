@@ -5,7 +5,7 @@
 //   cloud → domain, region wire types; region → domain, cloud; activities → domain, cloud;
 //   temporal → domain; client → domain, planner, workflows (messages, types), temporal;
 //   workers → domain, activities, cloud, temporal, workflows (the bundle's entry path);
-//   dev → domain, temporal, workers (tuning flags); program.ts / main.ts compose every command.
+//   dev → domain, temporal, workers (tuning flags), cloud (seeding the moto of `dev up --cloud ec2`); program.ts / main.ts compose every command.
 const allowed = {
   domain: [],
   planner: ['domain'],
@@ -16,7 +16,7 @@ const allowed = {
   temporal: ['domain'],
   client: ['domain', 'planner', 'workflows', 'temporal'],
   workers: ['domain', 'activities', 'cloud', 'temporal', 'workflows'],
-  dev: ['domain', 'temporal', 'workers'],
+  dev: ['domain', 'temporal', 'workers', 'cloud'],
 };
 // Shared by everything: where the package lives on disk.
 const everywhere = ['^src/package-root\\.ts$'];

@@ -3,7 +3,12 @@
 # Installs what is missing, starts the embedded stack (Temporal dev server, region, worker),
 # deploys examples/manifest.yml, then examples/manifest-v2.yml (stemcell 1.181 → 1.182, hot_swap),
 # prints the status table and the UI link, and leaves the stack running.
+# `npm run demo -- --cloud ec2`: the same against a local moto (EC2's API): the worker computes on
+# EC2 through the AWS SDK, quota stays in the region's ledger.
 set -euo pipefail
+
+cloud=region
+if [[ "${1:-}" == "--cloud" && -n "${2:-}" ]]; then cloud="$2"; fi
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -17,7 +22,7 @@ step=""
 on_error() {
   echo >&2
   echo "demo: failed during: $step" >&2
-  echo "  logs: .converge/temporal.log .converge/region.log .converge/worker.log" >&2
+  echo "  logs: .converge/temporal.log .converge/region.log .converge/worker.log (.converge/moto.log)" >&2
   echo "  the stack (if it started) is still running: npx converge dev down stops it" >&2
 }
 trap on_error ERR
@@ -31,14 +36,17 @@ banner() {
 banner "setup (npm ci when needed, the Temporal CLI)"
 bash scripts/setup.sh
 
-banner "converge dev up"
-converge dev up
+cc=examples/cloud-config.yml
+if [[ "$cloud" == ec2 ]]; then cc="${CONVERGE_DEV_DIR:-.converge}/cloud-config-ec2.yml"; fi
 
-banner "converge deploy examples/manifest.yml"
-converge deploy examples/manifest.yml -c examples/cloud-config.yml
+banner "converge dev up --cloud $cloud"
+converge dev up --cloud "$cloud"
+
+banner "converge deploy examples/manifest.yml -c $cc"
+converge deploy examples/manifest.yml -c "$cc" --cloud "$cloud"
 
 banner "converge deploy examples/manifest-v2.yml (stemcell 1.181 → 1.182, hot_swap)"
-converge deploy examples/manifest-v2.yml -c examples/cloud-config.yml --yes
+converge deploy examples/manifest-v2.yml -c "$cc" --cloud "$cloud" --yes
 
 banner "converge status -d web"
 converge status -d web

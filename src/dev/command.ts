@@ -1,6 +1,7 @@
 // `converge dev up|down|status`: the embedded stack (Temporal dev server, region, worker) in the
 // background, with logs and pid files under .converge/.
 import type { Command } from 'commander';
+import { UserError } from '../domain/errors';
 import { exitCodesHelp } from '../domain/exit-codes';
 import { envHelp } from '../temporal/connection';
 
@@ -9,6 +10,7 @@ const DEV_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
   ['CONVERGE_UI_PORT', 'Temporal Web UI port (default 8233)'],
   ['CONVERGE_REGION_PORT', 'region API port (default 7480)'],
   ['CONVERGE_METRICS_PORT', 'worker Prometheus metrics port (default 9464)'],
+  ['CONVERGE_MOTO_PORT', "moto's EC2 API port with --cloud ec2 (default 7481)"],
   ['CONVERGE_DEV_DIR', 'where logs, pid files and SQLite files go (default <repo>/.converge)'],
   ['TEMPORAL_CLI', 'path to the temporal binary (else PATH, else ~/.cache/converge/bin, else go install)'],
 ];
@@ -27,8 +29,12 @@ export function registerDev(program: Command): void {
   dev
     .command('up')
     .description('Start whatever is not running (idempotent) and wait until each part is healthy')
+    .option(
+      '--cloud <kind>',
+      "what the worker computes on: region (default) or ec2 (a local moto, seeded with the examples' subnets and stemcell AMIs)",
+    )
     .addHelpText('after', codes)
-    .action(() => runDev('up'));
+    .action((opts: { cloud?: string }) => runDev('up', opts.cloud));
   dev
     .command('down')
     .description('Stop the worker, the region and the Temporal server (state stays in .converge/)')
@@ -41,11 +47,15 @@ export function registerDev(program: Command): void {
     .action(() => runDev('status'));
 }
 
-async function runDev(verb: 'up' | 'down' | 'status'): Promise<void> {
+async function runDev(verb: 'up' | 'down' | 'status', cloudFlag?: string): Promise<void> {
   const stack = await import('./stack');
   const say = (line: string): void => console.log(line);
   try {
-    const config = stack.devStackConfig();
+    const cloud =
+      cloudFlag === undefined
+        ? undefined
+        : (await import('../domain/cloud-target')).cloudKindOf(cloudFlag, {});
+    const config = stack.devStackConfig(process.env, cloud);
     if (verb === 'down') {
       await stack.devDown(config, say);
       return;
@@ -59,12 +69,23 @@ async function runDev(verb: 'up' | 'down' | 'status'): Promise<void> {
       console.log(`Temporal:     ${stack.temporalAddress(config)} (namespace ${config.namespace})`);
       console.log(`Region:       ${stack.regionUrl(config)}`);
       console.log(`Metrics:      ${stack.metricsUrl(config)} (worker, Prometheus)`);
+      if (statuses.some((s) => s.name === 'moto')) {
+        console.log(`EC2 (moto):   ${stack.motoUrl(config)}; the worker computes there`);
+        console.log(
+          `Deploy with:  converge deploy examples/manifest.yml -c ${stack.ec2CloudConfigPath(config)} --cloud ec2`,
+        );
+      }
       if (verb === 'up') console.log('Stop it with: npx converge dev down');
     } else {
       console.log(verb === 'status' ? '\nStart it with: npx converge dev up' : '');
       process.exitCode = 1;
     }
   } catch (err) {
+    if (err instanceof UserError && !(err instanceof stack.DevStackError)) {
+      console.error(`converge dev ${verb}: ${err.message}`);
+      process.exitCode = err.exitCode;
+      return;
+    }
     if (err instanceof stack.DevStackError) {
       console.error(`converge dev ${verb}: ${err.message}`);
       process.exitCode = err.exitCode;

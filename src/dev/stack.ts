@@ -2,7 +2,7 @@
 // a worker, each a detached background process with its log and pid file under .converge/.
 // `up` is idempotent (a healthy service is left alone), `down` drains then kills, and health is
 // always asked of the service itself, never inferred from a pid file alone.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -24,13 +24,25 @@ import {
   workerPolls,
 } from '../temporal/dev-server';
 import { searchAttributeArgs } from '../temporal/search-attributes';
+import type { CloudKind } from '../domain/cloud-target';
 import { UserError } from '../domain/errors';
+import { DEV_EC2 } from './dev-ec2';
 import { WORKER_NODE_FLAGS, workerEnv } from '../workers/tuning';
 import { DEFAULT_NAMESPACE, taskQueueFromEnv, type Env } from '../temporal/connection';
 import { packageRoot } from '../package-root';
 
-export type ServiceName = 'temporal' | 'region' | 'worker';
-export const SERVICES: readonly ServiceName[] = ['temporal', 'region', 'worker'];
+export type ServiceName = 'temporal' | 'moto' | 'region' | 'worker';
+/** Every service `down` may find, in start order; moto only runs for `up --cloud ec2`. */
+export const SERVICES: readonly ServiceName[] = ['temporal', 'moto', 'region', 'worker'];
+
+/**
+ * The services of this stack: moto joins for `--cloud ec2`, and whenever one is running (a stack
+ * brought up with --cloud ec2 is still that stack for `status` and a plain `up`).
+ */
+function servicesOf(c: DevStackConfig): ServiceName[] {
+  const moto = c.cloud === 'ec2' || readPid(c, 'moto') !== null;
+  return SERVICES.filter((s) => s !== 'moto' || moto);
+}
 
 export interface DevStackConfig {
   /** The package root: commands run here so relative paths (examples/, .converge/) resolve. */
@@ -42,6 +54,10 @@ export interface DevStackConfig {
   regionPort: number;
   /** The worker's Prometheus metrics (CONVERGE_METRICS_ADDRESS=127.0.0.1:PORT). */
   metricsPort: number;
+  /** moto's EC2 API, for `--cloud ec2`. */
+  motoPort: number;
+  /** What the worker computes on: the region (default) or EC2 on a local moto. */
+  cloud: CloudKind;
   namespace: string;
   taskQueue: string;
   env: Env;
@@ -64,17 +80,26 @@ export class DevStackError extends UserError {
   }
 }
 
-const HEALTH_TIMEOUT_MS: Record<ServiceName, number> = { temporal: 60_000, region: 20_000, worker: 90_000 };
+const HEALTH_TIMEOUT_MS: Record<ServiceName, number> = {
+  temporal: 60_000,
+  moto: 60_000,
+  region: 20_000,
+  worker: 90_000,
+};
 
-export function devStackConfig(env: Env = process.env): DevStackConfig {
+/** `cloud` absent: what the stack was last brought up with (`dev up` keeps it), else the region. */
+export function devStackConfig(env: Env = process.env, cloud?: CloudKind): DevStackConfig {
   const root = packageRoot();
+  const dir = env.CONVERGE_DEV_DIR?.trim() || join(root, '.converge');
   return {
     root,
-    dir: env.CONVERGE_DEV_DIR?.trim() || join(root, '.converge'),
+    dir,
     temporalPort: portFromEnv(env, 'CONVERGE_TEMPORAL_PORT', 7233),
     uiPort: portFromEnv(env, 'CONVERGE_UI_PORT', 8233),
     regionPort: portFromEnv(env, 'CONVERGE_REGION_PORT', 7480),
     metricsPort: portFromEnv(env, 'CONVERGE_METRICS_PORT', 9464),
+    motoPort: portFromEnv(env, 'CONVERGE_MOTO_PORT', 7481),
+    cloud: cloud ?? recordedCloud(dir),
     namespace: env.TEMPORAL_NAMESPACE?.trim() || DEFAULT_NAMESPACE,
     taskQueue: taskQueueFromEnv(env),
     env,
@@ -86,11 +111,22 @@ export const uiUrl = (c: DevStackConfig): string =>
   `http://127.0.0.1:${c.uiPort}/namespaces/${encodeURIComponent(c.namespace)}/workflows`;
 export const regionUrl = (c: DevStackConfig): string => `http://127.0.0.1:${c.regionPort}`;
 export const metricsUrl = (c: DevStackConfig): string => `http://127.0.0.1:${c.metricsPort}/metrics`;
+export const motoUrl = (c: DevStackConfig): string => `http://127.0.0.1:${c.motoPort}`;
+/** The example cloud config with the subnets `up --cloud ec2` made in moto. */
+export const ec2CloudConfigPath = (c: DevStackConfig): string => join(c.dir, 'cloud-config-ec2.yml');
 
 /** Starts whatever is not already running and healthy, in dependency order. */
 export async function devUp(c: DevStackConfig, say: (line: string) => void): Promise<ServiceStatus[]> {
   mkdirSync(c.dir, { recursive: true });
-  for (const name of SERVICES) {
+  const worker = await serviceStatus(c, 'worker');
+  const runningOn = recordedCloud(c.dir);
+  if (worker.running && runningOn !== c.cloud) {
+    throw new DevStackError(
+      `the stack's worker computes on ${runningOn}; stop it with \`converge dev down\` to bring it up with --cloud ${c.cloud}`,
+    );
+  }
+  writeFileSync(cloudPath(c), `${c.cloud}\n`);
+  for (const name of servicesOf(c)) {
     const current = await serviceStatus(c, name);
     if (current.running && current.healthy) {
       say(`${name}: already running (pid ${current.pid ?? '?'})`);
@@ -124,6 +160,13 @@ export async function devUp(c: DevStackConfig, say: (line: string) => void): Pro
     say(`${name}: started pid ${child.pid ?? '?'}, log ${logPath(c, name)}`);
     await waitHealthy(c, name, child.pid ?? null, child);
     say(`${name}: healthy${port !== null ? ` on 127.0.0.1:${port}` : ''}`);
+    if (name === 'moto') {
+      // Before the worker starts: its start-up check and the examples need the subnets and AMIs.
+      const { seedMoto } = await import('./moto-seed');
+      say(
+        `moto: seeded (VPC, subnets, stemcell AMIs); cloud config ${await seedMoto(motoUrl(c), c.root, c.dir)}`,
+      );
+    }
   }
   return devStatus(c);
 }
@@ -132,6 +175,7 @@ export async function devUp(c: DevStackConfig, say: (line: string) => void): Pro
 export async function devDown(c: DevStackConfig, say: (line: string) => void): Promise<void> {
   for (const name of [...SERVICES].reverse()) {
     const pid = readPid(c, name);
+    if (name === 'moto' && pid === null) continue; // a region stack: nothing to say
     if (pid === null || !isOurProcess(pid, name)) {
       say(`${name}: not running`);
       removePidFile(c, name);
@@ -144,7 +188,7 @@ export async function devDown(c: DevStackConfig, say: (line: string) => void): P
 }
 
 export async function devStatus(c: DevStackConfig): Promise<ServiceStatus[]> {
-  return Promise.all(SERVICES.map((name) => serviceStatus(c, name)));
+  return Promise.all(servicesOf(c).map((name) => serviceStatus(c, name)));
 }
 
 async function serviceStatus(c: DevStackConfig, name: ServiceName): Promise<ServiceStatus> {
@@ -188,6 +232,12 @@ function command(
         ],
         env: base,
       };
+    case 'moto':
+      return {
+        file: motoServerPath(c.root),
+        args: ['-H', '127.0.0.1', '-p', String(c.motoPort)],
+        env: base,
+      };
     case 'region':
       return {
         file: process.execPath,
@@ -212,8 +262,37 @@ function command(
           CONVERGE_TASK_QUEUE: c.taskQueue,
           CONVERGE_REGION_URL: regionUrl(c),
           CONVERGE_METRICS_ADDRESS: `127.0.0.1:${c.metricsPort}`,
+          ...cloudEnv(c),
         },
       };
+  }
+}
+
+/**
+ * What the worker computes on. Set either way, so a CONVERGE_CLOUD or AWS_* in the shell never points
+ * the dev stack's worker elsewhere: for EC2 it is this stack's moto, with credentials moto accepts.
+ */
+function cloudEnv(c: DevStackConfig): NodeJS.ProcessEnv {
+  if (c.cloud === 'region') return { CONVERGE_CLOUD: 'region' };
+  return {
+    CONVERGE_CLOUD: 'ec2',
+    CONVERGE_EC2_ENDPOINT: motoUrl(c),
+    AWS_REGION: DEV_EC2.region,
+    AWS_ACCESS_KEY_ID: DEV_EC2.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: DEV_EC2.secretAccessKey,
+    AWS_SESSION_TOKEN: '',
+    AWS_PROFILE: '',
+  };
+}
+
+/** moto_server from scripts/moto.sh, which installs it into the per-user cache the first time. */
+function motoServerPath(root: string): string {
+  try {
+    return execFileSync('bash', [join(root, 'scripts', 'moto.sh')], { encoding: 'utf8' }).trim();
+  } catch (err) {
+    throw new DevStackError(
+      `moto: scripts/moto.sh could not install or find moto_server (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`,
+    );
   }
 }
 
@@ -248,6 +327,8 @@ async function isHealthy(c: DevStackConfig, name: ServiceName, pid: number): Pro
       return temporalAnswers(temporalAddress(c), c.namespace);
     case 'region':
       return regionAnswers(c);
+    case 'moto':
+      return answers(`${motoUrl(c)}/moto-api/`);
     case 'worker':
       // Pollers stay listed for a while after a worker dies, so only a poller whose identity carries
       // this pid counts (the SDK's default `pid@host`).
@@ -255,9 +336,13 @@ async function isHealthy(c: DevStackConfig, name: ServiceName, pid: number): Pro
   }
 }
 
-async function regionAnswers(c: DevStackConfig): Promise<boolean> {
+function regionAnswers(c: DevStackConfig): Promise<boolean> {
+  return answers(`${regionUrl(c)}/healthz`);
+}
+
+async function answers(url: string): Promise<boolean> {
   try {
-    const res = await fetch(`${regionUrl(c)}/healthz`, { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
     return res.ok;
   } catch {
     return false;
@@ -350,9 +435,9 @@ function isOurProcess(pid: number, name: ServiceName): boolean {
   const cmdline = readProc(pid, 'cmdline');
   if (cmdline === null) return true;
   const argv = cmdline.split('\0');
-  return name === 'temporal'
-    ? argv.includes('start-dev')
-    : argv.some((a) => a.endsWith('converge.mjs')) && argv.includes(name);
+  if (name === 'temporal') return argv.includes('start-dev');
+  if (name === 'moto') return argv.some((a) => a.endsWith('moto_server'));
+  return argv.some((a) => a.endsWith('converge.mjs')) && argv.includes(name);
 }
 
 function readProc(pid: number, file: string): string | null {
@@ -382,6 +467,16 @@ function portInUse(port: number): Promise<boolean> {
 // ---- files -----------------------------------------------------------------------------------
 
 const pidPath = (c: DevStackConfig, name: ServiceName): string => join(c.dir, `${name}.pid`);
+/** What the stack's worker was last brought up to compute on. */
+const cloudPath = (c: Pick<DevStackConfig, 'dir'>): string => join(c.dir, 'cloud');
+
+function recordedCloud(dir: string): CloudKind {
+  try {
+    return readFileSync(cloudPath({ dir }), 'utf8').trim() === 'ec2' ? 'ec2' : 'region';
+  } catch {
+    return 'region';
+  }
+}
 export const logPath = (c: DevStackConfig, name: ServiceName): string => join(c.dir, `${name}.log`);
 
 function readPid(c: DevStackConfig, name: ServiceName): number | null {
@@ -408,11 +503,21 @@ function tail(path: string, lines = 15): string {
 }
 
 function servicePort(c: DevStackConfig, name: ServiceName): number | null {
-  return name === 'temporal' ? c.temporalPort : name === 'region' ? c.regionPort : null;
+  const ports: Record<ServiceName, number | null> = {
+    temporal: c.temporalPort,
+    moto: c.motoPort,
+    region: c.regionPort,
+    worker: null,
+  };
+  return ports[name];
 }
 
 function portVariable(name: ServiceName): string {
-  return name === 'temporal' ? 'CONVERGE_TEMPORAL_PORT' : 'CONVERGE_REGION_PORT';
+  return name === 'temporal'
+    ? 'CONVERGE_TEMPORAL_PORT'
+    : name === 'moto'
+      ? 'CONVERGE_MOTO_PORT'
+      : 'CONVERGE_REGION_PORT';
 }
 
 function portFromEnv(env: Env, variable: string, fallback: number): number {
