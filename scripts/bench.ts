@@ -5,6 +5,7 @@
 //   npm run bench                          every scenario (about 10 minutes on 2 cores)
 //   npm run bench -- --quick               smaller sizes (about 2 minutes)
 //   npm run bench -- --only noop-1000,hotswap   scenarios by name or name prefix
+//   npm run bench -- --only ec2-100        EC2 on moto: fresh, no-op, hot_swap, delete of 100 (ec2 = all sizes)
 //   npm run bench -- --cpu-prof /tmp/prof  V8 CPU profile of each scenario's worker
 //   npm run bench -- --out file.json | --no-write | --keep (keep the temp dir with logs)
 import { execFileSync } from 'node:child_process';
@@ -17,12 +18,15 @@ import { benchPlanner, formatPlannerBench, yardstickMs, type PlannerBenchRow } f
 import { DeployHarness, type DeployRow, type DeployScenario } from './bench/harness';
 import { limitsTable, markdownTable, timingTable } from './bench/report';
 import { startStack } from './bench/stack';
+import { ec2Table, runEc2Scenarios, type Ec2Row } from './bench/ec2';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export interface BenchPlan {
   plannerSizes: number[];
   deploy: DeployScenario[];
+  /** EC2 on moto (scripts/bench/ec2.ts): fresh, no-op, hot_swap and delete of each size. */
+  ec2Sizes: number[];
 }
 
 export function fullPlan(quick: boolean): BenchPlan {
@@ -42,6 +46,7 @@ export function fullPlan(quick: boolean): BenchPlan {
         s('hotswap', 200),
         s('delete', 200),
       ],
+      ec2Sizes: [100],
     };
   }
   return {
@@ -60,6 +65,7 @@ export function fullPlan(quick: boolean): BenchPlan {
       s('delete', 5_000),
       s('hotswap', 5_000),
     ],
+    ec2Sizes: [100, 1_000],
   };
 }
 
@@ -73,15 +79,28 @@ export function selectPlan(plan: BenchPlan, only: string | undefined): BenchPlan
   const picks = (name: string): boolean => wanted.some((w) => name === w || name.startsWith(`${w}-`));
   const plannerSizes = plan.plannerSizes.filter((n) => picks(`planner-${n / 1000}k`));
   const deploy = plan.deploy.filter((s) => picks(s.name));
-  if (plannerSizes.length === 0 && deploy.length === 0) {
+  const ec2Sizes = plan.ec2Sizes.filter((n) => picks(`ec2-${n}`));
+  if (plannerSizes.length === 0 && deploy.length === 0 && ec2Sizes.length === 0) {
     const names = [
       'planner',
       ...plan.plannerSizes.map((n) => `planner-${n / 1000}k`),
       ...plan.deploy.map((s) => s.name),
+      'ec2',
+      ...plan.ec2Sizes.map((n) => `ec2-${n}`),
     ];
     throw new Error(`--only ${only}: no such scenario; known: ${names.join(', ')}`);
   }
-  return { plannerSizes, deploy };
+  return { plannerSizes, deploy, ec2Sizes };
+}
+
+async function runEc2(sizes: readonly number[], say: (line: string) => void): Promise<Ec2Row[]> {
+  if (sizes.length === 0) return [];
+  const stack = await startStack({ say });
+  try {
+    return await runEc2Scenarios(stack, sizes, say);
+  } finally {
+    await stack.stop();
+  }
 }
 
 export async function runDeployScenarios(
@@ -166,6 +185,7 @@ async function main(): Promise<void> {
     ...(values['cpu-prof'] ? { cpuProfDir: values['cpu-prof'] } : {}),
     keepDir: values.keep,
   });
+  const ec2 = await runEc2(plan.ec2Sizes, say);
   const yardstick = Math.min(yardstickMs(), yardstickMs(), yardstickMs());
 
   const table = markdownTable(planner, deploy);
@@ -174,6 +194,8 @@ async function main(): Promise<void> {
     process.stdout.write(`\nTemporal limits per operation run:\n\n${limitsTable(deploy)}\n`);
     process.stdout.write(`\nWhere the time went (per activity):\n\n${timingTable(deploy)}\n`);
   }
+  if (ec2.length > 0)
+    process.stdout.write(`\nEC2 on moto (default rate 20/s, burst 100):\n\n${ec2Table(ec2)}\n`);
   if (planner.length > 0) process.stdout.write(`\nplanner detail:\n\n${formatPlannerBench(planner)}\n`);
   process.stdout.write(`\nyardstick (1M objects into a Map): ${yardstick.toFixed(0)} ms\n`);
 
@@ -192,6 +214,7 @@ async function main(): Promise<void> {
       table,
       planner,
       deploy,
+      ec2,
     };
     writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
     say(`wrote ${out}`);
