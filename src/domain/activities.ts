@@ -1,5 +1,6 @@
 // The contract between workflows and activities: defined once, implemented in src/activities,
 // called through proxyActivities in src/workflows. Inputs carry ids and specs, never credentials.
+import type { CloudKind } from './cloud-target';
 import type { Observed, PoolStatus, QuotaAmount, Server, VmSpec } from './cloud';
 
 export interface ObserveInput {
@@ -195,6 +196,11 @@ export const STEP_RETRYING_SIGNAL = 'stepRetrying';
 /** The worker's own settings, read once per operation so the operation records what it started with. */
 export interface WorkerSettings {
   defaultStrategy: 'hot_swap' | 'delete_create';
+  /**
+   * What the worker computes on, so an operation can refuse a cloud config its cloud cannot honour
+   * before any step (the CLI checks only when told the cloud). Absent in histories recorded before.
+   */
+  cloud?: CloudKind;
 }
 
 export interface WorkerSettingsActivity {

@@ -6,6 +6,7 @@ import { IllegalStateError } from '@temporalio/common';
 import { callbackSecretFromEnv, createActivities, createCallbackActivities } from '../activities';
 import { checkClouds, cloudsFromEnv } from '../cloud';
 import type { Cloud } from '../cloud/port';
+import type { CloudKind } from '../domain/cloud-target';
 import {
   connectionOptions,
   taskQueueFromEnv,
@@ -29,6 +30,11 @@ export interface ConvergeWorkerOptions {
   taskQueue?: string;
   /** Default: `cloudsFromEnv(env)` (CONVERGE_CLOUD, CONVERGE_REGION_URL, CONVERGE_REGION_TOKEN, EC2's). */
   cloud?: Cloud;
+  /**
+   * What `cloud` computes on, for operations to check cloud configs against (WorkerSettings.cloud).
+   * Default: CONVERGE_CLOUD's when the cloud comes from the environment, else unchecked.
+   */
+  cloudKind?: CloudKind;
   /** A prebuilt bundle (see bundle.ts); otherwise `workflowsPath` is bundled at start. */
   workflowBundle?: WorkflowBundleOption;
   /** Default: src/workflows/index.ts. Ignored when `workflowBundle` is given. */
@@ -57,7 +63,8 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
   const namespace = options.namespace ?? settings.namespace;
   const taskQueue = options.taskQueue ?? taskQueueFromEnv(env);
   const tuning = withinSlots({ ...tuningFromEnv(env), ...options.tuning });
-  const cloud = meteredCloud(options.cloud ?? (await checkedCloud(env)), Runtime.instance().metricMeter);
+  const chosen = options.cloud ? { cloud: options.cloud, kind: options.cloudKind } : await checkedCloud(env);
+  const cloud = meteredCloud(chosen.cloud, Runtime.instance().metricMeter);
 
   // OpenTelemetry loads only when an OTLP endpoint is configured (tracing-env.ts).
   const tracing = tracingConfigured(env) ? (await import('../temporal/tracing')).workerTracing(env) : null;
@@ -77,7 +84,7 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
       dataConverter: dataConverterFromEnv(env),
       activities: {
         ...createActivities(cloud),
-        ...settingsActivity(workerSettingsFromEnv(env)),
+        ...settingsActivity(workerSettingsFromEnv(env, chosen.kind)),
         // The callback secret stays in this process: activities sign, workflows never see it.
         ...createCallbackActivities({ secret: callbackSecretFromEnv(env) }),
       },
@@ -135,10 +142,10 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
 }
 
 /** The cloud by CONVERGE_CLOUD, checked before Temporal: one line says what it reached, or why not. */
-async function checkedCloud(env: Env): Promise<Cloud> {
+async function checkedCloud(env: Env): Promise<{ cloud: Cloud; kind: CloudKind }> {
   const clouds = cloudsFromEnv(env);
   console.log(await checkClouds(clouds, env));
-  return clouds.cloud;
+  return clouds;
 }
 
 async function connectWorker(settings: TemporalSettings): Promise<NativeConnection> {

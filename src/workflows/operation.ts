@@ -11,6 +11,10 @@ import {
 } from '@temporalio/workflow';
 import type { Observed, PoolStatus } from '../domain/cloud';
 import type { VmStrategy } from '../domain/manifest';
+import type { CloudConfig } from '../domain/cloud-config';
+import { cloudTargetFindings, type CloudKind } from '../domain/cloud-target';
+import { NON_RETRYABLE } from '../domain/activities';
+import { formatPath } from '../domain/errors';
 import type { InstanceRecord } from '../domain/instance';
 import {
   dynamicAddresses,
@@ -74,7 +78,7 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   ]);
   progress.enter('observing');
   // The strategy default is read once and pinned for the whole operation, across continue-as-new.
-  const { defaultStrategy, observed, pool } = await openingReads(input);
+  const { defaultStrategy, cloud, observed, pool } = await openingReads(input);
 
   progress.enter('planning');
   const planning = plan(input, defaultStrategy, observed);
@@ -83,8 +87,9 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   progress.planned(obligation, view);
   progress.show();
   const result = resultOf(input, defaultStrategy, obligation, view);
-  // A plan that would wait forever for an address (planner/liveness.ts) starts nothing.
-  const refused = refusal(obligation);
+  // A plan that would wait forever for an address (planner/liveness.ts), or create VMs from a cloud
+  // config the worker's cloud cannot honour, starts nothing.
+  const refused = refusal(obligation) ?? misfit(obligation, input.cloudConfig, cloud);
   if (input.dryRun) {
     progress.enter('done');
     return { ...result.unchanged(observed, 'planned', refused), plan: view };
@@ -248,6 +253,23 @@ function refusal(obligation: Obligation): OperationFailure | null {
   return { step: null, type: PLAN_REFUSED, message: obligation.refusals.map((r) => r.message).join('\n') };
 }
 
+/**
+ * The cloud config names things the worker's cloud cannot use (a missing subnet_id for EC2, …) and
+ * the plan would create VMs with it: fail before any step, naming each field. The CLI refuses the
+ * same before anything starts when told the cloud (--cloud / CONVERGE_CLOUD); this catches the rest.
+ */
+function misfit(
+  obligation: Obligation,
+  cloudConfig: CloudConfig,
+  cloud: CloudKind | undefined,
+): OperationFailure | null {
+  if (cloud === undefined || obligation.steps.every((s) => s.kind !== 'create-vm')) return null;
+  const findings = cloudTargetFindings(cloud, cloudConfig);
+  if (findings.length === 0) return null;
+  const what = findings.map((f) => `cloud config ${formatPath(f.path)}: ${f.message}`).join('\n');
+  return { step: null, type: NON_RETRYABLE.invalid, message: `the worker computes on ${cloud}:\n${what}` };
+}
+
 function statusOf(outcome: EnactOutcome): OperationResult['status'] {
   return outcome === 'stopped' ? 'cancelled' : outcome === 'done' ? 'converged' : 'failed';
 }
@@ -295,6 +317,8 @@ async function drain(
 
 interface OpeningReads {
   defaultStrategy: VmStrategy;
+  /** The worker's cloud (WorkerSettings.cloud); undefined when resumed or not known. */
+  cloud: CloudKind | undefined;
   observed: Observed;
   /** The resource pool's status, read with the others when the operation may create VMs; null if it failed. */
   pool: Promise<PoolStatus | null> | null;
@@ -307,16 +331,21 @@ interface OpeningReads {
  */
 async function openingReads(input: OperationInput): Promise<OpeningReads> {
   if (input.resume) {
-    return { defaultStrategy: input.resume.defaultStrategy, observed: input.resume.observed, pool: null };
+    return {
+      defaultStrategy: input.resume.defaultStrategy,
+      cloud: undefined,
+      observed: input.resume.observed,
+      pool: null,
+    };
   }
   const mayCreate = !input.dryRun && (input.kind === 'deploy' || input.kind === 'recreate');
   // A failed read here is not the operation's failure: the quota check reads the pool again.
   const pool = mayCreate ? reads.getPool(input.manifest.resource_pool).catch(() => null) : null;
-  const [{ defaultStrategy }, observed] = await Promise.all([
+  const [{ defaultStrategy, cloud }, observed] = await Promise.all([
     settings.workerSettings(),
     reads.observe({ deployment: input.deployment }),
   ]);
-  return { defaultStrategy, observed, pool };
+  return { defaultStrategy, cloud, observed, pool };
 }
 
 /** Fails the operation before any step when the pool cannot hold the obligation's peak. */

@@ -88,6 +88,8 @@ export interface TestWorkerOptions {
   taskQueue: string;
   /** The cloud the activities use, e.g. a client of a region started for the test. */
   cloud: Cloud;
+  /** What `cloud` computes on, so operations check cloud configs against it (default: unchecked). */
+  cloudKind?: 'region' | 'ec2';
   tuning?: Partial<WorkerTuning>;
   /** The worker's environment (e.g. CONVERGE_DEFAULT_VM_STRATEGY); empty by default, never the test's own. */
   env?: Record<string, string>;
@@ -104,6 +106,7 @@ export async function createTestWorker(options: TestWorkerOptions): Promise<Work
   const { worker } = await createConvergeWorker({
     taskQueue: options.taskQueue,
     cloud: options.cloud,
+    ...(options.cloudKind !== undefined ? { cloudKind: options.cloudKind } : {}),
     connection: await testWorkerConnection(),
     namespace: temporalNamespace(),
     workflowBundle: await testBundle(),

@@ -1,0 +1,94 @@
+// The worker's own net for a cloud config EC2 cannot honour, when the CLI was not told the cloud (no
+// --cloud ec2, no CONVERGE_CLOUD): the operation reads the worker's cloud with its settings and fails
+// before any step, naming each field; EC2 (moto) is never asked to create anything, and no quota is
+// allocated. A dry run reports the same and plans nothing into the cloud either.
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Deployments } from '../../src/client/deployments';
+import type { Ec2Compute } from '../../src/cloud/ec2';
+import { GuardedLedger, joinCloud } from '../../src/cloud/ledger';
+import { TAG } from '../../src/domain/cloud';
+import { cloudConfigSchema } from '../../src/domain/cloud-config';
+import { everMade } from '../support/ec2-invariants';
+import { ec2CloudConfig, ec2Manifest } from '../support/ec2-fixtures';
+import {
+  ec2ComputeOf,
+  makeNetwork,
+  registerStemcell,
+  SKIP_MOTO,
+  startMoto,
+  type MotoHandle,
+} from '../support/moto';
+import { startRegion, type StartedRegion } from '../support/region';
+import { closeTestConnections, createTestWorker, taskQueueFor, testClient } from '../support/temporal';
+
+const NAME = 'ec2misfit';
+
+describe.skipIf(SKIP_MOTO)('EC2 (moto): a cloud config EC2 cannot honour, past the CLI', () => {
+  let region: StartedRegion;
+  let moto: MotoHandle;
+  let ec2: Ec2Compute;
+  let worker: Worker;
+  let running: Promise<void>;
+  let deployments: Deployments;
+  let bad: ReturnType<typeof ec2CloudConfig>;
+  const taskQueue = taskQueueFor('ec2-misfit');
+
+  beforeAll(async () => {
+    [region, moto] = await Promise.all([startRegion(), startMoto()]);
+    const network = await makeNetwork(moto.client, '10.30.0.0/16', [
+      { zone: 'us-east-1a', cidr: '10.30.0.0/22' },
+      { zone: 'us-east-1b', cidr: '10.30.4.0/22' },
+    ]);
+    await registerStemcell(moto.client, { os: 'ubuntu-jammy', version: '1.181' });
+    // The z2 subnet without its subnet_id, and a misspelt instance type field on 'small'.
+    const raw = structuredClone(ec2CloudConfig(network));
+    const second = raw.networks[0]?.subnets[1];
+    if (second) second.cloud_properties = {};
+    const small = raw.vm_types.find((t) => t.name === 'small');
+    if (small) small.cloud_properties = { instance_typ: 't3.small' };
+    bad = cloudConfigSchema.parse(raw);
+    ec2 = ec2ComputeOf(moto);
+    worker = await createTestWorker({
+      taskQueue,
+      cloud: joinCloud(ec2, new GuardedLedger(region.client, ec2)),
+      cloudKind: 'ec2',
+    });
+    running = worker.run();
+    deployments = new Deployments(await testClient(), { taskQueue, limits: { buildDeadlineMs: 60_000 } });
+  });
+
+  afterAll(async () => {
+    worker?.shutdown();
+    await running;
+    await Promise.all([region?.stop(), moto?.stop()]);
+    await closeTestConnections();
+  });
+
+  it('fails before any step, naming each field; nothing created in EC2, no allocation', async () => {
+    const manifest = ec2Manifest(NAME, '1.181');
+    const dry = await deployments.wait(
+      await deployments.deploy(NAME, { manifest, cloudConfig: bad, dryRun: true }),
+    );
+    expect(dry.status).toBe('planned');
+    expect(dry.failure?.message).toContain('networks[0].subnets[1].cloud_properties.subnet_id');
+
+    const result = await deployments.wait(await deployments.deploy(NAME, { manifest, cloudConfig: bad }));
+    expect(result.status).toBe('failed');
+    expect(result.failure?.type).toBe('InvalidInput');
+    expect(result.failure?.step).toBeNull();
+    const message = result.failure?.message ?? '';
+    expect(message).toContain('the worker computes on ec2');
+    expect(message).toContain(
+      'cloud config networks[0].subnets[1].cloud_properties.subnet_id: required for EC2',
+    );
+    expect(message).toContain(
+      "cloud config vm_types[0].cloud_properties.instance_typ: unknown field 'instance_typ'",
+    );
+    expect(result.stepsDone ?? 0).toBe(0);
+
+    expect(await everMade(moto.client, NAME)).toEqual([]);
+    expect(ec2.stats.calls.RunInstances ?? 0).toBe(0);
+    expect(await region.client.listAllocations({ [TAG.deployment]: NAME })).toEqual([]);
+  });
+});
