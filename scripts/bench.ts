@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchPlanner, formatPlannerBench, yardstickMs, type PlannerBenchRow } from './bench-planner';
 import { DeployHarness, type DeployRow, type DeployScenario } from './bench/harness';
-import { limitsTable, markdownTable, timingTable } from './bench/report';
+import { actionsTable, fleetLines, limitsTable, markdownTable, timingTable } from './bench/report';
 import { startStack } from './bench/stack';
 import { ec2Table, runEc2Scenarios, type Ec2Row } from './bench/ec2';
 
@@ -28,6 +28,20 @@ export interface BenchPlan {
   /** EC2 on moto (scripts/bench/ec2.ts): fresh, no-op, hot_swap and delete of each size. */
   ec2Sizes: number[];
 }
+
+/**
+ * The next scale bar: not in the full run (10,000 instances take many minutes on 2 cores), only by
+ * exact name, or all four 10,000 scenarios as `10k`, or `scale` for all of them.
+ */
+export const SCALE_SCENARIOS: readonly DeployScenario[] = [
+  ...(['fresh', 'noop', 'hotswap', 'delete'] as const).map((kind) => ({
+    name: `${kind}-10000`,
+    kind,
+    instances: 10_000,
+  })),
+  // 20 deployments of 250 hot-swapped at once on one worker, against one hotswap-5000.
+  { name: 'fleet-20x250', kind: 'hotswap', instances: 250, deployments: 20 },
+];
 
 export function fullPlan(quick: boolean): BenchPlan {
   const s = (kind: DeployScenario['kind'], instances: number): DeployScenario => ({
@@ -78,7 +92,14 @@ export function selectPlan(plan: BenchPlan, only: string | undefined): BenchPlan
     .filter(Boolean);
   const picks = (name: string): boolean => wanted.some((w) => name === w || name.startsWith(`${w}-`));
   const plannerSizes = plan.plannerSizes.filter((n) => picks(`planner-${n / 1000}k`));
-  const deploy = plan.deploy.filter((s) => picks(s.name));
+  const scale = SCALE_SCENARIOS.filter(
+    (s) =>
+      wanted.includes(s.name) ||
+      wanted.includes('scale') ||
+      (wanted.includes('10k') && s.instances === 10_000) ||
+      (wanted.includes('fleet') && (s.deployments ?? 1) > 1),
+  );
+  const deploy = [...plan.deploy.filter((s) => picks(s.name)), ...scale];
   const ec2Sizes = plan.ec2Sizes.filter((n) => picks(`ec2-${n}`));
   if (plannerSizes.length === 0 && deploy.length === 0 && ec2Sizes.length === 0) {
     const names = [
@@ -87,6 +108,9 @@ export function selectPlan(plan: BenchPlan, only: string | undefined): BenchPlan
       ...plan.deploy.map((s) => s.name),
       'ec2',
       ...plan.ec2Sizes.map((n) => `ec2-${n}`),
+      ...SCALE_SCENARIOS.map((s) => s.name),
+      '10k',
+      'scale',
     ];
     throw new Error(`--only ${only}: no such scenario; known: ${names.join(', ')}`);
   }
@@ -120,11 +144,19 @@ export async function runDeployScenarios(
     try {
       for (const s of scenarios) {
         options.say(`${s.name}: running`);
-        const row = await harness.run(s);
+        const row = {
+          ...(await harness.run(s)),
+          loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100),
+        };
         options.say(
           `${s.name}: ${row.status}${row.wallMs !== null ? ` in ${(row.wallMs / 1000).toFixed(2)} s` : ''}` +
             (row.idealMs ? ` (ideal ${(row.idealMs / 1000).toFixed(1)} s)` : '') +
-            (row.workerPeakRssMb !== null ? `, worker peak ${row.workerPeakRssMb.toFixed(0)} MB` : ''),
+            (row.workerPeakRssMb !== null ? `, worker peak ${row.workerPeakRssMb.toFixed(0)} MB` : '') +
+            (row.actionsPerInstance !== null
+              ? `, ${row.actionsPerInstance.toFixed(2)} actions/instance`
+              : '') +
+            (row.fleet ? `, slowest deployment ${(row.fleet.slowestMs / 1000).toFixed(2)} s` : '') +
+            ` (load ${row.loadavg.join(' ')})`,
         );
         if (row.failure) options.say(`  ${row.failure.split('\n').slice(0, 6).join('\n  ')}`);
         rows.push(row);
@@ -174,6 +206,8 @@ async function main(): Promise<void> {
   const plan = selectPlan(fullPlan(values.quick), values.only);
   const say = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
   const startedAt = new Date();
+  const loadAtStart = machine().loadavg;
+  say(`load average ${JSON.stringify(loadAtStart)} on ${os.cpus().length} cores`);
 
   let planner: PlannerBenchRow[] = [];
   if (plan.plannerSizes.length > 0) {
@@ -191,13 +225,19 @@ async function main(): Promise<void> {
   const table = markdownTable(planner, deploy);
   process.stdout.write(`\n${table}\n`);
   if (deploy.length > 0) {
+    process.stdout.write(`\nTemporal Cloud Actions per instance, by kind:\n\n${actionsTable(deploy)}\n`);
+    const fleets = fleetLines(deploy);
+    if (fleets) process.stdout.write(`\n${fleets}\n`);
     process.stdout.write(`\nTemporal limits per operation run:\n\n${limitsTable(deploy)}\n`);
     process.stdout.write(`\nWhere the time went (per activity):\n\n${timingTable(deploy)}\n`);
   }
   if (ec2.length > 0)
     process.stdout.write(`\nEC2 on moto (default rate 20/s, burst 100):\n\n${ec2Table(ec2)}\n`);
   if (planner.length > 0) process.stdout.write(`\nplanner detail:\n\n${formatPlannerBench(planner)}\n`);
-  process.stdout.write(`\nyardstick (1M objects into a Map): ${yardstick.toFixed(0)} ms\n`);
+  const load = machine().loadavg;
+  process.stdout.write(
+    `\nyardstick (1M objects into a Map): ${yardstick.toFixed(0)} ms; load average at the end ${JSON.stringify(load)} (at the start ${JSON.stringify(loadAtStart)})\n`,
+  );
 
   if (!values['no-write']) {
     const date = startedAt.toISOString().slice(0, 10);
@@ -209,6 +249,7 @@ async function main(): Promise<void> {
       finishedAt: new Date().toISOString(),
       commit: gitCommit(),
       machine: machine(),
+      loadavgAtStart: loadAtStart,
       yardstickMs: Math.round(yardstick),
       options: { quick: values.quick, only: values.only ?? null },
       table,

@@ -18,13 +18,21 @@ import {
   type OperationTicket,
 } from '../../src/workflows/types';
 import { criticalPathMs, stepDurations, type CloudLatencies } from './critical-path';
-import { chainStats, totalEvents, type ActivityTiming } from './history';
+import {
+  actionsBetween,
+  deploymentActions,
+  totalActions,
+  type ActionCounts,
+  type ActionLedger,
+} from './actions';
+import { chainStats, totalEvents, type ActivityTiming, type ChainStats } from './history';
 import { benchCloudConfig, benchManifest, NEW_STEMCELL, OLD_STEMCELL } from './inputs';
 import {
   cpuSeconds,
   NAMESPACE,
   peakRssMb,
   resetPeakRss,
+  serverRequests,
   setFaults,
   startWorker,
   type BenchWorker,
@@ -36,7 +44,19 @@ export type DeployKind = 'fresh' | 'noop' | 'hotswap' | 'delete';
 export interface DeployScenario {
   name: string;
   kind: DeployKind;
+  /** Instances per deployment. */
   instances: number;
+  /** A fleet: this many deployments of `instances` each, operated on at the same time (default 1). */
+  deployments?: number;
+}
+
+/** A fleet's deployments, each from the common start to its own end. */
+export interface FleetFigures {
+  deployments: number;
+  fastestMs: number;
+  medianMs: number;
+  slowestMs: number;
+  slowest: string;
 }
 
 export interface DeployRow {
@@ -53,6 +73,20 @@ export interface DeployRow {
   /** Entity events added by the operation plus every event of every run of the operation. */
   historyEvents: number | null;
   eventsPerInstance: number | null;
+  /**
+   * Temporal Cloud billable Actions recorded in the histories of every workflow of the deployment(s)
+   * during the operation, by kind (scripts/bench/actions.ts), and their sum per instance with the
+   * heartbeats that reached the server.
+   */
+  actions: ActionCounts | null;
+  actionsPerInstance: number | null;
+  /** RecordActivityTaskHeartbeat requests the server answered during the operation (billed; not in histories). */
+  heartbeats: number | null;
+  /** QueryWorkflow requests during the operation: the waiting client's polling, not the operation's (billed). */
+  queries: number | null;
+  fleet: FleetFigures | null;
+  /** The machine's 1/5/15-minute load average when the scenario ended (a shared machine's noise). */
+  loadavg: number[] | null;
   /** Activities of every run: task-queue activities plus local ones (none since `cheap-steps-as-activities`). */
   activities: number | null;
   localActivities: number | null;
@@ -138,6 +172,7 @@ export class DeployHarness {
   }
 
   async run(s: DeployScenario): Promise<DeployRow> {
+    if ((s.deployments ?? 1) > 1) return this.runFleet(s);
     const name = `bench-${s.instances}`;
     const latencies = s.kind === 'hotswap' || s.kind === 'delete' ? SLOW : ZERO;
     const row = emptyRow(s, latencies);
@@ -164,12 +199,13 @@ export class DeployHarness {
         await this.obligationFor(s.kind, name, manifest),
         stepDurations(latencies),
       );
-      const measured = await this.measure(worker, name, s.instances, () =>
+      const measured = await this.measure(worker, [name], s.instances, () =>
         s.kind === 'delete'
           ? this.deployments.delete(name)
           : this.deployments.deploy(name, { manifest, cloudConfig: benchCloudConfig }),
       );
-      const { result } = measured;
+      const result = measured.results[0];
+      if (!result) throw new Error(`${name}: no result`);
       if (s.kind === 'delete' && result.status === 'converged') this.deployed.delete(name);
       else if (result.status === 'converged')
         this.deployed.set(name, {
@@ -263,12 +299,14 @@ export class DeployHarness {
 
   private async measure(
     worker: BenchWorker,
-    name: string,
+    names: readonly string[],
     instances: number,
-    start: () => Promise<OperationTicket>,
-  ): Promise<{ result: OperationResult; row: Partial<DeployRow> }> {
-    const entityId = deploymentWorkflowId(name);
-    const entityBefore = await totalEvents(this.client, entityId);
+    start: (name: string) => Promise<OperationTicket>,
+  ): Promise<{ results: OperationResult[]; endsMs: number[]; row: Partial<DeployRow> }> {
+    const entityIds = names.map(deploymentWorkflowId);
+    const entityBefore = await Promise.all(entityIds.map((id) => totalEvents(this.client, id)));
+    const actionsBefore = await this.actionLedgers(names);
+    const requestsBefore = await serverRequests(this.stack);
     resetPeakRss(worker.pid);
     const cpu0 = {
       worker: cpuSeconds(worker.pid),
@@ -276,33 +314,62 @@ export class DeployHarness {
       region: cpuSeconds(this.stack.region.pid),
     };
     const t0 = performance.now();
-    const ticket = await labelled('start the operation', start);
-    const result = await labelled('wait for the operation', () =>
-      this.waitGuarded(name, ticket, timeoutFor(instances)),
+    // Every operation starts at once; each deployment's end is timed on its own.
+    const endsMs: number[] = [];
+    const outcomes = await Promise.all(
+      names.map(async (name, i) => {
+        const ticket = await labelled('start the operation', () => start(name));
+        const result = await labelled('wait for the operation', () =>
+          this.waitGuarded(name, ticket, timeoutFor(instances)),
+        );
+        endsMs[i] = performance.now() - t0;
+        return { ticket, result };
+      }),
     );
     const wallMs = performance.now() - t0;
     const workerPeakRssMb = peakRssMb(worker.pid);
-    await this.settle(name);
+    for (const name of names) await this.settle(name);
     const cpu = {
       worker: cpuSeconds(worker.pid) - cpu0.worker,
       temporal: cpuSeconds(this.stack.temporal.pid) - cpu0.temporal,
       region: cpuSeconds(this.stack.region.pid) - cpu0.region,
     };
-    const op = await labelled('read the operation history', () => chainStats(this.client, ticket.workflowId));
-    // BENCH_DUMP_HISTORY=<dir>: the operation's last run, as JSON, for a closer look afterwards.
-    const dumpDir = process.env.BENCH_DUMP_HISTORY;
-    if (dumpDir) {
-      const history = await this.client.workflow.getHandle(ticket.workflowId).fetchHistory();
-      writeFileSync(join(dumpDir, `${name}-${ticket.operation}.json`), JSON.stringify(history));
+    const requestsAfter = await serverRequests(this.stack);
+    const requests = (op: string): number => (requestsAfter.get(op) ?? 0) - (requestsBefore.get(op) ?? 0);
+    const heartbeats = requests('RecordActivityTaskHeartbeat') + requests('RecordActivityTaskHeartbeatById');
+    const ops: ChainStats[] = [];
+    for (const { ticket } of outcomes) {
+      ops.push(
+        await labelled('read the operation history', () => chainStats(this.client, ticket.workflowId)),
+      );
+      // BENCH_DUMP_HISTORY=<dir>: the operation's last run, as JSON, for a closer look afterwards.
+      const dumpDir = process.env.BENCH_DUMP_HISTORY;
+      if (dumpDir) {
+        const history = await this.client.workflow.getHandle(ticket.workflowId).fetchHistory();
+        writeFileSync(
+          join(dumpDir, `${ticket.deployment}-${ticket.operation}.json`),
+          JSON.stringify(history),
+        );
+      }
     }
-    const entityAfter = await labelled('read the entity history', () => totalEvents(this.client, entityId));
-    const historyEvents = op.events + (entityAfter - entityBefore);
+    const entityAfter = await labelled('read the entity history', () =>
+      Promise.all(entityIds.map((id) => totalEvents(this.client, id))),
+    );
+    const actionsAfter = await labelled('count the Actions', () => this.actionLedgers(names, actionsBefore));
+    const actions = actionsBetween(actionsBefore, actionsAfter);
+    const op = mergeChains(ops, endsMs);
+    const historyEvents = op.events + sum(entityAfter) - sum(entityBefore);
     return {
-      result,
+      results: outcomes.map((o) => o.result),
+      endsMs,
       row: {
         wallMs,
         historyEvents,
         eventsPerInstance: historyEvents / instances,
+        actions,
+        actionsPerInstance: (totalActions(actions) + heartbeats) / instances,
+        heartbeats,
+        queries: requests('QueryWorkflow'),
         activities: op.activities + op.localActivities,
         localActivities: op.localActivities,
         activitiesPerInstance: (op.activities + op.localActivities) / instances,
@@ -320,6 +387,87 @@ export class DeployHarness {
         activityTiming: op.timing,
       },
     };
+  }
+
+  /** Every run of every workflow of these deployments, with its Actions (actions.ts). */
+  private async actionLedgers(names: readonly string[], known?: ActionLedger): Promise<ActionLedger> {
+    const ledger: ActionLedger = new Map();
+    for (const name of names) {
+      const runs = await deploymentActions(this.client, name, [deploymentWorkflowId(name)], known);
+      for (const [key, run] of runs) ledger.set(key, run);
+    }
+    return ledger;
+  }
+
+  /**
+   * A fleet: `deployments` deployments of `instances` each (`fleet-<i>`), deployed at the old stemcell
+   * (unmeasured, side by side), then all hot-swapped at once on the one worker. wall is the last one's
+   * end; `fleet` gives the fastest, median and slowest deployment.
+   */
+  private async runFleet(s: DeployScenario): Promise<DeployRow> {
+    const count = s.deployments ?? 1;
+    const names = Array.from({ length: count }, (_, i) => `fleet-${i + 1}`);
+    const total = s.instances * count;
+    const row = { ...emptyRow(s, SLOW), instances: total };
+    const worker = await startWorker(this.stack, {
+      taskQueue: TASK_QUEUE,
+      ...(this.options.workerEnv ? { env: this.options.workerEnv } : {}),
+      ...(this.options.cpuProfDir ? { cpuProfDir: join(this.options.cpuProfDir, s.name) } : {}),
+    });
+    try {
+      await setFaults(this.stack, ZERO);
+      await this.warmUp(s.name);
+      this.options.say(`  setup: deploy ${count} × ${s.instances} instances side by side`);
+      await Promise.all(names.map((name) => this.ensure(name, s.instances, OLD_STEMCELL)));
+      await setFaults(this.stack, SLOW);
+      const manifestOf = (name: string): Manifest => benchManifest(name, s.instances, NEW_STEMCELL);
+      const first = names[0] ?? '';
+      // Every deployment plans the same obligation; alone, each would take this long.
+      const idealMs = criticalPathMs(
+        await this.obligationFor('hotswap', first, manifestOf(first)),
+        stepDurations(SLOW),
+      );
+      const measured = await this.measure(worker, names, total, (name) =>
+        this.deployments.deploy(name, { manifest: manifestOf(name), cloudConfig: benchCloudConfig }),
+      );
+      const ends = measured.endsMs.map((ms, i) => ({ ms, name: names[i] ?? '' })).sort((a, b) => a.ms - b.ms);
+      const failed = measured.results.filter((r) => r.status !== 'converged');
+      measured.results.forEach((result, i) => {
+        const name = names[i] ?? '';
+        if (result.status === 'converged')
+          this.deployed.set(name, { instances: s.instances, version: NEW_STEMCELL, records: result.records });
+      });
+      const wallMs = measured.row.wallMs ?? null;
+      return {
+        ...row,
+        ...measured.row,
+        status: failed.length === 0 ? 'converged' : `${failed.length} of ${count} not converged`,
+        idealMs,
+        ratio: idealMs > 0 && wallMs !== null ? wallMs / idealMs : null,
+        stepsTotal: sum(measured.results.map((r) => r.stepsTotal)),
+        fleet: {
+          deployments: count,
+          fastestMs: ends[0]?.ms ?? 0,
+          medianMs: ends[Math.floor(ends.length / 2)]?.ms ?? 0,
+          slowestMs: ends[ends.length - 1]?.ms ?? 0,
+          slowest: ends[ends.length - 1]?.name ?? '',
+        },
+        failure: failed[0]?.failure
+          ? `${failed[0].failure.step ?? ''} ${failed[0].failure.message}`.trim()
+          : null,
+      };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      for (const name of names) await this.terminate(name);
+      return {
+        ...row,
+        status: `error: ${message.split('\n')[0] ?? ''}`,
+        failure: `${err instanceof Error ? (err.stack ?? message) : message}\n${workerErrors(this.stack, TASK_QUEUE)}`,
+      };
+    } finally {
+      await setFaults(this.stack, ZERO).catch(() => undefined);
+      await worker.stop();
+    }
   }
 
   /**
@@ -433,6 +581,12 @@ function emptyRow(s: DeployScenario, latencies: CloudLatencies): DeployRow {
     activities: null,
     localActivities: null,
     activitiesPerInstance: null,
+    actions: null,
+    actionsPerInstance: null,
+    heartbeats: null,
+    queries: null,
+    fleet: null,
+    loadavg: null,
     operationRuns: null,
     maxRunEvents: null,
     maxRunBytes: null,
@@ -473,5 +627,25 @@ async function labelled<T>(what: string, f: () => Promise<T>): Promise<T> {
     throw new Error(`${what}: ${message}`, { cause: err });
   }
 }
+
+/** Several operations' runs as one (a fleet); activity timing is the operation that ended last. */
+function mergeChains(ops: readonly ChainStats[], endsMs: readonly number[]): ChainStats {
+  const last = endsMs.indexOf(Math.max(...endsMs));
+  return {
+    runs: ops.flatMap((o) => o.runs),
+    events: sum(ops.map((o) => o.events)),
+    activities: sum(ops.map((o) => o.activities)),
+    localActivities: sum(ops.map((o) => o.localActivities)),
+    maxRunEvents: Math.max(0, ...ops.map((o) => o.maxRunEvents)),
+    maxRunBytes: Math.max(0, ...ops.map((o) => o.maxRunBytes)),
+    maxPendingActivities: Math.max(0, ...ops.map((o) => o.maxPendingActivities)),
+    workflowTasks: sum(ops.map((o) => o.workflowTasks)),
+    maxWorkflowTaskMs: Math.max(0, ...ops.map((o) => o.maxWorkflowTaskMs)),
+    failedWorkflowTasks: sum(ops.map((o) => o.failedWorkflowTasks)),
+    timing: ops[last]?.timing ?? {},
+  };
+}
+
+const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

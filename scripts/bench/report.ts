@@ -1,6 +1,7 @@
 // The benchmark's markdown table: one row per scenario, the same columns for the planner and the
 // deployments (the planner has no worker or server, so those cells are empty).
 import type { PlannerBenchRow } from '../bench-planner';
+import { ACTION_KINDS } from './actions';
 import type { DeployRow } from './harness';
 
 const HEAD = [
@@ -12,6 +13,7 @@ const HEAD = [
   'ratio',
   'events/inst',
   'activities/inst',
+  'actions/inst',
   'worker peak RSS',
   'Temporal CPU',
 ];
@@ -23,6 +25,7 @@ export function markdownTable(planner: readonly PlannerBenchRow[], deploy: reado
       count(r.instances),
       `${count(r.steps)} steps`,
       ms(r.medianMs),
+      '–',
       '–',
       '–',
       '–',
@@ -39,6 +42,7 @@ export function markdownTable(planner: readonly PlannerBenchRow[], deploy: reado
       r.ratio === null ? '–' : `${r.ratio.toFixed(2)}×`,
       r.eventsPerInstance === null ? '–' : r.eventsPerInstance.toFixed(2),
       r.activitiesPerInstance === null ? '–' : r.activitiesPerInstance.toFixed(2),
+      r.actionsPerInstance === null ? '–' : r.actionsPerInstance.toFixed(2),
       r.workerPeakRssMb === null ? '–' : `${r.workerPeakRssMb.toFixed(0)} MB`,
       r.temporalCpuS === null ? '–' : `${r.temporalCpuS.toFixed(1)} s`,
     ]),
@@ -113,4 +117,50 @@ export function timingTable(deploy: readonly DeployRow[]): string {
     }
   }
   return [line(head), line(head.map((_, i) => (i < 2 ? '---' : '---:'))), ...rows].join('\n');
+}
+
+/**
+ * Temporal Cloud Actions per instance by kind (actions.ts), heartbeats that reached the server, the
+ * total per instance, and the waiting client's queries (billed too, but the watcher's, not the
+ * operation's; the harness polls status every 50 ms while it settles).
+ */
+export function actionsTable(deploy: readonly DeployRow[]): string {
+  const rows = deploy.filter((r) => r.actions !== null);
+  const kinds = ACTION_KINDS.filter((k) => rows.some((r) => (r.actions?.[k] ?? 0) > 0));
+  const head = ['scenario', 'instances', ...kinds, 'heartbeats', 'total/inst', 'total', 'client queries'];
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  const per = (n: number, r: DeployRow): string => (n / r.instances).toFixed(3);
+  return [
+    line(head),
+    line(head.map((_, i) => (i === 0 ? '---' : '---:'))),
+    ...rows.map((r) => {
+      const a = r.actions;
+      if (a === null) return line([r.scenario]);
+      const total = ACTION_KINDS.reduce((n, k) => n + a[k], 0) + (r.heartbeats ?? 0);
+      return line([
+        r.scenario,
+        count(r.instances),
+        ...kinds.map((k) => per(a[k], r)),
+        per(r.heartbeats ?? 0, r),
+        (r.actionsPerInstance ?? 0).toFixed(2),
+        count(total),
+        count(r.queries ?? 0),
+      ]);
+    }),
+  ].join('\n');
+}
+
+/** A fleet's deployments: wall of the last, and the fastest, median and slowest one. */
+export function fleetLines(deploy: readonly DeployRow[]): string {
+  return deploy
+    .filter((r) => r.fleet !== null)
+    .map((r) => {
+      const f = r.fleet;
+      if (f === null) return '';
+      return (
+        `${r.scenario}: ${f.deployments} deployments at once, all done in ${r.wallMs === null ? '–' : ms(r.wallMs)}; ` +
+        `per deployment fastest ${ms(f.fastestMs)}, median ${ms(f.medianMs)}, slowest ${ms(f.slowestMs)} (${f.slowest})`
+      );
+    })
+    .join('\n');
 }

@@ -29,7 +29,8 @@ export const NAMESPACE = 'default';
 
 export interface Stack {
   dir: string;
-  temporal: { pid: number; address: string };
+  /** metricsUrl: the dev server's Prometheus endpoint (its request counters, see serverRequests). */
+  temporal: { pid: number; address: string; metricsUrl: string };
   region: { pid: number; url: string; token: string; client: RegionClient };
   bundlePath: string;
   stop(): Promise<void>;
@@ -58,6 +59,7 @@ export async function startStack(
     return path;
   });
   const temporalPort = await freePort();
+  const temporalMetricsPort = await freePort();
   const temporalChild = spawnLogged(
     resolveTemporalCli(),
     // prettier-ignore
@@ -66,6 +68,7 @@ export async function startStack(
       '--ip', '127.0.0.1',
       '--port', String(temporalPort),
       '--headless',
+      '--metrics-port', String(temporalMetricsPort),
       ...(process.env.BENCH_TEMPORAL_MEMORY ? [] : ['--db-filename', join(dir, 'temporal.db'), ...sqlitePragmaArgs()]),
       ...(process.env.BENCH_TEMPORAL_ARGS?.split(' ').filter(Boolean) ?? []),
       ...devServerConfigArgs(),
@@ -90,7 +93,11 @@ export async function startStack(
   let stopped = false;
   return {
     dir,
-    temporal: { pid: temporalChild.pid ?? 0, address },
+    temporal: {
+      pid: temporalChild.pid ?? 0,
+      address,
+      metricsUrl: `http://127.0.0.1:${temporalMetricsPort}/metrics`,
+    },
     region,
     bundlePath,
     async stop() {
@@ -214,6 +221,23 @@ export function resetPeakRss(pid: number): void {
   } catch {
     // Not permitted here: the peak then covers the worker's whole life, which is still an upper bound.
   }
+}
+
+/**
+ * The dev server's frontend requests so far, by gRPC operation (`service_requests`). Differences between two readings count what no history records: heartbeats that reached
+ * the server (RecordActivityTaskHeartbeat, …ById) and queries (QueryWorkflow), both billed as Actions.
+ */
+export async function serverRequests(stack: Stack): Promise<Map<string, number>> {
+  const text = await (await fetch(stack.temporal.metricsUrl)).text();
+  const byOperation = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^service_requests(?:_total)?\{([^}]*)\}\s+(\S+)/.exec(line);
+    const operation = m?.[1] ? /(?:^|,)operation="([^"]+)"/.exec(m[1])?.[1] : undefined;
+    // The frontend's count is the clients' and workers' calls; history and matching count them again.
+    if (!m || !operation || !m[1]?.includes('service_name="frontend"')) continue;
+    byOperation.set(operation, (byOperation.get(operation) ?? 0) + Number(m[2]));
+  }
+  return byOperation;
 }
 
 // ---- processes -------------------------------------------------------------------------------
