@@ -57,6 +57,7 @@ module.exports = {
           'node_modules/@temporalio/(workflow|common)/',
           'node_modules/zod/',
           'node_modules/@noble/hashes/',
+          'node_modules/@noble/curves/',
           'node_modules/yaml/',
         ],
       },

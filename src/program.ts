@@ -11,6 +11,7 @@ import { registerWorker } from './workers/command';
 import { registerDev } from './dev/command';
 import { registerDeployments } from './client/commands/deployments';
 import { registerOperations } from './client/commands/operations';
+import { registerAuth } from './client/commands/auth';
 import { registerCodecServer } from './temporal/codec-command';
 import { exitCodesHelp } from './domain/exit-codes';
 import { packageRoot } from './package-root';
@@ -34,14 +35,18 @@ export function buildProgram(): Command {
     .exitOverride()
     .addHelpText(
       'after',
-      `${exitCodesHelp(['ok', 'failed', 'usage', 'cancelled', 'unreachable', 'notConfirmed', 'interrupted'], {
-        cancelled: 'the operation was cancelled; with plan --detailed-exitcode: the plan has changes',
-      })}\n\nEach command's --help lists the codes it can end with. Formats and a walk-through: docs/.`,
+      `${exitCodesHelp(
+        ['ok', 'failed', 'usage', 'cancelled', 'unreachable', 'notConfirmed', 'denied', 'interrupted'],
+        {
+          cancelled: 'the operation was cancelled; with plan --detailed-exitcode: the plan has changes',
+        },
+      )}\n\nEach command's --help lists the codes it can end with. Formats and a walk-through: docs/.`,
     );
 
   registerPlan(program);
   registerDeployments(program);
   registerOperations(program);
+  registerAuth(program);
   registerRegion(program);
   registerWorker(program);
   registerDev(program);

@@ -1,6 +1,7 @@
 // The public client API, package export "converge/client": what the CLI does, for a script. Deploy a
 // manifest, follow its operation, read status and the list of operations, without the CLI. Settings
 // come from the same TEMPORAL_* / CONVERGE_TASK_QUEUE variables as the CLI (or `env`).
+import { identityPath, readIdentity } from './identity';
 import { connectClient, taskQueueFromEnv, type ConnectedClient, type Env } from '../temporal/connection';
 import { Deployments } from './deployments';
 import { loadDeploymentInputs } from './load';
@@ -46,7 +47,12 @@ export class Converge {
   static async connect(options: ConvergeOptions = {}): Promise<Converge> {
     const env = options.env ?? process.env;
     const connected = await connectClient(env);
-    return new Converge(connected, new Deployments(connected.client, { taskQueue: taskQueueFromEnv(env) }));
+    // Signed with the CLI's identity (identity.ts) when there is one: a worker with permissions on needs it.
+    const identity = readIdentity(identityPath(env));
+    return new Converge(
+      connected,
+      new Deployments(connected.client, { taskQueue: taskQueueFromEnv(env), identity }),
+    );
   }
 
   /**

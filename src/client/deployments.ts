@@ -8,13 +8,17 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { UserError } from '../domain/errors';
+import { EXIT } from '../domain/exit-codes';
+import type { RequestKind, SignedRequest } from '../domain/permissions';
+import { signRequest, type Identity } from './identity';
 import { listOperations, type OperationSummary } from './operations';
 import {
   DEPLOYMENT_DELETED,
-  cancelSignal,
+  PERMISSION_DENIED,
+  cancelUpdate,
   deleteUpdate,
   deployUpdate,
-  hardStopSignal,
+  hardStopUpdate,
   instanceActionUpdate,
   operationPlanQuery,
   planQuery,
@@ -41,6 +45,8 @@ export interface DeploymentsOptions {
   taskQueue: string;
   /** Thresholds for new deployment entities (tests lower them to exercise continue-as-new). */
   limits?: Partial<OperationLimits>;
+  /** Signs each request (see identity.ts); without one requests go unsigned (permissions off). */
+  identity?: Identity | null;
 }
 
 export class Deployments {
@@ -53,6 +59,12 @@ export class Deployments {
     return this.client.workflow.getHandle(deploymentWorkflowId(name));
   }
 
+  /** An update's arguments: the request, then its signature block when there is an identity. */
+  private signed<R>(name: string, kind: RequestKind, req: R): [R] | [R, SignedRequest] {
+    const identity = this.options.identity;
+    return identity ? [req, signRequest(identity, name, kind, req)] : [req];
+  }
+
   /** Starts a deploy operation, creating the deployment entity on first use (update-with-start). */
   async deploy(name: string, req: DeployRequest): Promise<OperationTicket> {
     const start = new WithStartWorkflowOperation('deployment', {
@@ -62,9 +74,10 @@ export class Deployments {
       workflowIdConflictPolicy: 'USE_EXISTING',
       staticSummary: `deployment ${name}`,
     });
+    // Signed per attempt: a retried request needs a fresh nonce.
     const attempt = () =>
       this.client.workflow.executeUpdateWithStart(deployUpdate, {
-        args: [req],
+        args: this.signed(name, 'deploy', req),
         startWorkflowOperation: start,
       });
     return rejectionsAsUserErrors(name, async () => {
@@ -86,37 +99,55 @@ export class Deployments {
   }
 
   stop(name: string, req: StopRequest): Promise<OperationTicket> {
-    return rejectionsAsUserErrors(name, () => this.entity(name).executeUpdate(stopUpdate, { args: [req] }));
+    return rejectionsAsUserErrors(name, () =>
+      this.entity(name).executeUpdate(stopUpdate, {
+        args: this.signed(name, req.hard === true ? 'stop-hard' : 'stop', req),
+      }),
+    );
   }
 
   start(name: string, instances?: string[]): Promise<OperationTicket> {
     return rejectionsAsUserErrors(name, () =>
-      this.entity(name).executeUpdate(startUpdate, { args: [instances ? { instances } : {}] }),
+      this.entity(name).executeUpdate(startUpdate, {
+        args: this.signed(name, 'start', instances ? { instances } : {}),
+      }),
     );
   }
 
   recreate(name: string, instances?: string[]): Promise<OperationTicket> {
     return rejectionsAsUserErrors(name, () =>
-      this.entity(name).executeUpdate(recreateUpdate, { args: [instances ? { instances } : {}] }),
+      this.entity(name).executeUpdate(recreateUpdate, {
+        args: this.signed(name, 'recreate', instances ? { instances } : {}),
+      }),
     );
   }
 
   delete(name: string): Promise<OperationTicket> {
-    return rejectionsAsUserErrors(name, () => this.entity(name).executeUpdate(deleteUpdate, { args: [{}] }));
+    return rejectionsAsUserErrors(name, () =>
+      this.entity(name).executeUpdate(deleteUpdate, { args: this.signed(name, 'delete', {}) }),
+    );
   }
 
   instanceAction(name: string, req: InstanceActionRequest): Promise<OperationTicket> {
     return rejectionsAsUserErrors(name, () =>
-      this.entity(name).executeUpdate(instanceActionUpdate, { args: [req] }),
+      this.entity(name).executeUpdate(instanceActionUpdate, {
+        args: this.signed(name, 'instance-action', req),
+      }),
     );
   }
 
-  cancel(name: string): Promise<void> {
-    return rejectionsAsUserErrors(name, () => this.entity(name).signal(cancelSignal));
+  /** Asks the running operation to finish its in-flight steps and start no more. */
+  async cancel(name: string): Promise<void> {
+    await rejectionsAsUserErrors(name, () =>
+      this.entity(name).executeUpdate(cancelUpdate, { args: this.signed(name, 'cancel', {}) }),
+    );
   }
 
-  hardStop(name: string): Promise<void> {
-    return rejectionsAsUserErrors(name, () => this.entity(name).signal(hardStopSignal));
+  /** Cancels what runs, then hard-stops every instance. */
+  async hardStop(name: string): Promise<void> {
+    await rejectionsAsUserErrors(name, () =>
+      this.entity(name).executeUpdate(hardStopUpdate, { args: this.signed(name, 'hard-stop-now', {}) }),
+    );
   }
 
   /** The deployment's operations, newest first (see operations.ts). */
@@ -259,6 +290,9 @@ async function rejectionsAsUserErrors<T>(name: string, call: () => Promise<T>): 
     return await call();
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
+      if (err.cause instanceof ApplicationFailure && err.cause.type === PERMISSION_DENIED) {
+        throw new UserError(err.cause.message, EXIT.denied);
+      }
       throw new UserError(`rejected: ${err.cause?.message ?? err.message}`, 2);
     }
     if (err instanceof WorkflowNotFoundError) {

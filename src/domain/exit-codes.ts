@@ -16,6 +16,8 @@ export const EXIT = {
   unreachable: 4,
   /** A destructive command was not confirmed: the answer was no, or there is no terminal and no --yes. */
   notConfirmed: 5,
+  /** A signed request was refused by the permission check (src/domain/permissions.ts): nothing was started. */
+  denied: 6,
   /** Ctrl-C while following an operation: the CLI detached, the operation goes on. */
   interrupted: 130,
 } as const;
@@ -30,6 +32,7 @@ const MEANING: Record<ExitName, string> = {
   changes: 'the plan has changes (--detailed-exitcode only)',
   unreachable: 'cannot reach Temporal (nothing was started)',
   notConfirmed: 'not confirmed (answered no, or no terminal and no --yes)',
+  denied: 'permission denied: no grant for this request (nothing was started)',
   interrupted: 'detached by Ctrl-C (the operation goes on)',
 };
 
@@ -47,6 +50,7 @@ export const OPERATION_CODES: readonly ExitName[] = [
   'usage',
   'cancelled',
   'unreachable',
+  'denied',
   'interrupted',
 ];
 

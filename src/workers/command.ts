@@ -6,6 +6,7 @@ import { CONNECTION_ENV_HELP, envHelp } from '../temporal/connection';
 import { TRACING_ENV_HELP } from '../temporal/tracing-env';
 import { TUNING_ENV_HELP } from './tuning';
 import { METRICS_ENV_HELP } from './metrics';
+import { TRUST_ROOT_ENV_HELP } from './trust-root';
 
 const REGION_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
   ['CONVERGE_REGION_URL', 'base URL of the region (cloud) API (default http://127.0.0.1:7480)'],
@@ -22,6 +23,7 @@ export function registerWorker(program: Command): void {
       [
         envHelp('Temporal connection (environment)', CONNECTION_ENV_HELP),
         envHelp('Cloud (environment; credentials stay in the worker)', REGION_ENV_HELP),
+        envHelp('Permissions (environment; off without a key)', TRUST_ROOT_ENV_HELP),
         envHelp('Capacity (environment)', TUNING_ENV_HELP),
         envHelp('Observability (environment)', [...METRICS_ENV_HELP, ...TRACING_ENV_HELP]),
         exitCodesHelp(['ok', 'failed', 'usage'], {

@@ -21,6 +21,7 @@ import { settingsActivity, workerSettingsFromEnv } from './settings';
 import { tuningFromEnv, withinSlots, type WorkerTuning } from './tuning';
 import { meteredCloud, metricsAddressFromEnv, retryCounting } from './metrics';
 import { tracingConfigured } from '../temporal/tracing-env';
+import { permissionsLine, trustRootFromEnv, withTrustRoot } from './trust-root';
 
 /** Printed once the worker polls; `converge dev up` looks for it in the worker's log. */
 export const WORKER_STARTED_MARKER = 'converge worker started';
@@ -45,6 +46,8 @@ export interface ConvergeWorkerOptions {
   namespace?: string;
   tuning?: Partial<WorkerTuning>;
   env?: Env;
+  /** The admin public key (hex) that turns permissions on; default from CONVERGE_ADMIN_PUBLIC_KEY(_FILE). */
+  trustRoot?: string | null;
 }
 
 export interface ConvergeWorker {
@@ -52,6 +55,8 @@ export interface ConvergeWorker {
   connection: NativeConnection;
   taskQueue: string;
   settings: TemporalSettings;
+  /** The admin key baked into this worker's bundle; null: permissions off. */
+  trustRoot: string | null;
   /** Closes the connection if this module opened it. Call after `worker.run()` settles. */
   close: () => Promise<void>;
 }
@@ -65,6 +70,7 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
   const tuning = withinSlots({ ...tuningFromEnv(env), ...options.tuning });
   const chosen = options.cloud ? { cloud: options.cloud, kind: options.cloudKind } : await checkedCloud(env);
   const cloud = meteredCloud(chosen.cloud, Runtime.instance().metricMeter);
+  const trustRoot = options.trustRoot !== undefined ? options.trustRoot : trustRootFromEnv(env);
 
   // OpenTelemetry loads only when an OTLP endpoint is configured (tracing-env.ts).
   const tracing = tracingConfigured(env) ? (await import('../temporal/tracing')).workerTracing(env) : null;
@@ -77,9 +83,11 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
       namespace,
       taskQueue,
       // Bundled here rather than by Worker.create so webpack's report stays out of the log.
-      workflowBundle:
+      workflowBundle: withTrustRoot(
         options.workflowBundle ??
-        (await bundleWorkflows(options.workflowsPath ?? WORKFLOWS_PATH, { traced: tracing !== null })),
+          (await bundleWorkflows(options.workflowsPath ?? WORKFLOWS_PATH, { traced: tracing !== null })),
+        trustRoot,
+      ),
       plugins: tracing !== null ? [tracing.plugin] : [],
       dataConverter: dataConverterFromEnv(env),
       activities: {
@@ -99,6 +107,7 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
       connection,
       taskQueue,
       settings: { ...settings, namespace },
+      trustRoot,
       close: async () => {
         if (ownsConnection) await connection.close();
         await tracing?.shutdown();
@@ -115,20 +124,25 @@ export interface RunWorkerOptions extends ConvergeWorkerOptions {
   /** Signals that drain the worker gracefully (a second one kills it). Default SIGINT, SIGTERM. */
   shutdownSignals?: NodeJS.Signals[];
   /** Called once the worker is polling. Default: prints the started line to stdout. */
-  onStarted?: (info: { taskQueue: string; address: string; namespace: string }) => void;
+  onStarted?: (info: { taskQueue: string; address: string; namespace: string; permissions: string }) => void;
 }
 
 /** Runs a worker until a shutdown signal drains it. Resolves once it has stopped. */
 export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const env = options.env ?? process.env;
   installRuntime(options.shutdownSignals ?? ['SIGINT', 'SIGTERM'], metricsAddressFromEnv(env));
-  const { worker, taskQueue, settings, close } = await createConvergeWorker(options);
-  const info = { taskQueue, address: settings.address, namespace: settings.namespace };
+  const { worker, taskQueue, settings, trustRoot, close } = await createConvergeWorker(options);
+  const info = {
+    taskQueue,
+    address: settings.address,
+    namespace: settings.namespace,
+    permissions: permissionsLine(trustRoot),
+  };
   const onStarted =
     options.onStarted ??
     ((i: typeof info) =>
       console.log(
-        `${WORKER_STARTED_MARKER}: task queue "${i.taskQueue}" on ${i.address} (namespace ${i.namespace})`,
+        `${WORKER_STARTED_MARKER}: task queue "${i.taskQueue}" on ${i.address} (namespace ${i.namespace}); ${i.permissions}`,
       ));
   try {
     // run() starts polling at once (Worker.create already checked the server and namespace) and

@@ -17,9 +17,12 @@ import type {
   OperationTicket,
   StopRequest,
 } from './types';
-import { DEPLOYMENT_DELETED } from './messages';
+import { DEPLOYMENT_DELETED, PERMISSION_DENIED } from './messages';
 import { selects } from './records';
 import { acceptedDeployInputs, checkRequest, inputProblem, validateDeployPayload } from './validation';
+import { authorize, type RequestKind } from '../domain/permissions';
+import { NonceStore, requestDigest } from './signed-requests';
+import { trustRoot } from './trust-root';
 
 const RECENT = 20;
 const ACTIONS = new Set(['start', 'stop', 'reboot']);
@@ -34,9 +37,18 @@ export class DeploymentEntity {
   pending: PendingOperation | null = null;
   current: OperationTicket | null = null;
   hardStopRequested = false;
+  readonly nonces: NonceStore;
 
-  /** `incarnation` names a fresh state only; a carried state keeps whatever it had. */
-  constructor(input: DeploymentInput, incarnation?: string) {
+  /**
+   * `incarnation` names a fresh state only; a carried state keeps whatever it had. `clock` is the
+   * workflow's (deterministic) clock; `root` the worker's admin key, null when permissions are off.
+   */
+  constructor(
+    input: DeploymentInput,
+    incarnation?: string,
+    private readonly clock: () => number = Date.now,
+    private readonly root: string | null = trustRoot(),
+  ) {
     this.pending = input.pending ?? null;
     this.hardStopRequested = input.hardStopRequested ?? false;
     this.state = input.state ?? {
@@ -53,6 +65,8 @@ export class DeploymentEntity {
       limits: { ...DEFAULT_LIMITS, ...input.limits },
       ...(incarnation === undefined ? {} : { incarnation }),
     };
+    this.state.nonces ??= [];
+    this.nonces = new NonceStore(this.state.nonces);
   }
 
   get name(): string {
@@ -65,34 +79,50 @@ export class DeploymentEntity {
 
   // ----- validators: throw to reject; a rejected update leaves no trace in history -----
 
-  validateDeploy(req: DeployRequest): void {
+  validateDeploy(req: DeployRequest, auth?: unknown): void {
     checkRequest('deploy', req);
-    this.refuseWhileBusy('deploy');
+    // Authorization first: who may not deploy learns nothing about the entity or the payload. The
+    // pool is read from the raw manifest here; the payload check below then validates it.
+    // Moving a deployment to another pool changes VMs in both.
+    const pools = [poolOf(req.manifest), this.pool].filter((p): p is string => p !== null);
+    this.authorize('deploy', req, auth, [...new Set(pools)]);
     validateDeployPayload(req.manifest, req.cloudConfig, this.name);
+    this.refuseWhileBusy('deploy');
   }
 
-  validateStop(req: StopRequest): void {
+  validateStop(req: StopRequest, auth?: unknown): void {
     checkRequest('stop', req);
+    this.authorize(req.hard ? 'stop-hard' : 'stop', req, auth);
     this.refuseWhileBusy(req.hard ? 'stop --hard' : 'stop');
     this.requireDeployed();
     this.requireKnownInstances(req.instances);
   }
 
-  validateInstances(kind: 'start' | 'recreate', req: InstancesRequest): void {
+  validateInstances(kind: 'start' | 'recreate', req: InstancesRequest, auth?: unknown): void {
     checkRequest('instances', req);
+    this.authorize(kind, req, auth);
     this.refuseWhileBusy(kind);
     this.requireDeployed();
     this.requireKnownInstances(req.instances);
   }
 
-  validateDelete(req: unknown): void {
+  validateDelete(req: unknown, auth?: unknown): void {
     checkRequest('delete', req);
+    this.authorize('delete', req, auth);
     this.refuseWhileBusy('delete');
     this.requireDeployed();
   }
 
-  validateInstanceAction(req: InstanceActionRequest): void {
+  /** Cancel (or hard-stop now) whatever runs: refused only for lack of permission. */
+  validateInterrupt(kind: 'cancel' | 'hard-stop-now', req: unknown, auth?: unknown): void {
+    checkRequest('interrupt', req);
+    this.authorize(kind, req, auth);
+    if (kind === 'hard-stop-now') this.requireDeployed();
+  }
+
+  validateInstanceAction(req: InstanceActionRequest, auth?: unknown): void {
     checkRequest('instanceAction', req);
+    this.authorize('instance-action', req, auth);
     this.refuseWhileBusy('instance action');
     this.requireDeployed();
     if (!ACTIONS.has(req.action)) {
@@ -107,6 +137,41 @@ export class DeploymentEntity {
         `instance ${req.instance} is hard-stopped (detached): it has no VM; use 'converge start'`,
       );
     }
+  }
+
+  /**
+   * With a trust root, the request must be signed by a key the admin granted `kind`'s permission on
+   * every pool it touches (default: the deployment's). Without one, permissions are off.
+   */
+  private authorize(kind: RequestKind, req: unknown, auth: unknown, pools?: string[]): void {
+    if (this.root === null) return;
+    const now = this.clock();
+    const verdict = authorize(auth, {
+      trustRoot: this.root,
+      deployment: this.name,
+      request: kind,
+      digest: requestDigest(req),
+      pools: pools ?? (this.pool === null ? [] : [this.pool]),
+      now,
+      seen: (nonce) => this.nonces.seen(nonce),
+    });
+    if (!verdict.ok) throw ApplicationFailure.nonRetryable(verdict.reason, PERMISSION_DENIED);
+    if (!this.nonces.hasRoom(now)) {
+      throw ApplicationFailure.nonRetryable(
+        `permission denied: deployment ${this.name} holds ${NonceStore.CAPACITY} unexpired signed requests; try again in a few minutes`,
+        PERMISSION_DENIED,
+      );
+    }
+  }
+
+  /** An accepted update's signature block: its nonce may not be used again. */
+  admit(auth: unknown): void {
+    this.nonces.remember(auth, this.clock());
+  }
+
+  /** The resource pool of the deployed manifest, or null before the first deploy. */
+  get pool(): string | null {
+    return poolOf(this.state.manifest);
   }
 
   private refuseWhileBusy(what: string): void {
@@ -241,6 +306,13 @@ export class DeploymentEntity {
   get workflowId(): string {
     return deploymentWorkflowId(this.name);
   }
+}
+
+/** A manifest's resource_pool, or null when it has none (yet to be validated, or never deployed). */
+function poolOf(manifest: unknown): string | null {
+  if (typeof manifest !== 'object' || manifest === null) return null;
+  const pool = (manifest as { resource_pool?: unknown }).resource_pool;
+  return typeof pool === 'string' ? pool : null;
 }
 
 function digest(value: unknown): string {

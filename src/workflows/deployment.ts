@@ -6,6 +6,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -17,9 +18,11 @@ import { incarnationOf } from './incarnation';
 import {
   cancelOperationSignal,
   cancelSignal,
+  cancelUpdate,
   deleteUpdate,
   deployUpdate,
   hardStopSignal,
+  hardStopUpdate,
   instanceActionUpdate,
   operationFinishedSignal,
   planQuery,
@@ -39,6 +42,10 @@ import type {
   OperationResult,
   StopRequest,
 } from './types';
+import type { SignedRequest } from '../domain/permissions';
+
+/** Patch: cancel and hardStop arrive as updates (with validators); the old signals do nothing. */
+const SIGNALS_IGNORED = 'cancel-and-hard-stop-are-updates';
 
 export async function deployment(input: DeploymentInput): Promise<DeploymentState> {
   // Only a fresh state gets an incarnation: a carried state keeps its own.
@@ -47,30 +54,96 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
   const entity = new DeploymentEntity(input, incarnation);
   let child: ChildWorkflowHandle<typeof operation> | null = null;
 
-  setHandler(deployUpdate, (req) => entity.acceptDeploy(req), {
-    validator: (req: DeployRequest) => entity.validateDeploy(req),
-  });
-  setHandler(stopUpdate, (req) => entity.accept('stop', { stop: req }), {
-    validator: (req: StopRequest) => entity.validateStop(req),
-  });
-  setHandler(startUpdate, (req) => entity.accept('start', { start: req }), {
-    validator: (req: InstancesRequest) => entity.validateInstances('start', req),
-  });
-  setHandler(recreateUpdate, (req) => entity.accept('recreate', { recreate: req.instances ?? true }), {
-    validator: (req: InstancesRequest) => entity.validateInstances('recreate', req),
-  });
-  setHandler(deleteUpdate, (_req) => entity.accept('delete'), {
-    validator: (req) => entity.validateDelete(req),
-  });
-  setHandler(instanceActionUpdate, (req) => entity.accept('instance-action', { action: req }), {
-    validator: (req: InstanceActionRequest) => entity.validateInstanceAction(req),
-  });
-  setHandler(cancelSignal, () => {
+  // Each handler first records the request's nonce (entity.admit): its validator has accepted it.
+  setHandler(
+    deployUpdate,
+    (req, auth) => {
+      entity.admit(auth);
+      return entity.acceptDeploy(req);
+    },
+    { validator: (req: DeployRequest, auth?: SignedRequest) => entity.validateDeploy(req, auth) },
+  );
+  setHandler(
+    stopUpdate,
+    (req, auth) => {
+      entity.admit(auth);
+      return entity.accept('stop', { stop: req });
+    },
+    { validator: (req: StopRequest, auth?: SignedRequest) => entity.validateStop(req, auth) },
+  );
+  setHandler(
+    startUpdate,
+    (req, auth) => {
+      entity.admit(auth);
+      return entity.accept('start', { start: req });
+    },
+    {
+      validator: (req: InstancesRequest, auth?: SignedRequest) =>
+        entity.validateInstances('start', req, auth),
+    },
+  );
+  setHandler(
+    recreateUpdate,
+    (req, auth) => {
+      entity.admit(auth);
+      return entity.accept('recreate', { recreate: req.instances ?? true });
+    },
+    {
+      validator: (req: InstancesRequest, auth?: SignedRequest) =>
+        entity.validateInstances('recreate', req, auth),
+    },
+  );
+  setHandler(
+    deleteUpdate,
+    (_req, auth) => {
+      entity.admit(auth);
+      return entity.accept('delete');
+    },
+    { validator: (req, auth?: SignedRequest) => entity.validateDelete(req, auth) },
+  );
+  setHandler(
+    instanceActionUpdate,
+    (req, auth) => {
+      entity.admit(auth);
+      return entity.accept('instance-action', { action: req });
+    },
+    {
+      validator: (req: InstanceActionRequest, auth?: SignedRequest) =>
+        entity.validateInstanceAction(req, auth),
+    },
+  );
+  const cancelRunning = (): void => {
     if (child) void child.signal(cancelOperationSignal).catch(() => undefined);
+  };
+  const hardStopNow = (): void => {
+    entity.hardStopRequested = true;
+    cancelRunning();
+  };
+  setHandler(
+    cancelUpdate,
+    (_req, auth) => {
+      entity.admit(auth);
+      cancelRunning();
+      return null;
+    },
+    { validator: (req, auth?: SignedRequest) => entity.validateInterrupt('cancel', req, auth) },
+  );
+  setHandler(
+    hardStopUpdate,
+    (_req, auth) => {
+      entity.admit(auth);
+      hardStopNow();
+      return null;
+    },
+    { validator: (req, auth?: SignedRequest) => entity.validateInterrupt('hard-stop-now', req, auth) },
+  );
+  // A signal is written to history before any code sees it, so it cannot be refused: entities now
+  // ignore these. Histories recorded before (no patch marker) replay what the signal did then.
+  setHandler(cancelSignal, () => {
+    if (!patched(SIGNALS_IGNORED)) cancelRunning();
   });
   setHandler(hardStopSignal, () => {
-    entity.hardStopRequested = true;
-    if (child) void child.signal(cancelOperationSignal).catch(() => undefined);
+    if (!patched(SIGNALS_IGNORED)) hardStopNow();
   });
   setHandler(operationFinishedSignal, (result) => {
     if (entity.current?.operation === result.operation) entity.finish(entity.current, result, null);

@@ -3,6 +3,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { STEP_RETRYING_SIGNAL, type StepRetrying } from '../domain/activities';
 import type { CallbackBatch } from '../domain/callbacks';
 import type { CallbacksStatus } from './outbox';
+import type { SignedRequest } from '../domain/permissions';
 import type {
   DeployRequest,
   DeploymentStatus,
@@ -15,19 +16,31 @@ import type {
   StopRequest,
 } from './types';
 
-// Deployment entity: each update starts one operation and returns its ticket at once.
-export const deployUpdate = defineUpdate<OperationTicket, [DeployRequest]>('deploy');
-export const stopUpdate = defineUpdate<OperationTicket, [StopRequest]>('stop');
-export const startUpdate = defineUpdate<OperationTicket, [InstancesRequest]>('start');
-export const recreateUpdate = defineUpdate<OperationTicket, [InstancesRequest]>('recreate');
-export const deleteUpdate = defineUpdate<OperationTicket, [Record<string, never>]>('delete');
-export const instanceActionUpdate = defineUpdate<OperationTicket, [InstanceActionRequest]>('instanceAction');
+// Deployment entity: each update starts one operation and returns its ticket at once. The second
+// argument is the CLI's signature block (src/domain/permissions.ts), checked by the validator when
+// the worker has a trust root; absent in histories recorded before permissions existed.
+export const deployUpdate = defineUpdate<OperationTicket, [DeployRequest, SignedRequest?]>('deploy');
+export const stopUpdate = defineUpdate<OperationTicket, [StopRequest, SignedRequest?]>('stop');
+export const startUpdate = defineUpdate<OperationTicket, [InstancesRequest, SignedRequest?]>('start');
+export const recreateUpdate = defineUpdate<OperationTicket, [InstancesRequest, SignedRequest?]>('recreate');
+export const deleteUpdate = defineUpdate<OperationTicket, [Record<string, never>, SignedRequest?]>('delete');
+export const instanceActionUpdate = defineUpdate<OperationTicket, [InstanceActionRequest, SignedRequest?]>(
+  'instanceAction',
+);
 /** Failure type of an update refused because the deployment was deleted (its entity is closing). */
 export const DEPLOYMENT_DELETED = 'DeploymentDeleted';
+/** Failure type of an update refused by the permission check; the CLI exits with EXIT.denied. */
+export const PERMISSION_DENIED = 'PermissionDenied';
 
-/** Finish in-flight steps, start none, end consistent. */
-export const cancelSignal = defineSignal('cancel');
+/** Finish in-flight steps, start none, end consistent. An update, so its validator can refuse it. */
+export const cancelUpdate = defineUpdate<null, [Record<string, never>, SignedRequest?]>('requestCancel');
 /** Cancel, then delete every VM two-stage; instances keep uuids and disks and become detached. */
+export const hardStopUpdate = defineUpdate<null, [Record<string, never>, SignedRequest?]>('requestHardStop');
+/**
+ * The signals cancel and hardStop did before they became updates. A signal cannot be refused, so an
+ * entity ignores them now; they stay for histories recorded before (see deployment.ts).
+ */
+export const cancelSignal = defineSignal('cancel');
 export const hardStopSignal = defineSignal('hardStop');
 
 export const statusQuery = defineQuery<DeploymentStatus>('status');

@@ -3,6 +3,7 @@ import type { CloudConfig } from '../domain/cloud-config';
 import type { Manifest, VmStrategy } from '../domain/manifest';
 import type { InstanceRecord } from '../domain/instance';
 import type { InstancePlan, StepKind } from '../planner/types';
+import type { NonceEntry } from './signed-requests';
 
 export type OperationKind = 'deploy' | 'stop' | 'start' | 'recreate' | 'delete' | 'instance-action';
 export type OperationStatus = 'running' | 'converged' | 'failed' | 'cancelled' | 'planned';
@@ -235,6 +236,8 @@ export interface DeploymentState {
   limits: OperationLimits;
   /** Set once when the state is created fresh (incarnation.ts); carried across continue-as-new. */
   incarnation?: string;
+  /** Nonces of accepted signed requests, until they expire (signed-requests.ts). */
+  nonces?: NonceEntry[];
 }
 
 export interface DeploymentInput {

@@ -48,6 +48,7 @@ const deployRequestSchema = z.strictObject({
 const stopRequestSchema = z.strictObject({ hard: z.boolean().optional(), instances: instanceSelectors });
 const instancesRequestSchema = z.strictObject({ instances: instanceSelectors });
 const deleteRequestSchema = z.strictObject({});
+const interruptRequestSchema = z.strictObject({});
 const instanceActionRequestSchema = z.strictObject({
   instance: z.string().min(1),
   action: z.enum(['start', 'stop', 'reboot']),
@@ -58,6 +59,7 @@ export const REQUESTS = {
   stop: stopRequestSchema,
   instances: instancesRequestSchema,
   delete: deleteRequestSchema,
+  interrupt: interruptRequestSchema,
   instanceAction: instanceActionRequestSchema,
 } as const;
 

@@ -58,7 +58,9 @@ export async function withClient(body: (d: Deployments) => Promise<void>): Promi
   try {
     // Loaded with the client (see connectClient): --help needs neither.
     const { Deployments } = await import('../deployments');
-    await body(new Deployments(connected.client, { taskQueue: TASK_QUEUE }));
+    const { identityPath, readIdentity } = await import('../identity');
+    const identity = readIdentity(identityPath());
+    await body(new Deployments(connected.client, { taskQueue: TASK_QUEUE, identity }));
   } finally {
     await connected.close();
   }

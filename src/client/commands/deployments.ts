@@ -214,7 +214,7 @@ export function registerDeployments(program: Command): void {
     'Stop instances (soft: VMs kept, powered off; --hard: VMs deleted, identities and disks kept)',
   )
     .option('--hard', 'delete the VMs two-stage; instances become detached until `converge start`')
-    .option('--now', 'with --hard: also interrupt a running operation (sends the hardStop signal)')
+    .option('--now', 'with --hard: also interrupt a running operation (needs CLOUD_ADMIN)')
     .action(
       withUserErrors(
         async (
@@ -226,7 +226,7 @@ export function registerDeployments(program: Command): void {
           await withClient(async (d) => {
             if (opts.hard && opts.now) {
               await d.hardStop(name);
-              print(`hard stop signalled for ${name}`);
+              print(`hard stop requested for ${name}`);
               return;
             }
             const req = { hard: opts.hard ?? false, ...(instances.length ? { instances } : {}) };

@@ -1,0 +1,184 @@
+// Permissions per resource pool on the real stack: a worker with a trust root (the admin key baked
+// into its bundle), signed requests from the client, and every kind of bad request refused by the
+// entity's validators: the entity's history gains not one event and the region sees no call.
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Deployments } from '../../src/client/deployments';
+import { newIdentity, signGrant, signRequest, type Identity } from '../../src/client/identity';
+import { UserError } from '../../src/domain/errors';
+import { EXIT } from '../../src/domain/exit-codes';
+import type { Permission } from '../../src/domain/permissions';
+import { cancelUpdate, deleteUpdate, deployUpdate, stopUpdate } from '../../src/workflows/messages';
+import { deploymentWorkflowId, type DeployRequest } from '../../src/workflows/types';
+import { cloudConfig, smallManifest } from '../support/fixtures';
+import { lastEventSeq } from '../support/invariants';
+import { startRegion, type StartedRegion } from '../support/region';
+import {
+  closeTestConnections,
+  createTestWorker,
+  settledHistoryLength,
+  taskQueueFor,
+  testClient,
+} from '../support/temporal';
+
+const admin = newIdentity('admin');
+const granted = (who: Identity, permission: Permission, pool: string, by: Identity = admin): Identity => ({
+  ...who,
+  grants: [
+    ...who.grants,
+    signGrant(by, { principal: who.principal, key: who.publicKey, permission, pool, expires: null }),
+  ],
+});
+const alice = granted(newIdentity('alice'), 'CLOUD_CREATE', 'dev');
+const root = granted(newIdentity('root'), 'CLOUD_ADMIN', '*');
+const mallory = granted(newIdentity('mallory'), 'CLOUD_ADMIN', '*', newIdentity('mallory-admin'));
+
+let region: StartedRegion;
+let worker: Worker;
+let running: Promise<void>;
+let client: Client;
+const taskQueue = taskQueueFor('permissions');
+const as = (identity: Identity | null): Deployments =>
+  new Deployments(client, { taskQueue, limits: { buildDeadlineMs: 60_000 }, identity });
+
+const cc = cloudConfig();
+const web = smallManifest('perm-web');
+const db = smallManifest('perm-db');
+const webReq: DeployRequest = { manifest: web, cloudConfig: cc };
+
+beforeAll(async () => {
+  region = await startRegion({ faults: { build_ms: 20, delete_ms: 10 } });
+  worker = await createTestWorker({
+    taskQueue,
+    cloud: region.client,
+    env: { CONVERGE_ADMIN_PUBLIC_KEY: admin.publicKey },
+  });
+  running = worker.run();
+  client = await testClient();
+});
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await region?.stop();
+  await closeTestConnections();
+});
+
+/** What the entity and the region have, to compare before and after refused requests. */
+async function snapshot(name: string): Promise<{ events: number; seq: number; servers: string[] }> {
+  const events = await settledHistoryLength(client.workflow.getHandle(deploymentWorkflowId(name)));
+  const servers = (await region.client.listServers({})).map((s) => s.id).sort();
+  return { events, seq: await lastEventSeq(region.client), servers };
+}
+
+async function refusal(call: () => Promise<unknown>): Promise<string> {
+  try {
+    await call();
+  } catch (err) {
+    if (err instanceof UserError) {
+      expect(err.exitCode, err.message).toBe(EXIT.denied);
+      return err.message;
+    }
+    if (err instanceof WorkflowUpdateFailedError) return err.cause?.message ?? err.message;
+    throw err;
+  }
+  throw new Error('the request was accepted');
+}
+
+describe('permissions per resource pool', () => {
+  it('a granted principal deploys; missing, forged, expired, replayed, other-deployment and wrong-pool requests are refused and change nothing', async () => {
+    const a = as(alice);
+    const first = await a.wait(await a.deploy('perm-web', webReq));
+    expect(first.status, JSON.stringify(first.failure)).toBe('converged');
+    const second = await a.wait(await a.deploy('perm-db', { manifest: db, cloudConfig: cc }));
+    expect(second.status).toBe('converged');
+
+    // A request captured from the wire: signed for perm-web's deploy, accepted once.
+    const captured = signRequest(alice, 'perm-web', 'deploy', webReq);
+    const web = client.workflow.getHandle(deploymentWorkflowId('perm-web'));
+    const accepted = await web.executeUpdate(deployUpdate, { args: [webReq, captured] });
+    await a.wait(accepted);
+
+    const before = await snapshot('perm-web');
+    const beforeDb = await snapshot('perm-db');
+    const expired = signRequest(alice, 'perm-web', 'deploy', webReq, Date.now() - 6 * 60_000);
+    const forgedSignature = { ...signRequest(alice, 'perm-web', 'delete', {}), principal: 'root' };
+    const prod = { ...webReq, manifest: { ...web, resource_pool: 'prod' } };
+
+    const cases: Array<[string, () => Promise<unknown>, string]> = [
+      [
+        'missing',
+        () => as(null).deploy('perm-web', webReq),
+        "permission denied: the deploy request is not signed; this worker enforces permissions (create a key with 'converge auth keygen' and ask an admin for a grant)",
+      ],
+      [
+        'forged grant (signed by an admin key the worker does not trust)',
+        () => as(mallory).deploy('perm-web', webReq),
+        "permission denied: mallory lacks CLOUD_CREATE on resource pool 'dev'",
+      ],
+      [
+        'forged signature (principal renamed)',
+        () => web.executeUpdate(deleteUpdate, { args: [{}, forgedSignature] }),
+        'permission denied: the request signature does not verify for root',
+      ],
+      [
+        'expired',
+        () => web.executeUpdate(deployUpdate, { args: [webReq, expired] }),
+        `permission denied: alice's request expired at ${new Date(expired.claim.expires).toISOString()}`,
+      ],
+      [
+        'replayed',
+        () => web.executeUpdate(deployUpdate, { args: [webReq, captured] }),
+        "permission denied: alice's request was already used (a replayed request)",
+      ],
+      [
+        'other deployment',
+        () =>
+          client.workflow
+            .getHandle(deploymentWorkflowId('perm-db'))
+            .executeUpdate(deployUpdate, { args: [webReq, captured] }),
+        "permission denied: alice's request was signed for deployment 'perm-web', not 'perm-db'",
+      ],
+      [
+        'wrong pool',
+        () => as(alice).deploy('perm-web', prod),
+        "permission denied: alice lacks CLOUD_CREATE on resource pool 'prod'",
+      ],
+      [
+        'CLOUD_CREATE does not delete',
+        () => as(alice).delete('perm-web'),
+        "permission denied: alice lacks CLOUD_ADMIN on resource pool 'dev'",
+      ],
+      [
+        'CLOUD_CREATE does not hard-stop',
+        () =>
+          web.executeUpdate(stopUpdate, {
+            args: [{ hard: true }, signRequest(alice, 'perm-web', 'stop-hard', { hard: true })],
+          }),
+        "permission denied: alice lacks CLOUD_ADMIN on resource pool 'dev'",
+      ],
+      [
+        'unsigned cancel',
+        () => web.executeUpdate(cancelUpdate, { args: [{}] }),
+        'permission denied: the cancel request is not signed',
+      ],
+      [
+        'CLOUD_CREATE does not hard-stop now',
+        () => as(alice).hardStop('perm-web'),
+        "permission denied: alice lacks CLOUD_ADMIN on resource pool 'dev'",
+      ],
+    ];
+    for (const [name, call, expected] of cases) {
+      expect(await refusal(call), name).toContain(expected);
+    }
+
+    expect(await snapshot('perm-web')).toEqual(before);
+    expect(await snapshot('perm-db')).toEqual(beforeDb);
+  });
+
+  it('CLOUD_ADMIN on every pool may delete', async () => {
+    const r = as(root);
+    const deleted = await r.wait(await r.delete('perm-db'));
+    expect(deleted.status, JSON.stringify(deleted.failure)).toBe('converged');
+  });
+});
