@@ -25,7 +25,7 @@ import {
   testClient,
   testWorkerConnection,
 } from '../support/temporal';
-import type { notifier } from './fixtures/callback-workflows';
+import type { callbackOutbox, notifier } from './fixtures/callback-workflows';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/callback-workflows.ts', import.meta.url));
 const SECRET = randomBytes(32).toString('hex');
@@ -243,6 +243,35 @@ describe('callbacks', () => {
     }, 'the missing secret in status');
     expect(receiver.on('/unsigned')).toEqual([]);
     expect((await status(name)).callbacks[0]).toMatchObject({ pending: 1, dropped: 0 });
+  });
+
+  it('continues as new as its history grows, losing and reordering nothing', async () => {
+    const name = `cb-can-${suffix}`;
+    const url = `${receiver.url}/long`;
+    // A low threshold and one event per delivery, so a few dozen events take several runs.
+    await client.workflow.start<typeof callbackOutbox>('callbackOutbox', {
+      taskQueue,
+      workflowId: callbacksWorkflowId(name),
+      args: [{ deployment: name, limits: { historyThreshold: 40, batchSize: 1 } }],
+    });
+    const sent: ConvergeEvent[] = [];
+    for (let n = 1; n <= 24; n++) sent.push(event(name, `api/${n % 2}`, 'instance.running', n));
+    for (let i = 0; i < sent.length; i += 6) {
+      await notify(name, [{ url, events: ['instance.running'] }], sent.slice(i, i + 6));
+    }
+    await eventually(
+      () => new Set(bodies(receiver.on('/long')).map((e) => e.id)).size === sent.length,
+      'all 24',
+    );
+    const order = firstArrivals(receiver.on('/long'));
+    for (const instance of ['api/0', 'api/1']) {
+      expect(order.get(instance)).toEqual(sent.filter((e) => e.instance === instance).map((e) => e.id));
+    }
+    let runs = 0;
+    for await (const _ of client.workflow.list({ query: `WorkflowId = "${callbacksWorkflowId(name)}"` }))
+      runs++;
+    expect(runs).toBeGreaterThan(2);
+    await eventually(async () => (await status(name)).callbacks[0]?.delivered === sent.length, 'counted');
   });
 
   it('the secret is nowhere in the histories the server keeps', async () => {
