@@ -54,10 +54,10 @@ export function historyActions(events: readonly HistoryEvent[]): ActionCounts {
   for (const e of events) {
     const started = e.workflowExecutionStartedEventAttributes;
     if (started) {
-      // A child's start is billed to its parent's StartChildWorkflowExecutionInitiated (2 Actions).
-      if (started.parentWorkflowExecution?.workflowId) continue;
+      // A child's first start is billed to its parent's StartChildWorkflowExecutionInitiated (2
+      // Actions); its continue-as-new runs keep the parent but are starts of their own.
       if (started.continuedExecutionRunId) c.continue_as_new++;
-      else c.workflow_started++;
+      else if (!started.parentWorkflowExecution?.workflowId) c.workflow_started++;
     }
     if (e.startChildWorkflowExecutionInitiatedEventAttributes) c.child_workflow += 2;
     if (e.activityTaskScheduledEventAttributes) c.activity++;

@@ -73,6 +73,10 @@ describe('historyActions', () => {
       upsert(['TemporalChangeVersion']),
     ]);
     expect(continued).toEqual({ ...noActions(), continue_as_new: 1 });
+    const childContinued = historyActions([
+      started({ parentWorkflowExecution: { workflowId: 'deployment/web' }, continuedExecutionRunId: 'r1' }),
+    ]);
+    expect(childContinued).toEqual({ ...noActions(), continue_as_new: 1 });
   });
 
   it('counts a workflow task’s local activities as one Action', () => {
