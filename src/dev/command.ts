@@ -69,6 +69,9 @@ async function runDev(verb: 'up' | 'down' | 'status', cloudFlag?: string): Promi
       console.log(`Temporal:     ${stack.temporalAddress(config)} (namespace ${config.namespace})`);
       console.log(`Region:       ${stack.regionUrl(config)}`);
       console.log(`Metrics:      ${stack.metricsUrl(config)} (worker, Prometheus)`);
+      console.log(
+        `Permissions:  on; local admin ${stack.adminKeyPath(config)}, you: ${stack.identityFilePath(config)}`,
+      );
       if (statuses.some((s) => s.name === 'moto')) {
         console.log(`EC2 (moto):   ${stack.motoUrl(config)}; the worker computes there`);
         console.log(

@@ -115,6 +115,47 @@ export const motoUrl = (c: DevStackConfig): string => `http://127.0.0.1:${c.moto
 /** The example cloud config with the subnets `up --cloud ec2` made in moto. */
 export const ec2CloudConfigPath = (c: DevStackConfig): string => join(c.dir, 'cloud-config-ec2.yml');
 
+/** The local admin (the trust root the dev worker is given) and the user's identity with its grant. */
+export const adminKeyPath = (c: DevStackConfig): string => join(c.dir, 'admin.json');
+export const identityFilePath = (c: DevStackConfig): string => join(c.dir, 'identity.json');
+
+/**
+ * A local admin key and an identity for this user holding CLOUD_ADMIN on every pool, made once with
+ * the CLI's own commands, so the demo runs with permissions on and no extra step. The worker trusts
+ * the admin key; the CLI finds the identity in this directory (src/client/identity.ts).
+ */
+async function ensureLocalAdmin(c: DevStackConfig, say: (line: string) => void): Promise<void> {
+  const admin = adminKeyPath(c);
+  const identity = identityFilePath(c);
+  if (existsSync(admin) && existsSync(identity)) return;
+  const principal = c.env.USER?.trim() || 'dev';
+  const steps = [
+    ...(existsSync(admin) ? [] : [['auth', 'keygen', 'admin', '--out', admin, '--force']]),
+    ['auth', 'keygen', principal, '--out', identity, '--force'],
+    ['grant', principal, 'CLOUD_ADMIN', '*', '--admin-key', admin, '--to', identity],
+  ];
+  for (const args of steps) await runConverge(c, args);
+  say(`permissions: on; local admin ${admin}; ${principal} holds CLOUD_ADMIN on every pool (${identity})`);
+}
+
+function runConverge(c: DevStackConfig, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(c.root, 'bin', 'converge.mjs'), ...args], {
+      cwd: c.root,
+      env: c.env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new DevStackError(`converge ${args.slice(0, 2).join(' ')} failed: ${stderr.trim()}`)),
+    );
+  });
+}
+
 /** Starts whatever is not already running and healthy, in dependency order. */
 export async function devUp(c: DevStackConfig, say: (line: string) => void): Promise<ServiceStatus[]> {
   mkdirSync(c.dir, { recursive: true });
@@ -126,6 +167,7 @@ export async function devUp(c: DevStackConfig, say: (line: string) => void): Pro
     );
   }
   writeFileSync(cloudPath(c), `${c.cloud}\n`);
+  await ensureLocalAdmin(c, say);
   for (const name of servicesOf(c)) {
     const current = await serviceStatus(c, name);
     if (current.running && current.healthy) {
@@ -262,6 +304,8 @@ function command(
           CONVERGE_TASK_QUEUE: c.taskQueue,
           CONVERGE_REGION_URL: regionUrl(c),
           CONVERGE_METRICS_ADDRESS: `127.0.0.1:${c.metricsPort}`,
+          // The trust root: grants must be signed by the stack's local admin (ensureLocalAdmin).
+          CONVERGE_ADMIN_PUBLIC_KEY_FILE: adminKeyPath(c),
           ...cloudEnv(c),
         },
       };

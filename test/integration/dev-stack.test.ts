@@ -36,6 +36,14 @@ describe('converge dev', () => {
     expect(status.code, status.output).toBe(0);
     expect(status.output.match(/ healthy /g)).toHaveLength(3);
 
+    // Permissions on: the worker trusts the stack's local admin, and the CLI signs as its user.
+    expect(readFileSync(join(dir, 'worker.log'), 'utf8')).toContain(
+      'permissions on: grants signed by admin key',
+    );
+    const whoami = await converge(['whoami']);
+    expect(whoami.code, whoami.output).toBe(0);
+    expect(whoami.output).toMatch(/grant: +\S+ CLOUD_ADMIN on resource pool '\*'/);
+
     const again = await converge(['dev', 'up']);
     expect(again.code, again.output).toBe(0);
     expect(again.output.match(/already running/g)).toHaveLength(3);
