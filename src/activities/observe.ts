@@ -1,20 +1,25 @@
 // observe: everything tagged for the deployment, in three list calls made at once. Sorted by id so
 // the same cloud gives the same observation (the planner must not depend on the region's order).
-import { TAG, type Observed } from '../domain/cloud';
-import type { ObserveInput } from '../domain/activities';
+// Asked for, it also reads the cloud's AZs and named networks (a cloud without them, EC2 whose networks
+// are the cloud config's own, answers null), which the operation checks the cloud config against
+// before any step (planner/topology.ts).
+import { TAG } from '../domain/cloud';
+import type { ObserveInput, ObservedWithTopology } from '../domain/activities';
 import type { ActivityDeps } from './deps';
 import { asFailures } from './failures';
 
-export function observe(deps: ActivityDeps): (input: ObserveInput) => Promise<Observed> {
+export function observe(deps: ActivityDeps): (input: ObserveInput) => Promise<ObservedWithTopology> {
   return (input) =>
     asFailures(`observe ${input.deployment}`, async () => {
       const tags = { [TAG.deployment]: input.deployment };
-      const [servers, allocations, volumes] = await Promise.all([
+      const [servers, allocations, volumes, topology] = await Promise.all([
         deps.cloud.listServers(tags),
         deps.cloud.listAllocations(tags),
         deps.cloud.listVolumes(tags),
+        input.topology ? deps.cloud.describeTopology?.() : undefined,
       ]);
-      return { servers: byId(servers), allocations: byId(allocations), volumes: byId(volumes) };
+      const observed = { servers: byId(servers), allocations: byId(allocations), volumes: byId(volumes) };
+      return input.topology ? { ...observed, topology: topology ?? null } : observed;
     });
 }
 

@@ -2,6 +2,7 @@
 // admin calls that only tests and scripts use.
 import type {
   Allocation,
+  CloudTopology,
   Image,
   PoolStatus,
   QuotaAmount,
@@ -99,6 +100,11 @@ export interface ComputePort {
   deleteVolume(id: string): Promise<void>;
   /** The stemcells this cloud can boot. */
   listImages(): Promise<Image[]>;
+  /**
+   * The AZs and named networks a cloud config is checked against before any step. Absent on a cloud
+   * whose networks are the cloud config's own (EC2: manual networks, checked by the CLI's preflight).
+   */
+  describeTopology?(): Promise<CloudTopology>;
 }
 
 /**

@@ -2,7 +2,7 @@
 // Every call has a timeout; every failure becomes a typed CloudError; a 404 on delete counts as done.
 import http from 'node:http';
 import https from 'node:https';
-import type { Allocation, Image, PoolStatus, Server, Tags, Volume } from '../domain/cloud';
+import type { Allocation, CloudTopology, Image, PoolStatus, Server, Tags, Volume } from '../domain/cloud';
 import type {
   ComputePort,
   CreateAllocationRequest,
@@ -179,6 +179,12 @@ export class RegionClient implements ComputePort, QuotaLedger, RegionAdmin {
 
   async deleteVolume(id: string): Promise<void> {
     await goneIsDone(this.#call('DELETE', `/v1/volumes/${enc(id)}`));
+  }
+
+  // --- topology ---------------------------------------------------------------------------------
+
+  describeTopology(): Promise<CloudTopology> {
+    return this.#call<CloudTopology>('GET', '/v1/topology');
   }
 
   // --- images -----------------------------------------------------------------------------------

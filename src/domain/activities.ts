@@ -1,11 +1,16 @@
 // The contract between workflows and activities: defined once, implemented in src/activities,
 // called through proxyActivities in src/workflows. Inputs carry ids and specs, never credentials.
 import type { CloudKind } from './cloud-target';
-import type { Observed, PoolStatus, QuotaAmount, Server, VmSpec } from './cloud';
+import type { CloudTopology, Observed, PoolStatus, QuotaAmount, Server, VmSpec } from './cloud';
 
 export interface ObserveInput {
   deployment: string;
+  /** Also read the cloud's AZs and named networks (the operation's opening read checks the cloud config). */
+  topology?: boolean;
 }
+
+/** An observation, with the cloud's topology when asked for (null: the cloud has none to check against). */
+export type ObservedWithTopology = Observed & { topology?: CloudTopology | null };
 
 export interface CreateVmInput {
   deployment: string;
@@ -143,7 +148,7 @@ export interface CreateVmBatchResult {
 }
 
 export interface ConvergeActivities {
-  observe(input: ObserveInput): Promise<Observed>;
+  observe(input: ObserveInput): Promise<ObservedWithTopology>;
   getPool(pool: string): Promise<PoolStatus>;
   createVm(input: CreateVmInput): Promise<CreateVmResult>;
   createVms(input: CreateVmBatchInput): Promise<CreateVmBatchResult>;

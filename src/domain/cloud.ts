@@ -70,6 +70,16 @@ export interface Volume {
 }
 
 /** One observation of everything tagged for a deployment. */
+/**
+ * What a cloud with named networks offers that a cloud config names: its AZs and, per network, the
+ * subnets it hands addresses from (static ones only from `static`). The cloud config is checked against
+ * it before any step (planner/cloud-check.ts).
+ */
+export interface CloudTopology {
+  azs: string[];
+  networks: Array<{ name: string; subnets: Array<{ range: string; static: string[]; azs: string[] | null }> }>;
+}
+
 export interface Observed {
   servers: Server[];
   allocations: Allocation[];

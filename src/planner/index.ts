@@ -23,6 +23,7 @@ export { embodiment } from './embodiment';
 export { reconcile, REASON } from './reconcile';
 export { addressRefusals, type AddressRefusal } from './liveness';
 export { dynamicAddresses } from './addresses';
+export { topologyContradictions, type Contradiction } from './topology';
 export { quotaPeak, quotaDelta, quotaShortfall } from './quota';
 export { projectStatus, type StatusRow } from './status';
 export {

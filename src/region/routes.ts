@@ -1,5 +1,6 @@
 // The region API: one line per endpoint, mapping a validated request to a store call.
 import type { Faults } from '../cloud/port';
+import type { CloudTopology } from '../domain/cloud';
 import type { Allocations } from './allocations';
 import { ApiError } from './errors';
 import type { EventLog } from './events';
@@ -52,6 +53,8 @@ export interface Stores {
   images: Images;
   events: EventLog;
   faults: { get(): Faults; set(patch: Partial<Faults>): Faults };
+  /** The AZs and networks of region.yml, as a cloud config is checked against them. */
+  topology: () => CloudTopology;
 }
 
 const ID = '([^/]+)';
@@ -172,6 +175,8 @@ export function routes(s: Stores): Route[] {
       pattern: new RegExp(`^/v1/pools/${ID}$`),
       handle: (req) => ok(s.allocations.pool(param(req))),
     },
+
+    { method: 'GET', pattern: /^\/v1\/topology$/, handle: () => ok(s.topology()) },
 
     // storage
     {

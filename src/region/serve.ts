@@ -54,6 +54,17 @@ export async function serveRegion(options: RegionOptions): Promise<RunningRegion
       volumes,
       images,
       events,
+      topology: () => ({
+        azs: [...options.config.azs],
+        networks: options.config.networks.map((n) => ({
+          name: n.name,
+          subnets: n.subnets.map((sub) => ({
+            range: sub.range,
+            static: [...sub.static],
+            azs: sub.azs ?? null,
+          })),
+        })),
+      }),
       faults: {
         get: () => ({ ...faults }),
         set: (patch) => {

@@ -75,9 +75,8 @@ export const attachments =
 export const quota = proxyActivities<Pick<ConvergeActivities, 'releaseQuota'>>(QUOTA_OPTIONS);
 export const actions = proxyActivities<Pick<ConvergeActivities, 'instanceAction'>>(ACTION_OPTIONS);
 export const settings = proxyActivities<WorkerSettingsActivity>(READ_OPTIONS);
-export const tidy = proxyActivities<Pick<ConvergeActivities, 'observe' | 'deleteServer' | 'releaseQuota'>>(
-  TIDY_OPTIONS,
-);
+export const tidy =
+  proxyActivities<Pick<ConvergeActivities, 'observe' | 'deleteServer' | 'releaseQuota'>>(TIDY_OPTIONS);
 
 type Cheap = Pick<ConvergeActivities, 'associateVmToInstance' | 'detachDisk' | 'deleteDisk' | 'releaseQuota'>;
 

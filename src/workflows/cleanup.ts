@@ -52,8 +52,7 @@ async function sweep(creates: Step[], scope: CleanupScope): Promise<void> {
   const claims = new Set(creates.flatMap((s) => (s.kind === 'create-vm' ? [s.claim] : [])));
   const left = (tags: Tags): boolean =>
     tags[TAG.operation] === scope.operation && claims.has(tags[TAG.claim] ?? '');
-  const summary = (what: string): string =>
-    `sweep after cancel (${[...claims].sort().join(', ')}): ${what}`;
+  const summary = (what: string): string => `sweep after cancel (${[...claims].sort().join(', ')}): ${what}`;
   try {
     const seen = await tidy.observe.executeWithOptions(
       { ...TIDY_OPTIONS, summary: summary('find what the abandoned creates left') },

@@ -9,8 +9,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Observed, PoolStatus } from '../domain/cloud';
-import type { VmStrategy } from '../domain/manifest';
+import type { CloudTopology, Observed, PoolStatus } from '../domain/cloud';
+import type { Manifest, VmStrategy } from '../domain/manifest';
 import type { CloudConfig } from '../domain/cloud-config';
 import { cloudTargetFindings, type CloudKind } from '../domain/cloud-target';
 import { NON_RETRYABLE } from '../domain/activities';
@@ -25,6 +25,7 @@ import {
   projectStatus,
   quotaShortfall,
   reconcile,
+  topologyContradictions,
 } from '../planner';
 import type { Obligation, Patent, Step } from '../planner/types';
 import { TIDY_OPTIONS, reads, settings, tidy } from './activities';
@@ -78,7 +79,7 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   ]);
   progress.enter('observing');
   // The strategy default is read once and pinned for the whole operation, across continue-as-new.
-  const { defaultStrategy, cloud, observed, pool } = await openingReads(input);
+  const { defaultStrategy, cloud, observed, pool, topology } = await openingReads(input);
 
   progress.enter('planning');
   const planning = plan(input, defaultStrategy, observed);
@@ -87,9 +88,12 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   progress.planned(obligation, view);
   progress.show();
   const result = resultOf(input, defaultStrategy, obligation, view);
-  // A plan that would wait forever for an address (planner/liveness.ts), or create VMs from a cloud
-  // config the worker's cloud cannot honour, starts nothing.
-  const refused = refusal(obligation) ?? misfit(obligation, input.cloudConfig, cloud);
+  // A cloud config the cloud cannot honour (planner/topology.ts; the worker's cloud kind), or a plan
+  // that would wait forever for an address (planner/liveness.ts), starts nothing.
+  const refused =
+    mismatch(planning.manifest, planning.cloudConfig, topology) ??
+    refusal(obligation) ??
+    misfit(obligation, input.cloudConfig, cloud);
   if (input.dryRun) {
     progress.enter('done');
     return { ...result.unchanged(observed, 'planned', refused), plan: view };
@@ -146,7 +150,11 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
  * What the cloud holds after enactment. After a cancel the region may be the reason for it (an
  * outage): a few tries, then the operation ends on the opening observation rather than wait on.
  */
-async function closingRead(input: OperationInput, outcome: EnactOutcome, opening: Observed): Promise<Observed> {
+async function closingRead(
+  input: OperationInput,
+  outcome: EnactOutcome,
+  opening: Observed,
+): Promise<Observed> {
   if (outcome !== 'stopped') return reads.observe({ deployment: input.deployment });
   try {
     return await tidy.observe.executeWithOptions({ ...TIDY_OPTIONS, summary: 'observe after cancel' }, [
@@ -195,7 +203,7 @@ function plan(input: OperationInput, defaultStrategy: VmStrategy, observed: Obse
       defaultStrategy,
       ...identity,
     });
-  return { patent: thePatent, manifest, records, obligation, operationId, again };
+  return { patent: thePatent, manifest, cloudConfig, records, obligation, operationId, again };
 }
 
 /** The operation's result, before enactment (dry run, quota failure) or after it. */
@@ -247,6 +255,21 @@ function resultOf(input: OperationInput, strategy: VmStrategy, obligation: Oblig
 
 /** Failure type of an operation whose plan would wait forever (planner/liveness.ts): nothing started. */
 export const PLAN_REFUSED = 'PlanRefused';
+
+/** Failure type of an operation whose cloud config names what the cloud does not have: nothing started. */
+export const CLOUD_CONFIG_MISMATCH = 'CloudConfigMismatch';
+
+function mismatch(
+  manifest: Manifest,
+  cloudConfig: CloudConfig,
+  topology: CloudTopology | null,
+): OperationFailure | null {
+  if (!topology) return null;
+  const found = topologyContradictions(manifest, cloudConfig, topology);
+  if (found.length === 0) return null;
+  const message = found.map((c) => `cloud config ${c.path}: ${c.message}`).join('\n');
+  return { step: null, type: CLOUD_CONFIG_MISMATCH, message };
+}
 
 function refusal(obligation: Obligation): OperationFailure | null {
   if (obligation.refusals.length === 0) return null;
@@ -322,6 +345,8 @@ interface OpeningReads {
   observed: Observed;
   /** The resource pool's status, read with the others when the operation may create VMs; null if it failed. */
   pool: Promise<PoolStatus | null> | null;
+  /** The cloud's AZs and networks to check the cloud config against; null: nothing to check (resumed). */
+  topology: CloudTopology | null;
 }
 
 /**
@@ -336,16 +361,19 @@ async function openingReads(input: OperationInput): Promise<OpeningReads> {
       cloud: undefined,
       observed: input.resume.observed,
       pool: null,
+      topology: null,
     };
   }
   const mayCreate = !input.dryRun && (input.kind === 'deploy' || input.kind === 'recreate');
   // A failed read here is not the operation's failure: the quota check reads the pool again.
   const pool = mayCreate ? reads.getPool(input.manifest.resource_pool).catch(() => null) : null;
-  const [{ defaultStrategy, cloud }, observed] = await Promise.all([
+  const [{ defaultStrategy, cloud }, seen] = await Promise.all([
     settings.workerSettings(),
-    reads.observe({ deployment: input.deployment }),
+    reads.observe({ deployment: input.deployment, topology: true }),
   ]);
-  return { defaultStrategy, cloud, observed, pool };
+  // Kept apart: the observation travels on (continue-as-new, the planner), the topology does not.
+  const { topology, ...observed } = seen;
+  return { defaultStrategy, cloud, observed, pool, topology: topology ?? null };
 }
 
 /** Fails the operation before any step when the pool cannot hold the obligation's peak. */

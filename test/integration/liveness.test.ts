@@ -8,7 +8,7 @@ import { NON_RETRYABLE } from '../../src/domain/activities';
 import { TAG } from '../../src/domain/cloud';
 import type { Manifest } from '../../src/domain/manifest';
 import { BUILD_FAULT } from '../../src/region/servers';
-import { PLAN_REFUSED } from '../../src/workflows/operation';
+import { CLOUD_CONFIG_MISMATCH, PLAN_REFUSED } from '../../src/workflows/operation';
 import type { OperationProgress, OperationTicket } from '../../src/workflows/types';
 import { cloudConfig, smallManifest } from '../support/fixtures';
 import { testClient } from '../support/temporal';
@@ -268,5 +268,37 @@ describe('liveness', () => {
     expect(again.status, JSON.stringify(again.failure)).toBe('converged');
     await h.expectInvariants(again, { manifest: m, cloudConfig: cc });
     expect(await h.region.client.listAllocations({ [TAG.deployment]: 'outage' })).toHaveLength(1);
+  });
+
+  it('a cloud config whose subnet and static range the region does not have: refused before any cloud write', async () => {
+    const elsewhere = structuredClone(cc);
+    const subnet = elsewhere.networks[0]?.subnets[0];
+    if (!subnet) throw new Error('no subnet');
+    subnet.range = '10.20.0.0/24';
+    subnet.gateway = '10.20.0.1';
+    subnet.reserved = [];
+    subnet.static = ['10.20.0.10-10.20.0.40'];
+    const m = smallManifest('elsewhere');
+    const before = await h.seq();
+    const r = await h.deploy(m, elsewhere);
+    expect(r.status).toBe('failed');
+    expect(r.failure?.type).toBe(CLOUD_CONFIG_MISMATCH);
+    expect(r.failure?.message).toContain(
+      "cloud config networks[0].subnets[0].range: subnet 10.20.0.0/24 of network 'default' is not one the cloud has (its network 'default' has 10.0.0.0/16)",
+    );
+    expect(r.stepsDone).toBe(0);
+    expect(r.remaining.length).toBe(r.stepsTotal);
+    expect(await eventsOf('elsewhere', before)).toEqual([]);
+
+    // The subnet fits, the static range does not: named with what the region hands out statically.
+    subnet.range = '10.0.0.0/16';
+    subnet.gateway = '10.0.0.1';
+    subnet.static = ['10.0.1.10-10.0.1.20'];
+    const again = await h.deploy(m, elsewhere);
+    expect(again.failure?.type).toBe(CLOUD_CONFIG_MISMATCH);
+    expect(again.failure?.message).toContain(
+      "cloud config networks[0].subnets[0].static[0]: static 10.0.1.10-10.0.1.20 of network 'default' is outside the cloud's static ranges (it has 10.0.0.2-10.0.0.255)",
+    );
+    expect(await eventsOf('elsewhere', before)).toEqual([]);
   });
 });
