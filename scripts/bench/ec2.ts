@@ -4,27 +4,17 @@
 // default rate (20 requests/s, burst 100): what a user's worker would do. Reports wall time, EC2
 // API calls per instance and throttles seen. The worker runs in this process, so the adapter's call
 // counts can be read; moto answers at once (no pending), so the figures are the director's cost.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import {
-  CreateSubnetCommand,
-  CreateTagsCommand,
-  CreateVpcCommand,
-  EC2Client,
-  RegisterImageCommand,
-} from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { Client, Connection } from '@temporalio/client';
 import { Deployments } from '../../src/client/deployments';
-import { DEFAULT_EC2_RATE, Ec2Compute, STEMCELL_TAG, stemcellImageName } from '../../src/cloud/ec2';
+import { DEFAULT_EC2_RATE, Ec2Compute, registerStemcellImage } from '../../src/cloud/ec2';
 import { GuardedLedger, joinCloud } from '../../src/cloud/ledger';
 import { cloudConfigSchema, type CloudConfig } from '../../src/domain/cloud-config';
 import { createConvergeWorker } from '../../src/workers/worker';
-import { freePort, sleep } from '../chaos/processes';
+import { ec2Client, makeNetwork, startMotoServer } from '../moto-server';
 import { benchManifest, NEW_STEMCELL, OLD_STEMCELL, STEMCELL_OS } from './inputs';
 import { NAMESPACE, type Stack } from './stack';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'] as const;
 
 export interface Ec2Row {
@@ -48,13 +38,8 @@ export async function runEc2Scenarios(
   say: (line: string) => void,
 ): Promise<Ec2Row[]> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const moto = await startMoto(stack.dir);
-  const client = new EC2Client({
-    region: 'us-east-1',
-    endpoint: moto.url,
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench-not-a-secret' },
-    maxAttempts: 1,
-  });
+  const moto = await startMotoServer({ cwd: stack.dir });
+  const client = ec2Client(moto.url);
   const connection = await Connection.connect({ address: stack.temporal.address });
   let worker: Awaited<ReturnType<typeof createConvergeWorker>> | null = null;
   let running: Promise<void> | null = null;
@@ -141,35 +126,13 @@ export function ec2Table(rows: readonly Ec2Row[]): string {
 
 /** A VPC with a /20 subnet per AZ (room for two 1,000-instance deployments) and both stemcells' AMIs. */
 async function seed(client: EC2Client): Promise<CloudConfig> {
-  const vpc = await client.send(new CreateVpcCommand({ CidrBlock: '10.40.0.0/16' }));
-  const subnets: { zone: string; id: string; cidr: string }[] = [];
-  for (const [i, zone] of ZONES.entries()) {
-    const cidr = `10.40.${i * 16}.0/20`;
-    const out = await client.send(
-      new CreateSubnetCommand({ VpcId: vpc.Vpc?.VpcId ?? '', CidrBlock: cidr, AvailabilityZone: zone }),
-    );
-    subnets.push({ zone, id: out.Subnet?.SubnetId ?? '', cidr });
-  }
-  for (const version of [OLD_STEMCELL, NEW_STEMCELL]) {
-    const image = { os: STEMCELL_OS, version };
-    const made = await client.send(
-      new RegisterImageCommand({
-        Name: stemcellImageName(image),
-        RootDeviceName: '/dev/sda1',
-        Architecture: 'x86_64',
-        VirtualizationType: 'hvm',
-      }),
-    );
-    await client.send(
-      new CreateTagsCommand({
-        Resources: [made.ImageId ?? ''],
-        Tags: [
-          { Key: STEMCELL_TAG.os, Value: image.os },
-          { Key: STEMCELL_TAG.version, Value: image.version },
-        ],
-      }),
-    );
-  }
+  const { subnets } = await makeNetwork(
+    client,
+    '10.40.0.0/16',
+    ZONES.map((zone, i) => ({ zone, cidr: `10.40.${i * 16}.0/20` })),
+  );
+  for (const version of [OLD_STEMCELL, NEW_STEMCELL])
+    await registerStemcellImage(client, { os: STEMCELL_OS, version });
   return cloudConfigSchema.parse({
     azs: ZONES.map((zone, i) => ({ name: `z${i + 1}`, cloud_properties: { availability_zone: zone } })),
     vm_sizes: { small: { cpus: 1, memory_mb: 1024, disk_gb: 10 } },
@@ -187,37 +150,4 @@ async function seed(client: EC2Client): Promise<CloudConfig> {
       },
     ],
   });
-}
-
-/** moto_server (scripts/moto.sh installs it the first time) on a free port of 127.0.0.1. */
-async function startMoto(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const server = execFileSync('bash', [join(ROOT, 'scripts', 'moto.sh')], { encoding: 'utf8' }).trim();
-  const port = await freePort();
-  const child: ChildProcess = spawn(server, ['-H', '127.0.0.1', '-p', String(port)], {
-    stdio: 'ignore',
-    cwd: dir,
-  });
-  const kill = (): void => void child.kill('SIGKILL');
-  process.once('exit', kill);
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited (code ${child.exitCode})`);
-    try {
-      if ((await fetch(`${url}/moto-api/`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (i > 600) throw new Error('moto_server did not answer within 60 s');
-    await sleep(100);
-  }
-  return {
-    url,
-    async stop() {
-      process.off('exit', kill);
-      if (child.exitCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }

@@ -6,15 +6,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CreateSubnetCommand,
-  CreateTagsCommand,
   CreateVpcCommand,
   DescribeImagesCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
   EC2Client,
-  RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
-import { STEMCELL_TAG, stemcellImageName } from '../cloud/ec2';
+import { registerStemcellImage, STEMCELL_TAG } from '../cloud/ec2';
 import { DEV_EC2 } from './dev-ec2';
 
 const SEED_TAG = 'converge.dev';
@@ -92,22 +90,5 @@ async function stemcell(client: EC2Client, image: { os: string; version: string 
       ],
     }),
   );
-  if ((found.Images ?? []).length > 0) return;
-  const made = await client.send(
-    new RegisterImageCommand({
-      Name: stemcellImageName(image),
-      RootDeviceName: '/dev/sda1',
-      Architecture: 'x86_64',
-      VirtualizationType: 'hvm',
-    }),
-  );
-  await client.send(
-    new CreateTagsCommand({
-      Resources: [made.ImageId ?? ''],
-      Tags: [
-        { Key: STEMCELL_TAG.os, Value: image.os },
-        { Key: STEMCELL_TAG.version, Value: image.version },
-      ],
-    }),
-  );
+  if ((found.Images ?? []).length === 0) await registerStemcellImage(client, image);
 }

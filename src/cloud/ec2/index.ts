@@ -5,6 +5,7 @@ import { Ec2Compute } from './compute';
 import { VOLUME_TYPES } from '../../domain/ec2-properties';
 
 export { Ec2Compute, EC2_TAG, STEMCELL_TAG, stemcellImageName, type Ec2Stats } from './compute';
+export { registerStemcellImage } from './stemcell-image';
 export { checkCloudConfigForEc2, type PropertyProblem } from '../../domain/ec2-properties';
 
 type Env = Record<string, string | undefined>;
