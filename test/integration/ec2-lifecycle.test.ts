@@ -5,23 +5,15 @@ import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Deployments } from '../../src/client/deployments';
 import type { Ec2Compute } from '../../src/cloud/ec2';
-import { GuardedLedger, joinCloud } from '../../src/cloud/ledger';
 import type { Cloud } from '../../src/cloud/port';
 import { TAG } from '../../src/domain/cloud';
 import type { Manifest } from '../../src/domain/manifest';
 import type { OperationResult } from '../../src/workflows/types';
 import { checkEc2Invariants, everMade } from '../support/ec2-invariants';
-import { ec2CloudConfig, ec2Manifest } from '../support/ec2-fixtures';
-import {
-  ec2ComputeOf,
-  makeNetwork,
-  MOTO_CREDENTIALS,
-  registerStemcell,
-  SKIP_MOTO,
-  startMoto,
-  type MotoHandle,
-} from '../support/moto';
-import { startRegion, type StartedRegion } from '../support/region';
+import { ec2Manifest } from '../support/ec2-fixtures';
+import { MOTO_CREDENTIALS, SKIP_MOTO, type MotoHandle } from '../support/moto';
+import { startEc2Stage, type Ec2Stage } from '../support/ec2-stage';
+import type { StartedRegion } from '../support/region';
 import { closeTestConnections, createTestWorker, taskQueueFor, testClient } from '../support/temporal';
 
 const NAME = 'ec2web';
@@ -29,6 +21,7 @@ const NAME = 'ec2web';
 describe.skipIf(SKIP_MOTO)(
   'EC2 (moto): deploy, no-op, hot_swap to a new AMI, static IP, hard stop, start, delete',
   () => {
+    let stage: Ec2Stage;
     let region: StartedRegion;
     let moto: MotoHandle;
     let ec2: Ec2Compute;
@@ -36,20 +29,12 @@ describe.skipIf(SKIP_MOTO)(
     let worker: Worker;
     let running: Promise<void>;
     let deployments: Deployments;
-    let cc: ReturnType<typeof ec2CloudConfig>;
+    let cc: Ec2Stage['cc'];
     const taskQueue = taskQueueFor('ec2-lifecycle');
 
     beforeAll(async () => {
-      [region, moto] = await Promise.all([startRegion(), startMoto()]);
-      const network = await makeNetwork(moto.client, '10.30.0.0/16', [
-        { zone: 'us-east-1a', cidr: '10.30.0.0/22' },
-        { zone: 'us-east-1b', cidr: '10.30.4.0/22' },
-      ]);
-      for (const version of ['1.181', '1.182'])
-        await registerStemcell(moto.client, { os: 'ubuntu-jammy', version });
-      cc = ec2CloudConfig(network);
-      ec2 = ec2ComputeOf(moto);
-      cloud = joinCloud(ec2, new GuardedLedger(region.client, ec2));
+      stage = await startEc2Stage(['1.181', '1.182']);
+      ({ region, moto, cc, ec2, cloud } = stage);
       worker = await createTestWorker({ taskQueue, cloud });
       running = worker.run();
       deployments = new Deployments(await testClient(), { taskQueue, limits: { buildDeadlineMs: 60_000 } });
@@ -58,7 +43,7 @@ describe.skipIf(SKIP_MOTO)(
     afterAll(async () => {
       worker?.shutdown();
       await running;
-      await Promise.all([region?.stop(), moto?.stop()]);
+      await stage?.stop();
       await closeTestConnections();
     });
 

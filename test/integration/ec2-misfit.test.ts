@@ -6,52 +6,41 @@ import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Deployments } from '../../src/client/deployments';
 import type { Ec2Compute } from '../../src/cloud/ec2';
-import { GuardedLedger, joinCloud } from '../../src/cloud/ledger';
 import { TAG } from '../../src/domain/cloud';
 import { cloudConfigSchema } from '../../src/domain/cloud-config';
 import { everMade } from '../support/ec2-invariants';
-import { ec2CloudConfig, ec2Manifest } from '../support/ec2-fixtures';
-import {
-  ec2ComputeOf,
-  makeNetwork,
-  registerStemcell,
-  SKIP_MOTO,
-  startMoto,
-  type MotoHandle,
-} from '../support/moto';
-import { startRegion, type StartedRegion } from '../support/region';
+import { ec2Manifest } from '../support/ec2-fixtures';
+import { SKIP_MOTO, type MotoHandle } from '../support/moto';
+import { startEc2Stage, type Ec2Stage } from '../support/ec2-stage';
+import type { StartedRegion } from '../support/region';
 import { closeTestConnections, createTestWorker, taskQueueFor, testClient } from '../support/temporal';
 
 const NAME = 'ec2misfit';
 
 describe.skipIf(SKIP_MOTO)('EC2 (moto): a cloud config EC2 cannot honour, past the CLI', () => {
+  let stage: Ec2Stage;
   let region: StartedRegion;
   let moto: MotoHandle;
   let ec2: Ec2Compute;
   let worker: Worker;
   let running: Promise<void>;
   let deployments: Deployments;
-  let bad: ReturnType<typeof ec2CloudConfig>;
+  let bad: Ec2Stage['cc'];
   const taskQueue = taskQueueFor('ec2-misfit');
 
   beforeAll(async () => {
-    [region, moto] = await Promise.all([startRegion(), startMoto()]);
-    const network = await makeNetwork(moto.client, '10.30.0.0/16', [
-      { zone: 'us-east-1a', cidr: '10.30.0.0/22' },
-      { zone: 'us-east-1b', cidr: '10.30.4.0/22' },
-    ]);
-    await registerStemcell(moto.client, { os: 'ubuntu-jammy', version: '1.181' });
+    stage = await startEc2Stage();
+    ({ region, moto, ec2 } = stage);
     // The z2 subnet without its subnet_id, and a misspelt instance type field on 'small'.
-    const raw = structuredClone(ec2CloudConfig(network));
+    const raw = structuredClone(stage.cc);
     const second = raw.networks[0]?.subnets[1];
     if (second) second.cloud_properties = {};
     const small = raw.vm_types.find((t) => t.name === 'small');
     if (small) small.cloud_properties = { instance_typ: 't3.small' };
     bad = cloudConfigSchema.parse(raw);
-    ec2 = ec2ComputeOf(moto);
     worker = await createTestWorker({
       taskQueue,
-      cloud: joinCloud(ec2, new GuardedLedger(region.client, ec2)),
+      cloud: stage.cloud,
       cloudKind: 'ec2',
     });
     running = worker.run();
@@ -61,7 +50,7 @@ describe.skipIf(SKIP_MOTO)('EC2 (moto): a cloud config EC2 cannot honour, past t
   afterAll(async () => {
     worker?.shutdown();
     await running;
-    await Promise.all([region?.stop(), moto?.stop()]);
+    await stage?.stop();
     await closeTestConnections();
   });
 

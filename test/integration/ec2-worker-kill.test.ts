@@ -11,24 +11,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Service, sleep } from '../../scripts/chaos/processes';
 import { Deployments } from '../../src/client/deployments';
-import type { Ec2Compute } from '../../src/cloud/ec2';
-import { GuardedLedger, joinCloud } from '../../src/cloud/ledger';
 import type { Cloud } from '../../src/cloud/port';
 import { TAG } from '../../src/domain/cloud';
 import type { Manifest } from '../../src/domain/manifest';
 import { checkEc2Invariants, everMade } from '../support/ec2-invariants';
-import { ec2CloudConfig, ec2Manifest } from '../support/ec2-fixtures';
-import {
-  ec2ComputeOf,
-  makeNetwork,
-  MOTO_CREDENTIALS,
-  MOTO_REGION,
-  registerStemcell,
-  SKIP_MOTO,
-  startMoto,
-  type MotoHandle,
-} from '../support/moto';
-import { startRegion, type StartedRegion } from '../support/region';
+import { ec2Manifest } from '../support/ec2-fixtures';
+import { MOTO_CREDENTIALS, MOTO_REGION, SKIP_MOTO, type MotoHandle } from '../support/moto';
+import { startEc2Stage, type Ec2Stage } from '../support/ec2-stage';
+import type { StartedRegion } from '../support/region';
 import { closeTestConnections, taskQueueFor, temporalEnv, testBundle, testClient } from '../support/temporal';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -45,27 +35,20 @@ function twentyInstances(): Manifest {
 }
 
 describe.skipIf(SKIP_MOTO)('EC2 (moto): a worker SIGKILLed mid-deploy', () => {
+  let stage: Ec2Stage;
   let region: StartedRegion;
   let moto: MotoHandle;
-  let ec2: Ec2Compute;
   let cloud: Cloud;
   let deployments: Deployments;
-  let cc: ReturnType<typeof ec2CloudConfig>;
+  let cc: Ec2Stage['cc'];
   let bundlePath: string;
   const workers: Service[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'converge-ec2-kill-'));
   const taskQueue = taskQueueFor('ec2-worker-kill');
 
   beforeAll(async () => {
-    [region, moto] = await Promise.all([startRegion(), startMoto()]);
-    const network = await makeNetwork(moto.client, '10.30.0.0/16', [
-      { zone: 'us-east-1a', cidr: '10.30.0.0/22' },
-      { zone: 'us-east-1b', cidr: '10.30.4.0/22' },
-    ]);
-    await registerStemcell(moto.client, { os: 'ubuntu-jammy', version: '1.181' });
-    cc = ec2CloudConfig(network);
-    ec2 = ec2ComputeOf(moto);
-    cloud = joinCloud(ec2, new GuardedLedger(region.client, ec2));
+    stage = await startEc2Stage();
+    ({ region, moto, cc, cloud } = stage);
     const bundle = await testBundle();
     if ('codePath' in bundle) bundlePath = bundle.codePath;
     else writeFileSync((bundlePath = join(dir, 'workflows.js')), bundle.code);
@@ -74,7 +57,7 @@ describe.skipIf(SKIP_MOTO)('EC2 (moto): a worker SIGKILLed mid-deploy', () => {
 
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.kill('SIGTERM')));
-    await Promise.all([region?.stop(), moto?.stop()]);
+    await stage?.stop();
     await closeTestConnections();
   });
 
