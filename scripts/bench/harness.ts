@@ -179,11 +179,7 @@ export class DeployHarness {
     const brokenBecause = this.broken.get(name);
     if (brokenBecause) return { ...row, status: `skipped: ${name} broke earlier (${brokenBecause})` };
 
-    const worker = await startWorker(this.stack, {
-      taskQueue: TASK_QUEUE,
-      ...(this.options.workerEnv ? { env: this.options.workerEnv } : {}),
-      ...(this.options.cpuProfDir ? { cpuProfDir: join(this.options.cpuProfDir, s.name) } : {}),
-    });
+    const worker = await this.startWorkerFor(s.name);
     try {
       await setFaults(this.stack, ZERO);
       await this.warmUp(s.name);
@@ -399,6 +395,15 @@ export class DeployHarness {
     return ledger;
   }
 
+  /** The scenario's worker, with the run's environment and, when asked, a CPU profile of its own. */
+  private startWorkerFor(scenario: string): ReturnType<typeof startWorker> {
+    return startWorker(this.stack, {
+      taskQueue: TASK_QUEUE,
+      ...(this.options.workerEnv ? { env: this.options.workerEnv } : {}),
+      ...(this.options.cpuProfDir ? { cpuProfDir: join(this.options.cpuProfDir, scenario) } : {}),
+    });
+  }
+
   /**
    * A fleet: `deployments` deployments of `instances` each (`fleet-<i>`), deployed at the old stemcell
    * (unmeasured, side by side), then all hot-swapped at once on the one worker. wall is the last one's
@@ -409,11 +414,7 @@ export class DeployHarness {
     const names = Array.from({ length: count }, (_, i) => `fleet-${i + 1}`);
     const total = s.instances * count;
     const row = { ...emptyRow(s, SLOW), instances: total };
-    const worker = await startWorker(this.stack, {
-      taskQueue: TASK_QUEUE,
-      ...(this.options.workerEnv ? { env: this.options.workerEnv } : {}),
-      ...(this.options.cpuProfDir ? { cpuProfDir: join(this.options.cpuProfDir, s.name) } : {}),
-    });
+    const worker = await this.startWorkerFor(s.name);
     try {
       await setFaults(this.stack, ZERO);
       await this.warmUp(s.name);
