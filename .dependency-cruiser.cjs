@@ -18,8 +18,8 @@ const allowed = {
   workers: ['domain', 'activities', 'cloud', 'temporal', 'workflows'],
   dev: ['domain', 'temporal', 'workers', 'cloud'],
 };
-// Shared by everything: where the package lives on disk.
-const everywhere = ['^src/package-root\\.ts$'];
+// Shared by everything: where the package lives on disk, and reading a file a setting names.
+const everywhere = ['^src/package-root\\.ts$', '^src/setting-file\\.ts$'];
 
 const layerRules = Object.entries(allowed).map(([layer, may]) => ({
   name: `${layer}-imports-only-${may.length === 0 ? 'itself' : may.join('-')}`,

@@ -1,8 +1,8 @@
 // The secret that signs callbacks, from the worker's environment (never from a manifest, a workflow
 // input or history, and never in a log line or an error: only its source is ever named).
-import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { UserError } from '../domain/errors';
+import { readSettingFile } from '../setting-file';
 
 export const SECRET_VARIABLE = 'CONVERGE_CALLBACK_SECRET';
 export const SECRET_FILE_VARIABLE = 'CONVERGE_CALLBACK_SECRET_FILE';
@@ -39,13 +39,7 @@ export function callbackSecretFromEnv(env: Record<string, string | undefined>): 
   if (inline) return checked(inline, SECRET_VARIABLE);
   const file = env[SECRET_FILE_VARIABLE]?.trim();
   if (!file) return null;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new UserError(`${SECRET_FILE_VARIABLE}: cannot read ${file} (${code})`);
-  }
+  const text = readSettingFile(SECRET_FILE_VARIABLE, file);
   return checked(text.split('\n')[0]?.trim() ?? '', `${SECRET_FILE_VARIABLE} ${file}`);
 }
 

@@ -1,7 +1,7 @@
 // The keys that encrypt payloads, from the environment of the worker and the CLI (never from a
 // manifest, a workflow input or history). Newest last: it encrypts; every key decrypts.
-import { readFileSync } from 'node:fs';
 import { UserError } from '../domain/errors';
+import { readSettingFile } from '../setting-file';
 
 export interface PayloadKey {
   /** Written in each payload's metadata, so a reader knows which key to use; not secret. */
@@ -25,17 +25,12 @@ export function payloadKeysFromEnv(env: Record<string, string | undefined>): Pay
   const keys: PayloadKey[] = [];
   const file = env[KEY_FILE_VARIABLE]?.trim();
   if (file) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new UserError(`${KEY_FILE_VARIABLE}: cannot read ${file} (${code})`);
-    }
-    text.split('\n').forEach((line, i) => {
-      const entry = line.replace(/#.*$/, '').trim();
-      if (entry !== '') keys.push(parseKey(entry, `${KEY_FILE_VARIABLE} ${file} line ${i + 1}`));
-    });
+    readSettingFile(KEY_FILE_VARIABLE, file)
+      .split('\n')
+      .forEach((line, i) => {
+        const entry = line.replace(/#.*$/, '').trim();
+        if (entry !== '') keys.push(parseKey(entry, `${KEY_FILE_VARIABLE} ${file} line ${i + 1}`));
+      });
   }
   const list = env[KEYS_VARIABLE]?.trim();
   if (list) {

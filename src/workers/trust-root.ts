@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import { UserError } from '../domain/errors';
+import { readSettingFile } from '../setting-file';
 import { isPublicKey } from '../domain/permissions';
 import { TRUST_ROOT_SLOT } from '../workflows/trust-root';
 import type { Env } from '../temporal/connection';
@@ -23,12 +24,7 @@ export function trustRootFromEnv(env: Env): string | null {
   const file = env.CONVERGE_ADMIN_PUBLIC_KEY_FILE?.trim();
   if (inline) return checked(inline, 'CONVERGE_ADMIN_PUBLIC_KEY');
   if (!file) return null;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8').trim();
-  } catch (err) {
-    throw new UserError(`CONVERGE_ADMIN_PUBLIC_KEY_FILE: cannot read ${file} (${(err as Error).message})`);
-  }
+  const text = readSettingFile('CONVERGE_ADMIN_PUBLIC_KEY_FILE', file).trim();
   // An identity file (JSON with publicKey) or the bare hex key.
   if (text.startsWith('{')) {
     const parsed = JSON.parse(text) as { publicKey?: unknown };
