@@ -4,6 +4,7 @@
 // replace it, so a first deploy cannot bring its own admin.
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { z } from 'zod';
 
 export const PERMISSIONS = ['CLOUD_CREATE', 'CLOUD_ADMIN'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -46,40 +47,46 @@ export const MAX_REQUEST_TTL_MS = 10 * 60_000;
 /** Clock difference tolerated between the signing CLI and the workflow's clock. */
 export const CLOCK_SKEW_MS = 2 * 60_000;
 
-export interface Grant {
-  principal: string;
+// Signed grants and requests arrive from outside (a CLI, or anyone who reaches the namespace): their
+// shapes are checked with these schemas before any signature is.
+const grantSchema = z.object({
+  principal: z.string(),
   /** The principal's Ed25519 public key, hex: a grant belongs to a key, not to a name. */
-  key: string;
-  permission: Permission;
-  pool: string;
+  key: z.string(),
+  permission: z.enum(PERMISSIONS),
+  pool: z.string(),
   /** ms since epoch, or null for a grant that does not expire. */
-  expires: number | null;
-}
+  expires: z.number().nullable(),
+});
+export type Grant = z.infer<typeof grantSchema>;
 
-export interface SignedGrant {
-  grant: Grant;
+const signedGrantSchema = z.object({
+  grant: grantSchema,
   /** The admin's signature over the grant (hex). */
-  signature: string;
-}
+  signature: z.string(),
+});
+export type SignedGrant = z.infer<typeof signedGrantSchema>;
 
-export interface RequestClaim {
-  deployment: string;
-  request: RequestKind;
+const requestClaimSchema = z.object({
+  deployment: z.string(),
+  request: z.enum(REQUEST_KINDS),
   /** sha256 of the request's canonical JSON: the signature covers exactly these inputs. */
-  digest: string;
+  digest: z.string(),
   /** ms since epoch. */
-  expires: number;
-  nonce: string;
-}
+  expires: z.number(),
+  nonce: z.string(),
+});
+export type RequestClaim = z.infer<typeof requestClaimSchema>;
 
 /** What the CLI sends beside each update's request. */
-export interface SignedRequest {
-  principal: string;
-  key: string;
-  claim: RequestClaim;
-  signature: string;
-  grants: SignedGrant[];
-}
+const signedRequestSchema = z.object({
+  principal: z.string(),
+  key: z.string(),
+  claim: requestClaimSchema,
+  signature: z.string(),
+  grants: z.array(signedGrantSchema),
+});
+export type SignedRequest = z.infer<typeof signedRequestSchema>;
 
 export function grantMessage(grant: Grant): Uint8Array {
   return utf8ToBytes(`converge-grant-v1\n${flatJson({ ...grant })}`);
@@ -183,55 +190,13 @@ function grants(
 
 /** Structural check of untrusted input; null when anything is missing or of the wrong type. */
 export function parseSignedRequest(value: unknown): SignedRequest | null {
-  if (!isRecord(value)) return null;
-  const { principal, key, claim, signature, grants } = value;
-  if (typeof principal !== 'string' || typeof key !== 'string' || typeof signature !== 'string') return null;
-  if (!isRecord(claim) || !Array.isArray(grants)) return null;
-  const { deployment, request, digest, expires, nonce } = claim;
-  if (
-    typeof deployment !== 'string' ||
-    typeof digest !== 'string' ||
-    typeof nonce !== 'string' ||
-    typeof expires !== 'number' ||
-    !(REQUEST_KINDS as readonly unknown[]).includes(request)
-  ) {
-    return null;
-  }
-  const parsedGrants: SignedGrant[] = [];
-  for (const g of grants) {
-    const parsed = parseSignedGrant(g);
-    if (parsed === null) return null;
-    parsedGrants.push(parsed);
-  }
-  return {
-    principal,
-    key,
-    signature,
-    claim: { deployment, request: request as RequestKind, digest, expires, nonce },
-    grants: parsedGrants,
-  };
+  const parsed = signedRequestSchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
 }
 
 export function parseSignedGrant(value: unknown): SignedGrant | null {
-  if (!isRecord(value) || typeof value.signature !== 'string' || !isRecord(value.grant)) return null;
-  const { principal, key, permission, pool, expires } = value.grant;
-  if (
-    typeof principal !== 'string' ||
-    typeof key !== 'string' ||
-    typeof pool !== 'string' ||
-    !(PERMISSIONS as readonly unknown[]).includes(permission) ||
-    !(expires === null || typeof expires === 'number')
-  ) {
-    return null;
-  }
-  return {
-    grant: { principal, key, permission: permission as Permission, pool, expires },
-    signature: value.signature,
-  };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  const parsed = signedGrantSchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
 }
 
 function isHex(value: string, bytes: number): boolean {
