@@ -228,11 +228,7 @@ export class DeployHarness {
       const message = err instanceof Error ? err.message : String(err);
       this.broken.set(name, `${s.name}: ${message.split('\n')[0] ?? ''}`);
       await this.terminate(name);
-      return {
-        ...row,
-        status: `error: ${message.split('\n')[0] ?? ''}`,
-        failure: `${err instanceof Error ? (err.stack ?? message) : message}\n${workerErrors(this.stack, TASK_QUEUE)}`,
-      };
+      return this.errorRow(row, err);
     } finally {
       await setFaults(this.stack, ZERO).catch(() => undefined);
       await worker.stop();
@@ -395,6 +391,16 @@ export class DeployHarness {
     return ledger;
   }
 
+  /** The row of a scenario that threw: its first line as the status, its stack and the worker's errors. */
+  private errorRow(row: DeployRow, err: unknown): DeployRow {
+    const message = err instanceof Error ? err.message : String(err);
+    return {
+      ...row,
+      status: `error: ${message.split('\n')[0] ?? ''}`,
+      failure: `${err instanceof Error ? (err.stack ?? message) : message}\n${workerErrors(this.stack, TASK_QUEUE)}`,
+    };
+  }
+
   /** The scenario's worker, with the run's environment and, when asked, a CPU profile of its own. */
   private startWorkerFor(scenario: string): ReturnType<typeof startWorker> {
     return startWorker(this.stack, {
@@ -458,13 +464,8 @@ export class DeployHarness {
           : null,
       };
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
       for (const name of names) await this.terminate(name);
-      return {
-        ...row,
-        status: `error: ${message.split('\n')[0] ?? ''}`,
-        failure: `${err instanceof Error ? (err.stack ?? message) : message}\n${workerErrors(this.stack, TASK_QUEUE)}`,
-      };
+      return this.errorRow(row, err);
     } finally {
       await setFaults(this.stack, ZERO).catch(() => undefined);
       await worker.stop();
