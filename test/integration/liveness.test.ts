@@ -148,18 +148,7 @@ describe('liveness', () => {
 
   it('a step retrying for 30 s shows its last error in progress, status and current details', async () => {
     // A server outside the deployment holds the static IP the new VM asks for.
-    const squatter = await h.region.client.createServer({
-      name: 'squatter',
-      cpus: 1,
-      memory_mb: 512,
-      disk_gb: 5,
-      image: { os: 'ubuntu-jammy', version: '1.181' },
-      az: 'z1',
-      network: 'default',
-      static_ip: '10.0.0.25',
-      tags: { [TAG.deployment]: 'someone-else' },
-      idempotency_key: 'liveness-squatter',
-    });
+    const squatter = await squat('10.0.0.25', 'retrying');
     const m = withStaticIps('waiter', { db: '10.0.0.25' });
     const ticket = await h.deployments.deploy('waiter', { manifest: m, cloudConfig: cc });
     try {
