@@ -27,7 +27,12 @@ export function trustRootFromEnv(env: Env): string | null {
   const text = readSettingFile('CONVERGE_ADMIN_PUBLIC_KEY_FILE', file).trim();
   // An identity file (JSON with publicKey) or the bare hex key.
   if (text.startsWith('{')) {
-    const parsed = JSON.parse(text) as { publicKey?: unknown };
+    let parsed: { publicKey?: unknown } = {};
+    try {
+      parsed = JSON.parse(text) as { publicKey?: unknown };
+    } catch {
+      // not JSON: no publicKey, refused below with the expected form
+    }
     const key = typeof parsed.publicKey === 'string' ? parsed.publicKey : '';
     return checked(key, `CONVERGE_ADMIN_PUBLIC_KEY_FILE (${file})`);
   }
