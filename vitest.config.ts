@@ -1,4 +1,10 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { configDefaults, defineConfig } from 'vitest/config';
+
+// A stack the developer runs with `converge dev up` in this checkout (.converge/: its identity, its
+// payload key) is not the tests': a CLI a test starts finds no dev stack unless the test names one.
+const env = { CONVERGE_DEV_DIR: join(tmpdir(), 'converge-tests-no-dev-stack') };
 
 export default defineConfig({
   test: {
@@ -6,6 +12,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          env,
           include: [
             'test/unit/**/*.test.ts',
             'test/property/**/*.test.ts',
@@ -23,6 +30,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          env,
           include: [
             'test/integration/**/*.test.ts',
             'test/replay/**/*.test.ts',

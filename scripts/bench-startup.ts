@@ -60,13 +60,19 @@ async function main(): Promise<void> {
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--if-stale'], { stdio: 'inherit' });
   const temporal = resolveTemporalCli();
   const dir = mkdtempSync(join(tmpdir(), 'converge-bench-startup-'));
-  const [temporalPort, uiPort, regionPort] = [await freePort(), await freePort(), await freePort()];
+  const [temporalPort, uiPort, codecPort, regionPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const address = `127.0.0.1:${temporalPort}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     CONVERGE_DEV_DIR: dir,
     CONVERGE_TEMPORAL_PORT: String(temporalPort),
     CONVERGE_UI_PORT: String(uiPort),
+    CONVERGE_CODEC_PORT: String(codecPort),
     CONVERGE_REGION_PORT: String(regionPort),
     CONVERGE_TASK_QUEUE: 'bench-startup',
     TEMPORAL_ADDRESS: address,

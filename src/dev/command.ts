@@ -1,5 +1,5 @@
-// `converge dev up|down|status`: the embedded stack (Temporal dev server, region, worker) in the
-// background, with logs and pid files under .converge/.
+// `converge dev up|down|status`: the embedded stack (codec server, Temporal dev server, region,
+// worker) in the background, with logs and pid files under .converge/.
 import type { Command } from 'commander';
 import { UserError } from '../domain/errors';
 import { exitCodesHelp } from '../domain/exit-codes';
@@ -8,6 +8,7 @@ import { envHelp } from '../temporal/connection';
 const DEV_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
   ['CONVERGE_TEMPORAL_PORT', 'Temporal frontend port (default 7233; also the CLI default address)'],
   ['CONVERGE_UI_PORT', 'Temporal Web UI port (default 8233)'],
+  ['CONVERGE_CODEC_PORT', 'codec server the UI decodes payloads through (default 7482)'],
   ['CONVERGE_REGION_PORT', 'region API port (default 7480)'],
   ['CONVERGE_METRICS_PORT', 'worker Prometheus metrics port (default 9464)'],
   ['CONVERGE_MOTO_PORT', "moto's EC2 API port with --cloud ec2 (default 7481)"],
@@ -18,7 +19,9 @@ const DEV_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
 export function registerDev(program: Command): void {
   const dev = program
     .command('dev')
-    .description('Run the embedded stack in the background: Temporal dev server, region, worker')
+    .description(
+      'Run the embedded stack in the background: codec server, Temporal dev server and UI, region, worker',
+    )
     .addHelpText('after', envHelp('Environment', DEV_ENV_HELP));
   const codes = exitCodesHelp(['ok', 'failed', 'usage'], {
     ok: 'every part healthy (down: every part stopped)',
@@ -37,7 +40,9 @@ export function registerDev(program: Command): void {
     .action((opts: { cloud?: string }) => runDev('up', opts.cloud));
   dev
     .command('down')
-    .description('Stop the worker, the region and the Temporal server (state stays in .converge/)')
+    .description(
+      'Stop the worker, the region, the Temporal server and the codec server (state stays in .converge/)',
+    )
     .addHelpText('after', codes)
     .action(() => runDev('down'));
   dev
@@ -66,6 +71,9 @@ async function runDev(verb: 'up' | 'down' | 'status', cloudFlag?: string): Promi
     const allHealthy = statuses.every((s) => s.healthy);
     if (allHealthy) {
       console.log(`\nTemporal UI:  ${stack.uiUrl(config)}`);
+      console.log(
+        `Codec:        ${stack.codecUrl(config)} (the UI decodes payloads; key ${stack.payloadKeyPath(config)})`,
+      );
       console.log(`Temporal:     ${stack.temporalAddress(config)} (namespace ${config.namespace})`);
       console.log(`Region:       ${stack.regionUrl(config)}`);
       console.log(`Metrics:      ${stack.metricsUrl(config)} (worker, Prometheus)`);

@@ -1,8 +1,9 @@
-// The embedded stack behind `converge dev up|down|status`: the Temporal dev server, the region and
-// a worker, each a detached background process with its log and pid file under .converge/.
+// The embedded stack behind `converge dev up|down|status`: the codec server, the Temporal dev server
+// (its UI decoding through that codec server), the region and a worker, each a detached background process with its log and pid file under .converge/.
 // `up` is idempotent (a healthy service is left alone), `down` drains then kills, and health is
 // always asked of the service itself, never inferred from a pid file alone.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -30,10 +31,14 @@ import { DEV_EC2 } from './dev-ec2';
 import { WORKER_NODE_FLAGS, workerEnv } from '../workers/tuning';
 import { DEFAULT_NAMESPACE, taskQueueFromEnv, type Env } from '../temporal/connection';
 import { packageRoot } from '../package-root';
+import { DEV_KEY_FILE_NAME, KEY_FILE_VARIABLE, KEYS_VARIABLE } from '../temporal/payload-keys';
 
-export type ServiceName = 'temporal' | 'moto' | 'region' | 'worker';
-/** Every service `down` may find, in start order; moto only runs for `up --cloud ec2`. */
-export const SERVICES: readonly ServiceName[] = ['temporal', 'moto', 'region', 'worker'];
+export type ServiceName = 'codec' | 'temporal' | 'moto' | 'region' | 'worker';
+/**
+ * Every service `down` may find, in start order; moto only runs for `up --cloud ec2`. The codec
+ * server comes first so the UI decodes from its first page.
+ */
+export const SERVICES: readonly ServiceName[] = ['codec', 'temporal', 'moto', 'region', 'worker'];
 
 /**
  * The services of this stack: moto joins for `--cloud ec2`, and whenever one is running (a stack
@@ -51,6 +56,8 @@ export interface DevStackConfig {
   dir: string;
   temporalPort: number;
   uiPort: number;
+  /** The codec server the UI decodes payloads through (`converge codec-server`). */
+  codecPort: number;
   regionPort: number;
   /** The worker's Prometheus metrics (CONVERGE_METRICS_ADDRESS=127.0.0.1:PORT). */
   metricsPort: number;
@@ -81,6 +88,7 @@ export class DevStackError extends UserError {
 }
 
 const HEALTH_TIMEOUT_MS: Record<ServiceName, number> = {
+  codec: 20_000,
   temporal: 60_000,
   moto: 60_000,
   region: 20_000,
@@ -96,6 +104,7 @@ export function devStackConfig(env: Env = process.env, cloud?: CloudKind): DevSt
     dir,
     temporalPort: portFromEnv(env, 'CONVERGE_TEMPORAL_PORT', 7233),
     uiPort: portFromEnv(env, 'CONVERGE_UI_PORT', 8233),
+    codecPort: portFromEnv(env, 'CONVERGE_CODEC_PORT', 7482),
     regionPort: portFromEnv(env, 'CONVERGE_REGION_PORT', 7480),
     metricsPort: portFromEnv(env, 'CONVERGE_METRICS_PORT', 9464),
     motoPort: portFromEnv(env, 'CONVERGE_MOTO_PORT', 7481),
@@ -110,6 +119,12 @@ export const temporalAddress = (c: DevStackConfig): string => `127.0.0.1:${c.tem
 export const uiUrl = (c: DevStackConfig): string =>
   `http://127.0.0.1:${c.uiPort}/namespaces/${encodeURIComponent(c.namespace)}/workflows`;
 export const regionUrl = (c: DevStackConfig): string => `http://127.0.0.1:${c.regionPort}`;
+export const codecUrl = (c: DevStackConfig): string => `http://127.0.0.1:${c.codecPort}`;
+/** The origins the UI is opened at, which the codec server's CORS allows. */
+export const uiOrigins = (c: DevStackConfig): string[] => [
+  `http://127.0.0.1:${c.uiPort}`,
+  `http://localhost:${c.uiPort}`,
+];
 export const metricsUrl = (c: DevStackConfig): string => `http://127.0.0.1:${c.metricsPort}/metrics`;
 export const motoUrl = (c: DevStackConfig): string => `http://127.0.0.1:${c.motoPort}`;
 /** The example cloud config with the subnets `up --cloud ec2` made in moto. */
@@ -118,6 +133,35 @@ export const ec2CloudConfigPath = (c: DevStackConfig): string => join(c.dir, 'cl
 /** The local admin (the trust root the dev worker is given) and the user's identity with its grant. */
 export const adminKeyPath = (c: DevStackConfig): string => join(c.dir, 'admin.json');
 export const identityFilePath = (c: DevStackConfig): string => join(c.dir, 'identity.json');
+/** The stack's payload key: its worker, its codec server and the CLI (payload-keys.ts) use it. */
+export const payloadKeyPath = (c: DevStackConfig): string => join(c.dir, DEV_KEY_FILE_NAME);
+
+/**
+ * A local payload key, made once, so the demo runs with payloads encrypted (and the UI decoding
+ * them) and no extra step. A stack already running without it stays as it is: its worker could not
+ * read what a CLI with the new key sends.
+ */
+async function ensurePayloadKey(c: DevStackConfig, say: (line: string) => void): Promise<void> {
+  const path = payloadKeyPath(c);
+  if (existsSync(path)) return;
+  for (const name of ['temporal', 'worker'] as const) {
+    if ((await serviceStatus(c, name)).running) {
+      throw new DevStackError(
+        `${name} is running without payload encryption (started by an older converge); stop the stack with \`converge dev down\` and run \`converge dev up\` again`,
+      );
+    }
+  }
+  writeFileSync(
+    path,
+    [
+      "# Written by `converge dev up`: the dev stack's payload key (id:base64), newest last.",
+      `dev-1:${randomBytes(32).toString('base64')}`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  say(`payloads: encrypted with a local key ${path}; the UI decodes them through the codec server`);
+}
 
 /**
  * A local admin key and an identity for this user holding CLOUD_ADMIN on every pool, made once with
@@ -168,6 +212,7 @@ export async function devUp(c: DevStackConfig, say: (line: string) => void): Pro
   }
   writeFileSync(cloudPath(c), `${c.cloud}\n`);
   await ensureLocalAdmin(c, say);
+  await ensurePayloadKey(c, say);
   for (const name of servicesOf(c)) {
     const current = await serviceStatus(c, name);
     if (current.running && current.healthy) {
@@ -256,6 +301,17 @@ function command(
   const converge = join(c.root, 'bin', 'converge.mjs');
   const base: NodeJS.ProcessEnv = { ...c.env };
   switch (name) {
+    case 'codec':
+      return {
+        file: process.execPath,
+        // prettier-ignore
+        args: [
+          converge, 'codec-server',
+          '--port', String(c.codecPort),
+          ...uiOrigins(c).flatMap((origin) => ['--ui-origin', origin]),
+        ],
+        env: withStackPayloadKey(c, base),
+      };
     case 'temporal':
       return {
         file: resolveTemporalCli(c.env),
@@ -265,6 +321,7 @@ function command(
           '--ip', '127.0.0.1',
           '--port', String(c.temporalPort),
           '--ui-port', String(c.uiPort),
+          '--ui-codec-endpoint', codecUrl(c),
           '--db-filename', join(c.dir, 'temporal.db'),
           ...sqlitePragmaArgs(),
           ...devServerConfigArgs(),
@@ -299,7 +356,7 @@ function command(
         file: process.execPath,
         args: [...WORKER_NODE_FLAGS, converge, 'worker'],
         env: {
-          ...withoutTemporalSettings(workerEnv(base)),
+          ...withoutTemporalSettings(withStackPayloadKey(c, workerEnv(base))),
           TEMPORAL_CONFIG_FILE: writeProfile(c),
           CONVERGE_TASK_QUEUE: c.taskQueue,
           CONVERGE_REGION_URL: regionUrl(c),
@@ -358,6 +415,12 @@ function writeProfile(c: DevStackConfig): string {
   return path;
 }
 
+/** The stack's key file and no other key: a shell's production keys never reach the dev stack. */
+function withStackPayloadKey(c: DevStackConfig, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { [KEYS_VARIABLE]: _keys, ...rest } = env;
+  return { ...rest, [KEY_FILE_VARIABLE]: payloadKeyPath(c) };
+}
+
 /** The environment without any variable that would override the stack's profile. */
 function withoutTemporalSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(
@@ -367,6 +430,8 @@ function withoutTemporalSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 async function isHealthy(c: DevStackConfig, name: ServiceName, pid: number): Promise<boolean> {
   switch (name) {
+    case 'codec':
+      return codecAnswers(c);
     case 'temporal':
       return temporalAnswers(temporalAddress(c), c.namespace);
     case 'region':
@@ -377,6 +442,21 @@ async function isHealthy(c: DevStackConfig, name: ServiceName, pid: number): Pro
       // Pollers stay listed for a while after a worker dies, so only a poller whose identity carries
       // this pid counts (the SDK's default `pid@host`).
       return workerPolls(temporalAddress(c), c.namespace, c.taskQueue, pid);
+  }
+}
+
+/** An empty /decode runs the whole codec path (keys loaded, request parsed) without a payload. */
+async function codecAnswers(c: DevStackConfig): Promise<boolean> {
+  try {
+    const res = await fetch(`${codecUrl(c)}/decode`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"payloads":[]}',
+      signal: AbortSignal.timeout(1000),
+    });
+    return res.ok;
+  } catch {
+    return false;
   }
 }
 
@@ -481,7 +561,8 @@ function isOurProcess(pid: number, name: ServiceName): boolean {
   const argv = cmdline.split('\0');
   if (name === 'temporal') return argv.includes('start-dev');
   if (name === 'moto') return argv.some((a) => a.endsWith('moto_server'));
-  return argv.some((a) => a.endsWith('converge.mjs')) && argv.includes(name);
+  const subcommand = name === 'codec' ? 'codec-server' : name;
+  return argv.some((a) => a.endsWith('converge.mjs')) && argv.includes(subcommand);
 }
 
 function readProc(pid: number, file: string): string | null {
@@ -548,6 +629,7 @@ function tail(path: string, lines = 15): string {
 
 function servicePort(c: DevStackConfig, name: ServiceName): number | null {
   const ports: Record<ServiceName, number | null> = {
+    codec: c.codecPort,
     temporal: c.temporalPort,
     moto: c.motoPort,
     region: c.regionPort,
@@ -557,11 +639,14 @@ function servicePort(c: DevStackConfig, name: ServiceName): number | null {
 }
 
 function portVariable(name: ServiceName): string {
-  return name === 'temporal'
-    ? 'CONVERGE_TEMPORAL_PORT'
-    : name === 'moto'
-      ? 'CONVERGE_MOTO_PORT'
-      : 'CONVERGE_REGION_PORT';
+  const variables: Record<ServiceName, string> = {
+    codec: 'CONVERGE_CODEC_PORT',
+    temporal: 'CONVERGE_TEMPORAL_PORT',
+    moto: 'CONVERGE_MOTO_PORT',
+    region: 'CONVERGE_REGION_PORT',
+    worker: 'CONVERGE_METRICS_PORT',
+  };
+  return variables[name];
 }
 
 function portFromEnv(env: Env, variable: string, fallback: number): number {

@@ -28,6 +28,10 @@ export function registerCodecServer(program: Command): void {
         envHelp('Keys (environment)', [
           [KEYS_VARIABLE, 'id1:base64key,id2:base64key (newest last; it encrypts, all decrypt)'],
           [KEY_FILE_VARIABLE, 'a file of id:base64key lines, newest last'],
+          [
+            '',
+            "neither set: the dev stack's key file (.converge/payload.keys), if `converge dev up` made one",
+          ],
         ]),
         '\nThen: temporal server start-dev --ui-codec-endpoint http://127.0.0.1:PORT',
         exitCodesHelp(['ok', 'usage'], {
@@ -51,19 +55,18 @@ async function run(flags: CodecServerFlags): Promise<void> {
   if (!/^\d+$/.test(flags.port) || port > 65535) {
     throw new UserError(`--port: expected 0-65535, got ${flags.port}`);
   }
-  const [{ payloadCodecsFromEnv }, { payloadKeysFromEnv }, { serveCodec }] = await Promise.all([
-    import('./data-converter'),
-    import('./payload-keys'),
-    import('./codec-server'),
-  ]);
-  if (payloadKeysFromEnv(process.env).length === 0) {
+  const [{ payloadCodecsFromEnv }, { clientPayloadKeyEnv, payloadKeysFromEnv }, { serveCodec }] =
+    await Promise.all([import('./data-converter'), import('./payload-keys'), import('./codec-server')]);
+  // The CLI's keys: the environment's, else the dev stack's key file (as every other command).
+  const env = clientPayloadKeyEnv(process.env);
+  if (payloadKeysFromEnv(env).length === 0) {
     throw new UserError(`no payload key configured: set ${KEYS_VARIABLE} or ${KEY_FILE_VARIABLE}`);
   }
   const uiPort = process.env.CONVERGE_UI_PORT?.trim() || String(DEFAULT_UI_PORT);
   const origins = flags.uiOrigin ?? [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`];
   let server;
   try {
-    server = await serveCodec({ codecs: payloadCodecsFromEnv(process.env), port, origins });
+    server = await serveCodec({ codecs: payloadCodecsFromEnv(env), port, origins });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new UserError(`--port: 127.0.0.1:${port} is in use`);

@@ -120,16 +120,17 @@ export interface ConnectedClient {
 export async function connectClient(env: Env = process.env): Promise<ConnectedClient> {
   const settings = temporalSettingsFromEnv(env);
   // Loaded here, not at the top: the SDK is most of the CLI's start-up, and --help needs none of it.
-  const [{ Client, Connection }, { dataConverterFromEnv }] = await Promise.all([
+  const [{ Client, Connection }, { dataConverterFromEnv }, { clientPayloadKeyEnv }] = await Promise.all([
     import('@temporalio/client'),
     import('./data-converter'),
+    import('./payload-keys'),
   ]);
   const tracing = tracingConfigured(env) ? (await import('./tracing')).clientTracing(env) : null;
   const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: '5s' });
   const client = new Client({
     connection,
     namespace: settings.namespace,
-    dataConverter: dataConverterFromEnv(env),
+    dataConverter: dataConverterFromEnv(clientPayloadKeyEnv(env)),
     ...(tracing !== null ? { interceptors: { workflow: [tracing.interceptor] } } : {}),
   });
   const close = async (): Promise<void> => {

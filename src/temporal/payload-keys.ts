@@ -1,6 +1,9 @@
 // The keys that encrypt payloads, from the environment of the worker and the CLI (never from a
 // manifest, a workflow input or history). Newest last: it encrypts; every key decrypts.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { UserError } from '../domain/errors';
+import { packageRoot } from '../package-root';
 import { readSettingFile } from '../setting-file';
 
 export interface PayloadKey {
@@ -12,6 +15,9 @@ export interface PayloadKey {
 
 export const KEYS_VARIABLE = 'CONVERGE_PAYLOAD_KEYS';
 export const KEY_FILE_VARIABLE = 'CONVERGE_PAYLOAD_KEY_FILE';
+
+/** The key file `converge dev up` writes into its stack's directory (beside identity.json). */
+export const DEV_KEY_FILE_NAME = 'payload.keys';
 
 const KEY_BYTES = 32;
 const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -62,4 +68,17 @@ function parseKey(entry: string, where: string): PayloadKey {
     );
   }
   return { id, key };
+}
+
+/**
+ * The CLI's key settings: its environment's when either variable is set (even to ''); else the key
+ * file of this checkout's dev stack ($CONVERGE_DEV_DIR or .converge/payload.keys) when it exists, so
+ * after `converge dev up` the CLI encrypts and decrypts as the stack's worker does with no extra step.
+ */
+export function clientPayloadKeyEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string | undefined> {
+  if (env[KEYS_VARIABLE] !== undefined || env[KEY_FILE_VARIABLE] !== undefined) return env;
+  const dev = join(env.CONVERGE_DEV_DIR?.trim() || join(packageRoot(), '.converge'), DEV_KEY_FILE_NAME);
+  return existsSync(dev) ? { ...env, [KEY_FILE_VARIABLE]: dev } : env;
 }

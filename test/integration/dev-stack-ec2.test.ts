@@ -32,7 +32,7 @@ describe.skipIf(SKIP_MOTO)('converge dev up --cloud ec2', () => {
   it('runs the stack on moto, deploys the example there, and stops moto with the rest', async () => {
     const up = await converge(['dev', 'up', '--cloud', 'ec2']);
     expect(up.code, up.output).toBe(0);
-    for (const name of ['temporal', 'moto', 'region', 'worker'])
+    for (const name of ['codec', 'temporal', 'moto', 'region', 'worker'])
       expect(up.output).toMatch(new RegExp(`${name}: healthy`));
     expect(up.output).not.toContain('NodeVersionSupportWarning');
     const cc = join(dir, 'cloud-config-ec2.yml');
@@ -58,7 +58,7 @@ describe.skipIf(SKIP_MOTO)('converge dev up --cloud ec2', () => {
 
     const again = await converge(['dev', 'up']);
     expect(again.code, again.output).toBe(0);
-    expect(again.output.match(/already running/g)).toHaveLength(4);
+    expect(again.output.match(/already running/g)).toHaveLength(5);
 
     const pid = Number(readFileSync(join(dir, 'moto.pid'), 'utf8'));
     const down = await converge(['dev', 'down']);

@@ -1,12 +1,22 @@
-// `converge dev up|status|down` as a user runs it: real detached processes (a second Temporal dev
-// server with its UI, a region, a worker) on free ports in a temporary directory, so a stack the
-// developer has running on the default ports is never touched.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// `converge dev up|status|down` as a user runs it: real detached processes (a codec server, a second
+// Temporal dev server with its UI, a region, a worker) on free ports in a temporary directory, so a
+// stack the developer has running on the default ports is never touched.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveTemporalCli } from '../../src/temporal/dev-server';
+import { operationWorkflowId } from '../../src/workflows/types';
 import { devStackEnv } from '../support/dev-stack';
 import { runConverge } from '../support/cli';
+
+const SERVICES = ['codec', 'temporal', 'region', 'worker'];
+const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+const MARKER = `marker-${randomBytes(8).toString('hex')}`;
 
 const dir = mkdtempSync(join(tmpdir(), 'converge-dev-test-'));
 let env: NodeJS.ProcessEnv = {};
@@ -25,16 +35,13 @@ describe('converge dev', () => {
   it('starts the stack, reports it healthy, is idempotent, and stops every process', async () => {
     const up = await converge(['dev', 'up']);
     expect(up.code, up.output).toBe(0);
-    for (const name of ['temporal', 'region', 'worker'])
-      expect(up.output).toMatch(new RegExp(`${name}: healthy`));
+    for (const name of SERVICES) expect(up.output).toMatch(new RegExp(`${name}: healthy`));
     expect(up.output).toContain(`http://127.0.0.1:${env.CONVERGE_UI_PORT}/namespaces/default/workflows`);
-    const pids = ['temporal', 'region', 'worker'].map((name) =>
-      Number(readFileSync(join(dir, `${name}.pid`), 'utf8')),
-    );
+    const pids = SERVICES.map((name) => Number(readFileSync(join(dir, `${name}.pid`), 'utf8')));
 
     const status = await converge(['dev', 'status']);
     expect(status.code, status.output).toBe(0);
-    expect(status.output.match(/ healthy /g)).toHaveLength(3);
+    expect(status.output.match(/ healthy /g)).toHaveLength(SERVICES.length);
 
     // Permissions on: the worker trusts the stack's local admin, and the CLI signs as its user.
     expect(readFileSync(join(dir, 'worker.log'), 'utf8')).toContain(
@@ -46,19 +53,21 @@ describe('converge dev', () => {
 
     const again = await converge(['dev', 'up']);
     expect(again.code, again.output).toBe(0);
-    expect(again.output.match(/already running/g)).toHaveLength(3);
+    expect(again.output.match(/already running/g)).toHaveLength(SERVICES.length);
 
     const ui = await fetch(`http://127.0.0.1:${env.CONVERGE_UI_PORT}/namespaces/default/workflows`);
     expect(ui.status).toBe(200);
     const region = await fetch(`http://127.0.0.1:${env.CONVERGE_REGION_PORT}/healthz`);
     expect(region.status).toBe(200);
 
+    await expectUiDecodesOperationInput();
+
     const down = await converge(['dev', 'down']);
     expect(down.code, down.output).toBe(0);
     for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
     const after = await converge(['dev', 'status']);
     expect(after.code).toBe(1);
-    expect(after.output.match(/ stopped /g)).toHaveLength(3);
+    expect(after.output.match(/ stopped /g)).toHaveLength(SERVICES.length);
   });
 
   it('refuses a bad port setting as a user error', async () => {
@@ -67,6 +76,83 @@ describe('converge dev', () => {
     expect(bad.output).toContain('CONVERGE_REGION_PORT: expected a port 1-65535, got "eighty"');
   });
 });
+
+/**
+ * Payloads encrypted with the stack's key, and the UI decoding them: its settings name the stack's
+ * codec server, which decodes (with CORS for the UI's origin) an operation input taken raw from
+ * history, where the manifest's secret is not readable.
+ */
+async function expectUiDecodesOperationInput(): Promise<void> {
+  const ui = `http://127.0.0.1:${env.CONVERGE_UI_PORT}`;
+  const codec = `http://127.0.0.1:${env.CONVERGE_CODEC_PORT}`;
+  const settings = (await (await fetch(`${ui}/api/v1/settings`)).json()) as {
+    Codec?: { Endpoint?: string };
+  };
+  expect(settings.Codec?.Endpoint).toBe(codec);
+
+  const name = `sealed-${randomBytes(3).toString('hex')}`;
+  const manifest = join(dir, 'sealed.yml');
+  writeFileSync(
+    manifest,
+    readFileSync(join(EXAMPLES, 'manifest.yml'), 'utf8')
+      .replace(/^name: web$/m, `name: ${name}`)
+      .replace('env: {}', `env: {DB_PASSWORD: ${MARKER}}`),
+  );
+  const deploy = await converge(['deploy', manifest, '-c', join(EXAMPLES, 'cloud-config.yml'), '--yes']);
+  expect(deploy.code, deploy.output).toBe(0);
+  expect(deploy.output).not.toContain(MARKER);
+
+  // The operation's history as the server holds it: the Temporal CLI, without a codec.
+  const { stdout: raw } = await promisify(execFile)(
+    resolveTemporalCli(env),
+    // prettier-ignore
+    [
+      'workflow', 'show', '--workflow-id', operationWorkflowId(name, 1), '--output', 'json',
+      '--address', `127.0.0.1:${env.CONVERGE_TEMPORAL_PORT}`, '--namespace', 'default',
+    ],
+    { maxBuffer: 64 * 1024 * 1024, env },
+  );
+  const history = JSON.parse(raw) as {
+    events: { workflowExecutionStartedEventAttributes?: { input?: { payloads: JsonPayload[] } } }[];
+  };
+  const input = history.events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+  expect(input.length).toBeGreaterThan(0);
+  expect(input.map((p) => text(p.metadata.encoding))).toEqual(input.map(() => 'binary/encrypted'));
+  expect(raw).not.toContain(MARKER);
+  expect(allData(raw)).not.toContain(MARKER);
+
+  // What the UI's page does: a preflight, then POST /decode from the UI's origin.
+  const preflight = await fetch(`${codec}/decode`, {
+    method: 'OPTIONS',
+    headers: { Origin: ui, 'Access-Control-Request-Method': 'POST' },
+  });
+  expect(preflight.status).toBe(204);
+  expect(preflight.headers.get('access-control-allow-origin')).toBe(ui);
+  const res = await fetch(`${codec}/decode`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Origin: ui, 'X-Namespace': 'default' },
+    body: JSON.stringify({ payloads: input }),
+  });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('access-control-allow-origin')).toBe(ui);
+  const decoded = ((await res.json()) as { payloads: JsonPayload[] }).payloads;
+  expect(decoded.map((p) => text(p.metadata.encoding))).toEqual(input.map(() => 'json/plain'));
+  expect(decoded.map((p) => text(p.data)).join('\n')).toContain(`"DB_PASSWORD":"${MARKER}"`);
+}
+
+/** A payload in proto3 JSON (the Temporal CLI's and the codec server's form): bytes in base64. */
+interface JsonPayload {
+  metadata: Record<string, string>;
+  data: string;
+}
+
+const text = (base64: string | undefined): string => Buffer.from(base64 ?? '', 'base64').toString('utf8');
+
+/** The text of every base64 `"data"` field in the CLI's JSON. */
+const allData = (json: string): string =>
+  [...json.matchAll(/"data":\s*"([A-Za-z0-9+/=]*)"/g)]
+    .map((m) => Buffer.from(m[1] ?? '', 'base64').toString('latin1'))
+    .join('\n');
 
 async function converge(
   args: string[],

@@ -6,6 +6,7 @@ import { freePort } from '../../scripts/chaos/processes';
 export interface DevStackPorts {
   temporal: number;
   ui: number;
+  codec: number;
   region: number;
   metrics: number;
 }
@@ -17,6 +18,9 @@ const INHERITED = [
   'TEMPORAL_TLS',
   'TEMPORAL_PROFILE',
   'TEMPORAL_CONFIG_FILE',
+  // The CLI's payload keys are then the stack's own key file (payload-keys.ts).
+  'CONVERGE_PAYLOAD_KEYS',
+  'CONVERGE_PAYLOAD_KEY_FILE',
   'OTEL_EXPORTER_OTLP_ENDPOINT',
   'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
   'OTEL_TRACES_EXPORTER',
@@ -30,6 +34,7 @@ export async function devStackEnv(
   const ports = {
     temporal: await freePort(),
     ui: await freePort(),
+    codec: await freePort(),
     region: await freePort(),
     metrics: await freePort(),
   };
@@ -40,6 +45,7 @@ export async function devStackEnv(
     CONVERGE_DEV_DIR: dir,
     CONVERGE_TEMPORAL_PORT: String(ports.temporal),
     CONVERGE_UI_PORT: String(ports.ui),
+    CONVERGE_CODEC_PORT: String(ports.codec),
     CONVERGE_REGION_PORT: String(ports.region),
     CONVERGE_METRICS_PORT: String(ports.metrics),
     TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
