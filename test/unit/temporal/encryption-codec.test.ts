@@ -10,7 +10,7 @@ import {
   KEY_ID_METADATA,
   PayloadDecryptionError,
 } from '../../../src/temporal/encryption-codec';
-import { payloadKeysFromEnv, type PayloadKey } from '../../../src/temporal/payload-keys';
+import { clientPayloadKeyEnv, payloadKeysFromEnv, type PayloadKey } from '../../../src/temporal/payload-keys';
 import { UserError } from '../../../src/domain/errors';
 
 const key1: PayloadKey = { id: 'k1', key: randomBytes(32) };
@@ -131,5 +131,26 @@ describe('payload keys from the environment', () => {
     const dup = `k1:${key1.key.toString('base64')},k1:${key2.key.toString('base64')}`;
     expect(() => payloadKeysFromEnv({ CONVERGE_PAYLOAD_KEYS: dup })).toThrow(/"k1" is configured twice/);
     expect(() => payloadKeysFromEnv({ CONVERGE_PAYLOAD_KEY_FILE: '/nonexistent/keys' })).toThrow(/ENOENT/);
+  });
+});
+
+describe("the CLI's payload keys", () => {
+  const devDir = mkdtempSync(join(tmpdir(), 'converge-dev-keys-'));
+  const devFile = join(devDir, 'payload.keys');
+  writeFileSync(devFile, `dev-1:${randomBytes(32).toString('base64')}\n`);
+  const emptyDir = mkdtempSync(join(tmpdir(), 'converge-no-dev-keys-'));
+
+  it("falls back to the dev stack's key file only when neither variable is set", () => {
+    const dev = clientPayloadKeyEnv({ CONVERGE_DEV_DIR: devDir });
+    expect(dev.CONVERGE_PAYLOAD_KEY_FILE).toBe(devFile);
+    expect(payloadKeysFromEnv(dev).map((k) => k.id)).toEqual(['dev-1']);
+
+    const own = { CONVERGE_DEV_DIR: devDir, CONVERGE_PAYLOAD_KEYS: `k1:${key1.key.toString('base64')}` };
+    expect(payloadKeysFromEnv(clientPayloadKeyEnv(own)).map((k) => k.id)).toEqual(['k1']);
+    // Set but empty: encryption off on purpose, no fallback.
+    expect(
+      payloadKeysFromEnv(clientPayloadKeyEnv({ CONVERGE_DEV_DIR: devDir, CONVERGE_PAYLOAD_KEY_FILE: '' })),
+    ).toEqual([]);
+    expect(payloadKeysFromEnv(clientPayloadKeyEnv({ CONVERGE_DEV_DIR: emptyDir }))).toEqual([]);
   });
 });
