@@ -7,6 +7,7 @@ import { TRACING_ENV_HELP } from '../temporal/tracing-env';
 import { TUNING_ENV_HELP } from './tuning';
 import { METRICS_ENV_HELP } from './metrics';
 import { TRUST_ROOT_ENV_HELP } from './trust-root';
+import { VERSIONING_ENV_HELP } from './versioning';
 
 const REGION_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
   ['CONVERGE_REGION_URL', 'base URL of the region (cloud) API (default http://127.0.0.1:7480)'],
@@ -18,6 +19,14 @@ export function registerWorker(program: Command): void {
     .command('worker')
     .description('Run a Converge worker: deployment workflows and cloud activities (Ctrl-C drains it)')
     .option('--task-queue <queue>', 'task queue to poll (default: CONVERGE_TASK_QUEUE or "converge")')
+    .option(
+      '--deployment-name <name>',
+      'Temporal worker deployment this worker belongs to; turns on Worker Versioning (or CONVERGE_WORKER_DEPLOYMENT)',
+    )
+    .option(
+      '--build-id <id>',
+      'this build (default: package version + workflow bundle hash; or CONVERGE_BUILD_ID)',
+    )
     .addHelpText(
       'after',
       [
@@ -25,6 +34,7 @@ export function registerWorker(program: Command): void {
         envHelp('Cloud (environment; credentials stay in the worker)', REGION_ENV_HELP),
         envHelp('Permissions (environment; off without a key)', TRUST_ROOT_ENV_HELP),
         envHelp('Capacity (environment)', TUNING_ENV_HELP),
+        envHelp('Worker Versioning (environment)', VERSIONING_ENV_HELP),
         envHelp('Observability (environment)', [...METRICS_ENV_HELP, ...TRACING_ENV_HELP]),
         exitCodesHelp(['ok', 'failed', 'usage'], {
           ok: 'drained and stopped by SIGINT or SIGTERM',
@@ -33,12 +43,17 @@ export function registerWorker(program: Command): void {
         }),
       ].join('\n'),
     )
-    .action(async (opts: { taskQueue?: string }) => {
+    .action(async (opts: { taskQueue?: string; deploymentName?: string; buildId?: string }) => {
       // Imported lazily: the worker pulls in the native Temporal core and the bundler, which the
       // other commands do not need.
       const { runWorker } = await import('./worker');
       try {
-        await runWorker(opts.taskQueue !== undefined ? { taskQueue: opts.taskQueue } : {});
+        const env = {
+          ...process.env,
+          ...(opts.deploymentName !== undefined ? { CONVERGE_WORKER_DEPLOYMENT: opts.deploymentName } : {}),
+          ...(opts.buildId !== undefined ? { CONVERGE_BUILD_ID: opts.buildId } : {}),
+        };
+        await runWorker({ env, ...(opts.taskQueue !== undefined ? { taskQueue: opts.taskQueue } : {}) });
         console.log('converge worker stopped');
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);

@@ -2,7 +2,7 @@
 // the activities from src/activities against the cloud named by the environment. Cloud credentials
 // live here (the process environment), never in workflow inputs or history.
 import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
-import { IllegalStateError } from '@temporalio/common';
+import { IllegalStateError, type WorkerDeploymentVersion } from '@temporalio/common';
 import { callbackSecretFromEnv, createActivities, createCallbackActivities } from '../activities';
 import { checkClouds, cloudsFromEnv } from '../cloud';
 import type { Cloud } from '../cloud/port';
@@ -22,6 +22,7 @@ import { tuningFromEnv, withinSlots, type WorkerTuning } from './tuning';
 import { meteredCloud, metricsAddressFromEnv, retryCounting } from './metrics';
 import { tracingConfigured } from '../temporal/tracing-env';
 import { permissionsLine, trustRootFromEnv, withTrustRoot } from './trust-root';
+import { deploymentVersion, versioningFromEnv } from './versioning';
 
 /** Printed once the worker polls; `converge dev up` looks for it in the worker's log. */
 export const WORKER_STARTED_MARKER = 'converge worker started';
@@ -54,6 +55,8 @@ export interface ConvergeWorker {
   worker: Worker;
   connection: NativeConnection;
   taskQueue: string;
+  /** The build this worker is (Worker Versioning), or null when versioning is off. */
+  version: WorkerDeploymentVersion | null;
   settings: TemporalSettings;
   /** The admin key baked into this worker's bundle; null: permissions off. */
   trustRoot: string | null;
@@ -75,19 +78,34 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
   // OpenTelemetry loads only when an OTLP endpoint is configured (tracing-env.ts).
   const tracing = tracingConfigured(env) ? (await import('../temporal/tracing')).workerTracing(env) : null;
 
+  const versioning = versioningFromEnv(env);
   const ownsConnection = options.connection === undefined;
   const connection = options.connection ?? (await connectWorker(settings));
   try {
+    // Bundled here rather than by Worker.create so webpack's report stays out of the log. The build id
+    // hashes the bundle with its trust root: a worker with another admin key is another build.
+    const workflowBundle = withTrustRoot(
+      options.workflowBundle ??
+        (await bundleWorkflows(options.workflowsPath ?? WORKFLOWS_PATH, { traced: tracing !== null })),
+      trustRoot,
+    );
+    const version = versioning === null ? null : deploymentVersion(versioning, workflowBundle);
     const worker = await Worker.create({
       connection,
       namespace,
       taskQueue,
-      // Bundled here rather than by Worker.create so webpack's report stays out of the log.
-      workflowBundle: withTrustRoot(
-        options.workflowBundle ??
-          (await bundleWorkflows(options.workflowsPath ?? WORKFLOWS_PATH, { traced: tracing !== null })),
-        trustRoot,
-      ),
+      workflowBundle,
+      // Each workflow type says PINNED or AUTO_UPGRADE itself (src/workflows). The default serves a run
+      // begun on an unversioned worker, which names none: it follows the current build, as before.
+      ...(version === null
+        ? {}
+        : {
+            workerDeploymentOptions: {
+              version,
+              useWorkerVersioning: true,
+              defaultVersioningBehavior: 'AUTO_UPGRADE',
+            },
+          }),
       plugins: tracing !== null ? [tracing.plugin] : [],
       dataConverter: dataConverterFromEnv(env),
       activities: {
@@ -106,6 +124,7 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
       worker,
       connection,
       taskQueue,
+      version,
       settings: { ...settings, namespace },
       trustRoot,
       close: async () => {
@@ -124,25 +143,34 @@ export interface RunWorkerOptions extends ConvergeWorkerOptions {
   /** Signals that drain the worker gracefully (a second one kills it). Default SIGINT, SIGTERM. */
   shutdownSignals?: NodeJS.Signals[];
   /** Called once the worker is polling. Default: prints the started line to stdout. */
-  onStarted?: (info: { taskQueue: string; address: string; namespace: string; permissions: string }) => void;
+  onStarted?: (info: {
+    taskQueue: string;
+    address: string;
+    namespace: string;
+    permissions: string;
+    version: WorkerDeploymentVersion | null;
+  }) => void;
 }
 
 /** Runs a worker until a shutdown signal drains it. Resolves once it has stopped. */
 export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const env = options.env ?? process.env;
   installRuntime(options.shutdownSignals ?? ['SIGINT', 'SIGTERM'], metricsAddressFromEnv(env));
-  const { worker, taskQueue, settings, trustRoot, close } = await createConvergeWorker(options);
+  const { worker, taskQueue, settings, trustRoot, version, close } = await createConvergeWorker(options);
   const info = {
     taskQueue,
     address: settings.address,
     namespace: settings.namespace,
     permissions: permissionsLine(trustRoot),
+    version,
   };
   const onStarted =
     options.onStarted ??
     ((i: typeof info) =>
       console.log(
-        `${WORKER_STARTED_MARKER}: task queue "${i.taskQueue}" on ${i.address} (namespace ${i.namespace}); ${i.permissions}`,
+        `${WORKER_STARTED_MARKER}: task queue "${i.taskQueue}" on ${i.address} (namespace ${i.namespace})` +
+          (i.version === null ? '' : `, deployment ${i.version.deploymentName} build ${i.version.buildId}`) +
+          `; ${i.permissions}`,
       ));
   try {
     // run() starts polling at once (Worker.create already checked the server and namespace) and

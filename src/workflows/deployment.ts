@@ -12,8 +12,10 @@ import {
   upsertSearchAttributes,
   workflowInfo,
   type ChildWorkflowHandle,
+  setWorkflowOptions,
 } from '@temporalio/workflow';
 import { DeploymentEntity } from './deployment-entity';
+import { whenVersioned } from './versioning';
 import { incarnationOf } from './incarnation';
 import {
   cancelOperationSignal,
@@ -46,6 +48,10 @@ import type { SignedRequest } from '../domain/permissions';
 
 /** Patch: cancel and hardStop arrive as updates (with validators); the old signals do nothing. */
 const SIGNALS_IGNORED = 'cancel-and-hard-stop-are-updates';
+
+// The long-lived entity moves to each new current build: its changes still need patched() and
+// replay tests. Not given on an unversioned worker.
+setWorkflowOptions(whenVersioned('AUTO_UPGRADE'), deployment);
 
 export async function deployment(input: DeploymentInput): Promise<DeploymentState> {
   // Only a fresh state gets an incarnation: a carried state keeps its own.

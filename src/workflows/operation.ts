@@ -8,6 +8,7 @@ import {
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
+  setWorkflowOptions,
 } from '@temporalio/workflow';
 import type { CloudTopology, Observed, PoolStatus } from '../domain/cloud';
 import type { Manifest, VmStrategy } from '../domain/manifest';
@@ -43,8 +44,13 @@ import { powerAfter } from './power';
 import { recordsAfter, recordsFor, selects } from './records';
 import type { OperationFailure, OperationInput, OperationResult, PlanView, StepResult } from './types';
 import { emptyManifestLike, planView } from './views';
+import { whenVersioned } from './versioning';
 
 export { SEARCH_ATTRIBUTE_KEYS };
+
+// Worker Deployment Versioning: an operation finishes on the build it started on (the server keeps
+// it there), so changing an operation's code needs no patched() branch. Not given on an unversioned worker.
+setWorkflowOptions(whenVersioned('PINNED'), operation);
 
 export async function operation(input: OperationInput): Promise<OperationResult> {
   const result = await runOperation(input);
