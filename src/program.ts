@@ -12,6 +12,7 @@ import { registerDev } from './dev/command';
 import { registerDeployments } from './client/commands/deployments';
 import { registerOperations } from './client/commands/operations';
 import { registerAuth } from './client/commands/auth';
+import { registerCck } from './client/commands/cck';
 import { registerCodecServer } from './temporal/codec-command';
 import { exitCodesHelp } from './domain/exit-codes';
 import { packageRoot } from './package-root';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerDeployments(program);
   registerOperations(program);
   registerAuth(program);
+  registerCck(program);
   registerRegion(program);
   registerWorker(program);
   registerDev(program);

@@ -16,6 +16,7 @@ import {
   DEPLOYMENT_DELETED,
   PERMISSION_DENIED,
   cancelUpdate,
+  cckUpdate,
   deleteUpdate,
   deployUpdate,
   hardStopUpdate,
@@ -30,6 +31,7 @@ import {
 } from '../workflows/messages';
 import {
   deploymentWorkflowId,
+  type CckRequest,
   type DeployRequest,
   type DeploymentStatus,
   type InstanceActionRequest,
@@ -140,6 +142,13 @@ export class Deployments {
   async cancel(name: string): Promise<void> {
     await rejectionsAsUserErrors(name, () =>
       this.entity(name).executeUpdate(cancelUpdate, { args: this.signed(name, 'cancel', {}) }),
+    );
+  }
+
+  /** Cloud check: a report (no resolution, a dry run) or one resolution applied as an operation. */
+  cck(name: string, req: CckRequest): Promise<OperationTicket> {
+    return rejectionsAsUserErrors(name, () =>
+      this.entity(name).executeUpdate(cckUpdate, { args: this.signed(name, 'cck', req) }),
     );
   }
 

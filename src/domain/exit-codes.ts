@@ -6,6 +6,8 @@ export const EXIT = {
   ok: 0,
   /** The operation failed, or something unexpected broke (the message says which). */
   failed: 1,
+  /** `cck` without --resolution: problems were found (as `failed`, so a script's `||` catches it). */
+  problems: 1,
   /** Bad input or usage: unknown option, missing argument, invalid manifest, unknown deployment. */
   usage: 2,
   /** deploy and the lifecycle commands: the operation was cancelled and ended consistent. */
@@ -27,6 +29,7 @@ export type ExitName = keyof typeof EXIT;
 const MEANING: Record<ExitName, string> = {
   ok: 'done',
   failed: 'the operation failed (or an unexpected error; CONVERGE_DEBUG=1 shows its stack)',
+  problems: 'cck found problems (without --resolution)',
   usage: 'bad input or usage (nothing was started)',
   cancelled: 'the operation was cancelled (ended consistent)',
   changes: 'the plan has changes (--detailed-exitcode only)',

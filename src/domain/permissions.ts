@@ -20,6 +20,7 @@ export const REQUEST_KINDS = [
   'instance-action',
   'cancel',
   'hard-stop-now',
+  'cck',
 ] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
@@ -37,6 +38,8 @@ export const REQUIRED: Record<RequestKind, Permission> = {
   'instance-action': 'CLOUD_CREATE',
   cancel: 'CLOUD_ADMIN',
   'hard-stop-now': 'CLOUD_ADMIN',
+  /** A resolution may delete servers and disks. */
+  cck: 'CLOUD_ADMIN',
 };
 
 /** A grant's pool that matches every pool (what `converge dev up` gives the local admin). */

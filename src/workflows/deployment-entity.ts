@@ -5,6 +5,7 @@ import { canonicalJson } from '../planner';
 import { sha256Hex } from '../planner/hash';
 import { DEFAULT_LIMITS, deploymentWorkflowId, operationWorkflowId } from './types';
 import type {
+  CckRequest,
   DeployRequest,
   DeploymentInput,
   DeploymentState,
@@ -111,6 +112,19 @@ export class DeploymentEntity {
     this.authorize('delete', req, auth);
     this.refuseWhileBusy('delete');
     this.requireDeployed();
+  }
+
+  validateCck(req: CckRequest, auth?: unknown): void {
+    checkRequest('cck', req);
+    this.authorize('cck', req, auth);
+    this.refuseWhileBusy('cck');
+    this.requireDeployed();
+  }
+
+  /** A report is a dry run: it observes and plans, and changes nothing. */
+  acceptCck(req: CckRequest): OperationTicket {
+    const resolution = req.resolution ?? null;
+    return this.accept('cck', { cck: { resolution }, dryRun: resolution === null });
   }
 
   /** Cancel (or hard-stop now) whatever runs: refused only for lack of permission. */

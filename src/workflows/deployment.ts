@@ -18,6 +18,7 @@ import { DeploymentEntity } from './deployment-entity';
 import { whenVersioned } from './versioning';
 import { incarnationOf } from './incarnation';
 import {
+  cckUpdate,
   cancelOperationSignal,
   cancelSignal,
   cancelUpdate,
@@ -36,6 +37,7 @@ import {
 import { operation, SEARCH_ATTRIBUTE_KEYS } from './operation';
 import { operationSummary } from './views';
 import type {
+  CckRequest,
   DeployRequest,
   DeploymentInput,
   DeploymentState,
@@ -117,6 +119,14 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
       validator: (req: InstanceActionRequest, auth?: SignedRequest) =>
         entity.validateInstanceAction(req, auth),
     },
+  );
+  setHandler(
+    cckUpdate,
+    (req, auth) => {
+      entity.admit(auth);
+      return entity.acceptCck(req);
+    },
+    { validator: (req: CckRequest, auth?: SignedRequest) => entity.validateCck(req, auth) },
   );
   const cancelRunning = (): void => {
     if (child) void child.signal(cancelOperationSignal).catch(() => undefined);

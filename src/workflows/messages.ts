@@ -5,6 +5,7 @@ import type { CallbackBatch } from '../domain/callbacks';
 import type { CallbacksStatus } from './outbox';
 import type { SignedRequest } from '../domain/permissions';
 import type {
+  CckRequest,
   DeployRequest,
   DeploymentStatus,
   InstanceActionRequest,
@@ -27,6 +28,8 @@ export const deleteUpdate = defineUpdate<OperationTicket, [Record<string, never>
 export const instanceActionUpdate = defineUpdate<OperationTicket, [InstanceActionRequest, SignedRequest?]>(
   'instanceAction',
 );
+/** Cloud check: reports problems (a dry run) or applies one resolution to those it fits. */
+export const cckUpdate = defineUpdate<OperationTicket, [CckRequest, SignedRequest?]>('cck');
 /** Failure type of an update refused because the deployment was deleted (its entity is closing). */
 export const DEPLOYMENT_DELETED = 'DeploymentDeleted';
 /** Failure type of an update refused by the permission check; the CLI exits with EXIT.denied. */

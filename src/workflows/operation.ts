@@ -23,6 +23,7 @@ import {
   failureBudget,
   patent,
   placementsFor,
+  planResolution,
   projectStatus,
   quotaShortfall,
   reconcile,
@@ -30,6 +31,7 @@ import {
 } from '../planner';
 import type { Obligation, Patent, Step } from '../planner/types';
 import { TIDY_OPTIONS, reads, settings, tidy } from './activities';
+import type { Problem } from '../planner/cloud-check';
 import { Enactor, type EnactOutcome } from './enactor';
 import { keyedOperation } from './incarnation';
 import {
@@ -93,7 +95,7 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   const view = planView(input.operation, obligation);
   progress.planned(obligation, view);
   progress.show();
-  const result = resultOf(input, defaultStrategy, obligation, view);
+  const result = resultOf(input, defaultStrategy, obligation, view, planning.cck);
   // A cloud config the cloud cannot honour (planner/topology.ts; the worker's cloud kind), or a plan
   // that would wait forever for an address (planner/liveness.ts), starts nothing.
   const refused =
@@ -197,6 +199,31 @@ function plan(input: OperationInput, defaultStrategy: VmStrategy, observed: Obse
     operationId,
     ...(input.incarnation === undefined ? {} : { incarnation: input.incarnation }),
   };
+  if (input.kind === 'cck') {
+    // A cloud check plans the resolution's part of the deploy obligation, and verifies that part only.
+    const resolution = input.cck?.resolution ?? null;
+    const check = (seen: Observed, now: readonly InstanceRecord[]) =>
+      planResolution({
+        patent: thePatent,
+        observed: seen,
+        records: now,
+        resolution,
+        options: { defaultStrategy, ...identity, dynamicAddresses: dynamicAddresses(cloudConfig) },
+      });
+    const { problems, resolved } = check(observed, records);
+    const again = (seen: Observed, now: InstanceRecord[]): Obligation => check(seen, now).resolved.obligation;
+    const cck = { problems, resolved: resolved.applied.map((p) => p.id) };
+    return {
+      patent: thePatent,
+      manifest,
+      cloudConfig,
+      records,
+      obligation: resolved.obligation,
+      operationId,
+      again,
+      cck,
+    };
+  }
   const obligation: Obligation = reconcile(thePatent, embodiment(input.deployment, observed, records), {
     recreate,
     defaultStrategy,
@@ -209,12 +236,20 @@ function plan(input: OperationInput, defaultStrategy: VmStrategy, observed: Obse
       defaultStrategy,
       ...identity,
     });
-  return { patent: thePatent, manifest, cloudConfig, records, obligation, operationId, again };
+  const cck: { problems: Problem[]; resolved: string[] } | null = null;
+  return { patent: thePatent, manifest, cloudConfig, records, obligation, operationId, again, cck };
 }
 
 /** The operation's result, before enactment (dry run, quota failure) or after it. */
-function resultOf(input: OperationInput, strategy: VmStrategy, obligation: Obligation, view: PlanView) {
+function resultOf(
+  input: OperationInput,
+  strategy: VmStrategy,
+  obligation: Obligation,
+  view: PlanView,
+  cck: { problems: Problem[]; resolved: string[] } | null,
+) {
   const base = {
+    ...(cck ?? {}),
     deployment: input.deployment,
     operation: input.operation,
     kind: input.kind,
@@ -370,7 +405,11 @@ async function openingReads(input: OperationInput): Promise<OpeningReads> {
       topology: null,
     };
   }
-  const mayCreate = !input.dryRun && (input.kind === 'deploy' || input.kind === 'recreate');
+  const mayCreate =
+    !input.dryRun &&
+    (input.kind === 'deploy' ||
+      input.kind === 'recreate' ||
+      (input.kind === 'cck' && input.cck?.resolution === 'recreate-vm'));
   // A failed read here is not the operation's failure: the quota check reads the pool again.
   const pool = mayCreate ? reads.getPool(input.manifest.resource_pool).catch(() => null) : null;
   const [{ defaultStrategy, cloud }, seen] = await Promise.all([

@@ -4,8 +4,9 @@ import type { Manifest, VmStrategy } from '../domain/manifest';
 import type { InstanceRecord } from '../domain/instance';
 import type { InstancePlan, StepKind } from '../planner/types';
 import type { NonceEntry } from './signed-requests';
+import type { Problem, Resolution } from '../planner/cloud-check';
 
-export type OperationKind = 'deploy' | 'stop' | 'start' | 'recreate' | 'delete' | 'instance-action';
+export type OperationKind = 'deploy' | 'stop' | 'start' | 'recreate' | 'delete' | 'instance-action' | 'cck';
 export type OperationStatus = 'running' | 'converged' | 'failed' | 'cancelled' | 'planned';
 export type Phase =
   'idle' | 'observing' | 'planning' | 'checking-quota' | 'enacting' | 'verifying' | 'cleaning-up' | 'done';
@@ -28,6 +29,11 @@ export interface StopRequest {
 
 export interface InstancesRequest {
   instances?: string[];
+}
+
+/** Cloud check: without a resolution it only reports (a dry run); with one it applies it. */
+export interface CckRequest {
+  resolution?: Resolution;
 }
 
 export interface InstanceActionRequest {
@@ -74,6 +80,8 @@ export interface OperationInput {
   stop?: StopRequest;
   start?: InstancesRequest;
   action?: InstanceActionRequest;
+  /** cck: the resolution to apply to the problems it fits; null reports only. */
+  cck?: { resolution: Resolution | null };
   limits: OperationLimits;
   /** Set by continue-as-new: what was already enacted, so the operation resumes instead of restarting. */
   resume?: ResumeState;
@@ -139,6 +147,10 @@ export interface OperationResult {
   failure: OperationFailure | null;
   warnings: string[];
   continuedAsNew: number;
+  /** cck: the problems found when the operation observed the cloud (before any resolution). */
+  problems?: Problem[];
+  /** cck: the ids of the problems the resolution was applied to. */
+  resolved?: string[];
   /**
    * The obligation as planned, with every step: for a dry run (`planned`) only. An applied operation
    * leaves it out: its steps are two thirds of a large result, which goes out twice at the operation's

@@ -5,6 +5,7 @@ import { manifestSchema, type Manifest } from '../domain/manifest';
 import { validateCloudConfigObject, validateDeployment, validateManifestObject } from '../domain';
 import { formatPath, ValidationError } from '../domain/errors';
 import type { DeployRequest } from './types';
+import { RESOLUTIONS } from '../planner/cloud-check';
 
 /** Throws a ValidationError (listing every problem) when the deploy payload is not a valid deployment. */
 export function validateDeployPayload(
@@ -49,6 +50,7 @@ const stopRequestSchema = z.strictObject({ hard: z.boolean().optional(), instanc
 const instancesRequestSchema = z.strictObject({ instances: instanceSelectors });
 const deleteRequestSchema = z.strictObject({});
 const interruptRequestSchema = z.strictObject({});
+const cckRequestSchema = z.strictObject({ resolution: z.enum(RESOLUTIONS).optional() });
 const instanceActionRequestSchema = z.strictObject({
   instance: z.string().min(1),
   action: z.enum(['start', 'stop', 'reboot']),
@@ -61,6 +63,7 @@ export const REQUESTS = {
   delete: deleteRequestSchema,
   interrupt: interruptRequestSchema,
   instanceAction: instanceActionRequestSchema,
+  cck: cckRequestSchema,
 } as const;
 
 /** Throws a ValidationError naming every bad field of an update's request object. */

@@ -349,7 +349,7 @@ interface PlanDisplay {
 }
 
 /** Prints the plan, the workflow and its UI link, then a live progress line until the operation ends. */
-async function follow(
+export async function follow(
   d: Deployments,
   ticket: OperationTicket,
   opts: FollowOptions,
