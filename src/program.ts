@@ -13,6 +13,7 @@ import { registerDeployments } from './client/commands/deployments';
 import { registerOperations } from './client/commands/operations';
 import { registerAuth } from './client/commands/auth';
 import { registerCck } from './client/commands/cck';
+import { registerNamespace } from './client/commands/namespace';
 import { registerCodecServer } from './temporal/codec-command';
 import { exitCodesHelp } from './domain/exit-codes';
 import { packageRoot } from './package-root';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerOperations(program);
   registerAuth(program);
   registerCck(program);
+  registerNamespace(program);
   registerRegion(program);
   registerWorker(program);
   registerDev(program);

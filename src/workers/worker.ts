@@ -17,6 +17,7 @@ import {
 import { bundleWorkflows } from './bundle';
 import { WORKFLOWS_PATH } from './paths';
 import { dataConverterFromEnv } from '../temporal/data-converter';
+import { requireReadyNamespace } from '../temporal/namespace-setup';
 import { settingsActivity, workerSettingsFromEnv } from './settings';
 import { tuningFromEnv, withinSlots, type WorkerTuning } from './tuning';
 import { meteredCloud, metricsAddressFromEnv, retryCounting } from './metrics';
@@ -82,6 +83,8 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
   const ownsConnection = options.connection === undefined;
   const connection = options.connection ?? (await connectWorker(settings));
   try {
+    // Refuse at start, with what to run, rather than fail every workflow task that sets them.
+    await requireReadyNamespace(connection.operatorService, { namespace, address: settings.address });
     // Bundled here rather than by Worker.create so webpack's report stays out of the log. The build id
     // hashes the bundle with its trust root: a worker with another admin key is another build.
     const workflowBundle = withTrustRoot(

@@ -42,11 +42,11 @@ export const YES = [
 ] as const;
 export const NON_INTERACTIVE = ['-n, --non-interactive', 'same as --yes (as BOSH)'] as const;
 
-/** Runs `body` with a connected client; Temporal out of reach is its own exit code (4). */
-export async function withClient(body: (d: Deployments) => Promise<void>): Promise<void> {
-  let connected: ConnectedClient;
+/** Runs `body` with a connected client and closes it; Temporal out of reach is its own exit code (4). */
+export async function connected<T>(body: (c: ConnectedClient) => Promise<T>): Promise<T> {
+  let client: ConnectedClient;
   try {
-    connected = await connectClient();
+    client = await connectClient();
   } catch (err) {
     if (err instanceof UserError) throw err; // bad TEMPORAL_* settings: the user's to fix (exit 2)
     const why = err instanceof Error ? err.message : String(err);
@@ -56,14 +56,53 @@ export async function withClient(body: (d: Deployments) => Promise<void>): Promi
     );
   }
   try {
-    // Loaded with the client (see connectClient): --help needs neither.
-    const { Deployments } = await import('../deployments');
-    const { identityPath, readIdentity } = await import('../identity');
-    const identity = readIdentity(identityPath());
-    await body(new Deployments(connected.client, { taskQueue: TASK_QUEUE, identity }));
+    return await body(client);
   } finally {
-    await connected.close();
+    await client.close();
   }
+}
+
+export interface WithClientOptions {
+  /**
+   * Check the namespace has Converge's search attributes before `body` (one operator call), for
+   * commands that start workflows: in an unprepared namespace they would wait for a worker that
+   * refuses to start, or leave an entity whose every workflow task fails.
+   */
+  checkNamespace?: boolean;
+}
+
+/**
+ * Runs `body` with the deployments of a connected client. An unexpected failure in a namespace that
+ * lacks Converge's search attributes (the server fails the workflow task that sets them, and the
+ * update reports only "unexpected workflow task failure") is reported as that, with what to run.
+ */
+export async function withClient(
+  body: (d: Deployments) => Promise<void>,
+  options: WithClientOptions = {},
+): Promise<void> {
+  await connected(async (c) => {
+    // Loaded with the client (see connectClient): --help needs none of them.
+    const [{ Deployments }, { identityPath, readIdentity }, { requireReadyNamespace }] = await Promise.all([
+      import('../deployments'),
+      import('../identity'),
+      import('../../temporal/namespace-setup'),
+    ]);
+    const target = { namespace: c.settings.namespace, address: c.settings.address };
+    const ready = () => requireReadyNamespace(c.connection.operatorService, target);
+    if (options.checkNamespace === true) await ready();
+    const identity = readIdentity(identityPath());
+    try {
+      await body(new Deployments(c.client, { taskQueue: TASK_QUEUE, identity }));
+    } catch (err) {
+      // The clearer error when that is the cause; the original when the check cannot tell.
+      if (!(err instanceof UserError)) {
+        await ready().catch((checkErr: unknown) => {
+          if (checkErr instanceof UserError) throw checkErr;
+        });
+      }
+      throw err;
+    }
+  });
 }
 
 export function print(text: string): void {

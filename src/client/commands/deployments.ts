@@ -80,35 +80,38 @@ export function registerDeployments(program: Command): void {
           );
           const request = { manifest, cloudConfig, recreate: opts.recreate ?? false };
           const yes = assumeYes(cmd);
-          await withClient(async (d) => {
-            const before = await d.find(manifest.name);
-            const doc = (plan: PlanView) =>
-              liveDocument(plan, manifest, cloudConfig, before?.instances ?? [], {
-                dryRun: opts.dryRun === true || plan === dryPlan,
+          await withClient(
+            async (d) => {
+              const before = await d.find(manifest.name);
+              const doc = (plan: PlanView) =>
+                liveDocument(plan, manifest, cloudConfig, before?.instances ?? [], {
+                  dryRun: opts.dryRun === true || plan === dryPlan,
+                });
+              let dryPlan: PlanView | null = null;
+              if (!opts.dryRun && !yes && before !== null) {
+                // An existing deployment may lose instances: plan first (a dry run changes nothing), and
+                // ask when the plan is destructive.
+                dryPlan = (await d.wait(await d.deploy(manifest.name, { ...request, dryRun: true }))).plan;
+                const destructive = dryPlan?.instances.filter((i) => i.destructive).length ?? 0;
+                if (dryPlan !== null && destructive > 0) {
+                  if (!opts.json) process.stdout.write(renderPlan(doc(dryPlan)));
+                  await confirm(
+                    `deploy ${manifest.name}`,
+                    `deploy ${manifest.name}: ${destructive} instance(s) will be replaced or deleted (local disks lost).`,
+                    false,
+                  );
+                } else dryPlan = null; // nothing to confirm: the deploy shows its own plan
+              }
+              const ticket = await d.deploy(manifest.name, { ...request, dryRun: opts.dryRun ?? false });
+              // A dry run's plan is printed with its result; a confirmed one was printed already.
+              await follow(d, ticket, opts, {
+                render: (plan) => renderPlan(doc(plan)),
+                json: (plan) => planJsonView(doc(plan)),
+                showPlan: dryPlan === null && !opts.dryRun,
               });
-            let dryPlan: PlanView | null = null;
-            if (!opts.dryRun && !yes && before !== null) {
-              // An existing deployment may lose instances: plan first (a dry run changes nothing), and
-              // ask when the plan is destructive.
-              dryPlan = (await d.wait(await d.deploy(manifest.name, { ...request, dryRun: true }))).plan;
-              const destructive = dryPlan?.instances.filter((i) => i.destructive).length ?? 0;
-              if (dryPlan !== null && destructive > 0) {
-                if (!opts.json) process.stdout.write(renderPlan(doc(dryPlan)));
-                await confirm(
-                  `deploy ${manifest.name}`,
-                  `deploy ${manifest.name}: ${destructive} instance(s) will be replaced or deleted (local disks lost).`,
-                  false,
-                );
-              } else dryPlan = null; // nothing to confirm: the deploy shows its own plan
-            }
-            const ticket = await d.deploy(manifest.name, { ...request, dryRun: opts.dryRun ?? false });
-            // A dry run's plan is printed with its result; a confirmed one was printed already.
-            await follow(d, ticket, opts, {
-              render: (plan) => renderPlan(doc(plan)),
-              json: (plan) => planJsonView(doc(plan)),
-              showPlan: dryPlan === null && !opts.dryRun,
-            });
-          });
+            },
+            { checkNamespace: true },
+          );
         },
       ),
     );
