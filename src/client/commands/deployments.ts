@@ -407,6 +407,8 @@ export async function follow(
       failure: result.failure,
       remaining: result.remaining,
       warnings: result.warnings,
+      // cck: the problems a resolution was applied to.
+      ...(result.resolved ? { resolved: result.resolved } : {}),
     };
     // The plan's view is snake_case already (render-plan.ts).
     const plan = result.plan && display ? display.json(result.plan) : undefined;
