@@ -167,6 +167,11 @@ describe('permissions per resource pool', () => {
         () => as(alice).hardStop('perm-web'),
         "permission denied: alice lacks CLOUD_ADMIN on resource pool 'dev'",
       ],
+      [
+        'CLOUD_CREATE does not cloud-check (a resolution may delete servers and disks)',
+        () => as(alice).cck('perm-web', {}),
+        "permission denied: alice lacks CLOUD_ADMIN on resource pool 'dev'",
+      ],
     ];
     for (const [name, call, expected] of cases) {
       expect(await refusal(call), name).toContain(expected);
@@ -176,8 +181,11 @@ describe('permissions per resource pool', () => {
     expect(await snapshot('perm-db')).toEqual(beforeDb);
   });
 
-  it('CLOUD_ADMIN on every pool may delete', async () => {
+  it('CLOUD_ADMIN on every pool may cloud-check and delete', async () => {
     const r = as(root);
+    const check = await r.wait(await r.cck('perm-db', {}));
+    expect(check.status, JSON.stringify(check.failure)).toBe('planned');
+    expect(check.problems).toEqual([]);
     const deleted = await r.wait(await r.delete('perm-db'));
     expect(deleted.status, JSON.stringify(deleted.failure)).toBe('converged');
   });
