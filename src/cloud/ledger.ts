@@ -59,6 +59,7 @@ export function joinCloud(compute: ComputePort, ledger: QuotaLedger): Cloud {
     detachVolume: (id) => compute.detachVolume(id),
     deleteVolume: (id) => compute.deleteVolume(id),
     listImages: () => compute.listImages(),
+    ...(compute.addressHolders ? { addressHolders: compute.addressHolders.bind(compute) } : {}),
     createAllocation: (req) => ledger.createAllocation(req),
     listAllocations: (tags) => ledger.listAllocations(tags),
     deleteAllocation: (id) => ledger.deleteAllocation(id),

@@ -1,6 +1,7 @@
 // The cloud ports: compute (servers, volumes, images, power), the quota ledger, and the region's
 // admin calls that only tests and scripts use.
 import type {
+  AddressHolder,
   Allocation,
   CloudTopology,
   Image,
@@ -105,7 +106,15 @@ export interface ComputePort {
    * whose networks are the cloud config's own (EC2: manual networks, checked by the CLI's preflight).
    */
   describeTopology?(): Promise<CloudTopology>;
+  /**
+   * Who holds each of `ips` now, whatever its tags (an address nobody holds is left out), complete
+   * however many there are. Absent on a cloud that cannot say; the create then meets the holder.
+   */
+  addressHolders?(ips: readonly string[]): Promise<AddressHolder[]>;
 }
+
+/** Addresses one `addressHolders` call to the region may ask for. */
+export const ADDRESS_LOOKUP_MAX = 1000;
 
 /**
  * The quota ledger: allocations per resource pool, released in two stages. Served by the region's quota

@@ -2,7 +2,17 @@
 // Every call has a timeout; every failure becomes a typed CloudError; a 404 on delete counts as done.
 import http from 'node:http';
 import https from 'node:https';
-import type { Allocation, CloudTopology, Image, PoolStatus, Server, Tags, Volume } from '../domain/cloud';
+import type {
+  AddressHolder,
+  Allocation,
+  CloudTopology,
+  Image,
+  PoolStatus,
+  Server,
+  Tags,
+  Volume,
+} from '../domain/cloud';
+import { ADDRESS_LOOKUP_MAX } from './port';
 import type {
   ComputePort,
   CreateAllocationRequest,
@@ -185,6 +195,18 @@ export class RegionClient implements ComputePort, QuotaLedger, RegionAdmin {
 
   describeTopology(): Promise<CloudTopology> {
     return this.#call<CloudTopology>('GET', '/v1/topology');
+  }
+
+  async addressHolders(ips: readonly string[]): Promise<AddressHolder[]> {
+    const out: AddressHolder[] = [];
+    for (let i = 0; i < ips.length; i += ADDRESS_LOOKUP_MAX) {
+      const batch = ips.slice(i, i + ADDRESS_LOOKUP_MAX);
+      out.push(
+        ...(await this.#call<{ items: AddressHolder[] }>('POST', '/v1/addresses/holders', { ips: batch }))
+          .items,
+      );
+    }
+    return out;
   }
 
   // --- images -----------------------------------------------------------------------------------

@@ -1,16 +1,32 @@
 // The contract between workflows and activities: defined once, implemented in src/activities,
 // called through proxyActivities in src/workflows. Inputs carry ids and specs, never credentials.
 import type { CloudKind } from './cloud-target';
-import type { CloudTopology, Observed, PoolStatus, QuotaAmount, Server, VmSpec } from './cloud';
+import type {
+  AddressHolder,
+  CloudTopology,
+  Observed,
+  PoolStatus,
+  QuotaAmount,
+  Server,
+  VmSpec,
+} from './cloud';
 
 export interface ObserveInput {
   deployment: string;
   /** Also read the cloud's AZs and named networks (the operation's opening read checks the cloud config). */
   topology?: boolean;
+  /** Also ask the cloud who holds these addresses (the static IPs the operation's new VMs may need). */
+  addresses?: string[];
 }
 
-/** An observation, with the cloud's topology when asked for (null: the cloud has none to check against). */
-export type ObservedWithTopology = Observed & { topology?: CloudTopology | null };
+/**
+ * An observation, with the cloud's topology and the holders of the addresses when asked for (null: the
+ * cloud has no topology to check against, or cannot say who holds an address).
+ */
+export type ObservedWithTopology = Observed & {
+  topology?: CloudTopology | null;
+  holders?: AddressHolder[] | null;
+};
 
 export interface CreateVmInput {
   deployment: string;

@@ -77,7 +77,26 @@ export interface Volume {
  */
 export interface CloudTopology {
   azs: string[];
-  networks: Array<{ name: string; subnets: Array<{ range: string; static: string[]; azs: string[] | null }> }>;
+  networks: Array<{
+    name: string;
+    subnets: Array<{ range: string; static: string[]; azs: string[] | null }>;
+  }>;
+}
+
+/**
+ * Who holds an address, whatever deployment it is of: the operation's opening read asks for the static
+ * IPs its new VMs need, so one held outside the deployment is refused before any step (planner/held.ts).
+ */
+export interface AddressHolder {
+  ip: string;
+  /** A server, or (EC2) a network interface attached to no instance. */
+  kind: 'server' | 'interface';
+  /** Its id. */
+  holder: string;
+  /** The server's name ('' when it has none). */
+  name: string;
+  /** The holder's tags (its `converge.deployment` says whose it is). */
+  tags: Tags;
 }
 
 export interface Observed {

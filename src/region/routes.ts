@@ -21,6 +21,7 @@ import {
   parseListQuery,
   patchTagsSchema,
   lookupServersSchema,
+  addressHoldersSchema,
   type Action,
 } from './schemas';
 import type { Servers } from './servers';
@@ -177,6 +178,12 @@ export function routes(s: Stores): Route[] {
     },
 
     { method: 'GET', pattern: /^\/v1\/topology$/, handle: () => ok(s.topology()) },
+    {
+      // Who holds these addresses, whatever deployment: the operation's opening read (planner/held.ts).
+      method: 'POST',
+      pattern: /^\/v1\/addresses\/holders$/,
+      handle: (req) => ok({ items: s.servers.holders(parseBody(addressHoldersSchema, req.body).ips) }),
+    },
 
     // storage
     {

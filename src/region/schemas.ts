@@ -1,6 +1,6 @@
 // Request bodies and queries, validated strictly (unknown fields are errors, nothing coerced).
 import { z } from 'zod';
-import { SERVER_LOOKUP_MAX } from '../cloud/port';
+import { ADDRESS_LOOKUP_MAX, SERVER_LOOKUP_MAX } from '../cloud/port';
 import { ApiError } from './errors';
 
 const name = z.string().min(1).max(255);
@@ -37,6 +37,10 @@ export const patchTagsSchema = z.strictObject({ tags: tagsSchema });
 
 export const lookupServersSchema = z.strictObject({
   ids: z.array(name).min(1).max(SERVER_LOOKUP_MAX),
+});
+
+export const addressHoldersSchema = z.strictObject({
+  ips: z.array(z.string().min(1).max(64)).min(1).max(ADDRESS_LOOKUP_MAX),
 });
 
 /** `action` is any string here: an unknown action is a 422, not a 400. */

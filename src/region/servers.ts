@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import type { Faults } from '../cloud/port';
-import type { Server, ServerState, Tags } from '../domain/cloud';
+import type { AddressHolder, Server, ServerState, Tags } from '../domain/cloud';
 import type { RegionConfig } from './config';
 import type { Db } from './db';
 import { ApiError, invalidState, notFound } from './errors';
@@ -63,6 +63,7 @@ export class Servers {
   readonly #nextDeadline: Statement<[], { at: number | null }>;
   readonly #allocationUse: Statement<[string], { one: number }>;
   readonly #stateOf: Statement<[string], { state: ServerState }>;
+  readonly #holding: Statement<[string], { id: string }>;
 
   constructor(db: Db, config: RegionConfig, events: EventLog, images: Images, faults: () => Faults) {
     this.#db = db;
@@ -100,6 +101,7 @@ export class Servers {
       'SELECT MIN(transition_at) AS at FROM servers WHERE transition_at IS NOT NULL',
     );
     this.#stateOf = db.prepare('SELECT state FROM servers WHERE id = ?');
+    this.#holding = db.prepare('SELECT id FROM servers WHERE ip = ? ORDER BY n');
     this.#allocationUse = db.prepare(
       "SELECT 1 AS one FROM server_tags WHERE k = 'converge.allocation' AND v = ? LIMIT 1",
     );
@@ -213,6 +215,19 @@ export class Servers {
       if (row) found.push(toServer(row));
     }
     return found;
+  }
+
+  /** The servers holding any of `ips` (DELETING ones too: an address is free only once its server is gone). */
+  holders(ips: readonly string[]): AddressHolder[] {
+    const out: AddressHolder[] = [];
+    for (const ip of new Set(ips)) {
+      for (const { id } of this.#holding.all(ip)) {
+        const row = this.tags.byId(id);
+        if (row)
+          out.push({ ip, kind: 'server', holder: row.id, name: row.name, tags: parseTags(row.tags_json) });
+      }
+    }
+    return out;
   }
 
   stateOf(id: string): ServerState | undefined {

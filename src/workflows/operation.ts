@@ -10,7 +10,7 @@ import {
   workflowInfo,
   setWorkflowOptions,
 } from '@temporalio/workflow';
-import type { CloudTopology, Observed, PoolStatus } from '../domain/cloud';
+import type { AddressHolder, CloudTopology, Observed, PoolStatus } from '../domain/cloud';
 import type { Manifest, VmStrategy } from '../domain/manifest';
 import type { CloudConfig } from '../domain/cloud-config';
 import { cloudTargetFindings, type CloudKind } from '../domain/cloud-target';
@@ -21,12 +21,14 @@ import {
   dynamicAddresses,
   embodiment,
   failureBudget,
+  heldOutside,
   patent,
   placementsFor,
   planResolution,
   projectStatus,
   quotaShortfall,
   reconcile,
+  staticIpsOf,
   topologyContradictions,
 } from '../planner';
 import type { Obligation, Patent, Step } from '../planner/types';
@@ -87,7 +89,7 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   ]);
   progress.enter('observing');
   // The strategy default is read once and pinned for the whole operation, across continue-as-new.
-  const { defaultStrategy, cloud, observed, pool, topology } = await openingReads(input);
+  const { defaultStrategy, cloud, observed, pool, topology, holders } = await openingReads(input);
 
   progress.enter('planning');
   const planning = plan(input, defaultStrategy, observed);
@@ -97,9 +99,10 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   progress.show();
   const result = resultOf(input, defaultStrategy, obligation, view, planning.cck);
   // A cloud config the cloud cannot honour (planner/topology.ts; the worker's cloud kind), or a plan
-  // that would wait forever for an address (planner/liveness.ts), starts nothing.
+  // that would wait forever for an address (planner/held.ts, planner/liveness.ts), starts nothing.
   const refused =
     mismatch(planning.manifest, planning.cloudConfig, topology) ??
+    held(input.deployment, obligation, holders) ??
     refusal(obligation) ??
     misfit(obligation, input.cloudConfig, cloud);
   if (input.dryRun) {
@@ -312,6 +315,17 @@ function mismatch(
   return { step: null, type: CLOUD_CONFIG_MISMATCH, message };
 }
 
+/** A static IP a new VM needs, held by a server outside the deployment (planner/held.ts). */
+function held(
+  deployment: string,
+  obligation: Obligation,
+  holders: readonly AddressHolder[],
+): OperationFailure | null {
+  const found = heldOutside(deployment, obligation.steps, holders);
+  if (found.length === 0) return null;
+  return { step: null, type: PLAN_REFUSED, message: found.map((h) => h.message).join('\n') };
+}
+
 function refusal(obligation: Obligation): OperationFailure | null {
   if (obligation.refusals.length === 0) return null;
   return { step: null, type: PLAN_REFUSED, message: obligation.refusals.map((r) => r.message).join('\n') };
@@ -388,6 +402,8 @@ interface OpeningReads {
   pool: Promise<PoolStatus | null> | null;
   /** The cloud's AZs and networks to check the cloud config against; null: nothing to check (resumed). */
   topology: CloudTopology | null;
+  /** Who holds the manifest's static IPs, whatever deployment; empty: none held, or nothing to check. */
+  holders: AddressHolder[];
 }
 
 /**
@@ -403,6 +419,7 @@ async function openingReads(input: OperationInput): Promise<OpeningReads> {
       observed: input.resume.observed,
       pool: null,
       topology: null,
+      holders: [],
     };
   }
   const mayCreate =
@@ -412,13 +429,19 @@ async function openingReads(input: OperationInput): Promise<OpeningReads> {
       (input.kind === 'cck' && input.cck?.resolution === 'recreate-vm'));
   // A failed read here is not the operation's failure: the quota check reads the pool again.
   const pool = mayCreate ? reads.getPool(input.manifest.resource_pool).catch(() => null) : null;
+  // The static IPs new VMs may need: who holds them, whatever deployment (a delete creates nothing).
+  const addresses = input.kind === 'delete' ? [] : staticIpsOf(input.manifest);
   const [{ defaultStrategy, cloud }, seen] = await Promise.all([
     settings.workerSettings(),
-    reads.observe({ deployment: input.deployment, topology: true }),
+    reads.observe({
+      deployment: input.deployment,
+      topology: true,
+      ...(addresses.length > 0 ? { addresses } : {}),
+    }),
   ]);
-  // Kept apart: the observation travels on (continue-as-new, the planner), the topology does not.
-  const { topology, ...observed } = seen;
-  return { defaultStrategy, cloud, observed, pool, topology: topology ?? null };
+  // Kept apart: the observation travels on (continue-as-new, the planner); topology and holders do not.
+  const { topology, holders, ...observed } = seen;
+  return { defaultStrategy, cloud, observed, pool, topology: topology ?? null, holders: holders ?? [] };
 }
 
 /** Fails the operation before any step when the pool cannot hold the obligation's peak. */

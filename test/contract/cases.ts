@@ -20,6 +20,8 @@ export interface ContractFixture {
   quotaPool: string;
   /** A well-formed id no server of this cloud has. */
   absentServerId: string;
+  /** Two addresses this cloud can give as static IPs, used by no other case. */
+  staticIps: readonly [string, string];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -172,6 +174,20 @@ export function computeContract(f: ContractFixture): void {
     await expect(cloud.getServer(f.absentServerId)).rejects.toBeInstanceOf(NotFound);
     expect(await cloud.deleteServer(f.absentServerId)).toBe('gone');
     expect(await cloud.listServers(tags)).toEqual([]);
+  });
+
+  it('tells who holds an address, whatever deployment it is of; once its server is gone, nobody', async () => {
+    const cloud = f.cloud();
+    if (!cloud.addressHolders) throw new Error('the adapter has no addressHolders');
+    const tags = { ...owner(), [TAG.claim]: 'db/0' };
+    const [held, free] = f.staticIps;
+    const server = await cloud.createServer(f.request(tags, { name: 'holder-0', static_ip: held }));
+    expect(await cloud.addressHolders([held, free])).toEqual([
+      { ip: held, kind: 'server', holder: server.id, name: 'holder-0', tags },
+    ]);
+    await cloud.deleteServer(server.id);
+    await gone(cloud, server.id);
+    expect(await cloud.addressHolders([held, free])).toEqual([]);
   });
 
   it('ledger: an allocation is released only once its server is gone', async () => {

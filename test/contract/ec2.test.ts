@@ -54,6 +54,7 @@ describe.skipIf(SKIP_MOTO)('compute contract: ec2 (moto)', () => {
     }),
     volumePool: 'gp3',
     quotaPool: 'dev',
+    staticIps: ['10.20.1.200', '10.20.1.201'],
     absentServerId: 'i-0123456789abcdef0',
   });
 });

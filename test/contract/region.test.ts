@@ -25,6 +25,7 @@ describe('compute contract: region', () => {
     }),
     volumePool: 'lvm-1',
     quotaPool: 'dev',
+    staticIps: ['10.0.0.200', '10.0.0.201'],
     absentServerId: `srv-${randomUUID()}`,
   });
 });

@@ -74,6 +74,37 @@ describe('liveness', () => {
     await h.expectInvariants(swapped);
   });
 
+  it('a static IP held by a server of another deployment: refused before any cloud write, naming the IP and its holder', async () => {
+    const squatter = await squat('10.0.0.28', 'held');
+    try {
+      const m = withStaticIps('held', { db: '10.0.0.28' });
+      const before = await h.seq();
+      const dry = await h.wait(
+        await h.deployments.deploy('held', { manifest: m, cloudConfig: cc, dryRun: true }),
+      );
+      expect(dry.status).toBe('planned');
+      expect(dry.failure?.type).toBe(PLAN_REFUSED);
+
+      const r = await h.deploy(m, cc);
+      expect(r.status).toBe('failed');
+      expect(r.failure?.type).toBe(PLAN_REFUSED);
+      const db = r.instances.find((i) => i.claim === 'db/0')?.instance ?? '?';
+      expect(r.failure?.message).toBe(
+        `Failed to reserve IP 10.0.0.28 (network default) for instance ${db} (db/0): already reserved by ` +
+          `server ${squatter.id} (squatter-held) of deployment someone-else, outside deployment held. ` +
+          'Free it there, or give db/0 another static IP',
+      );
+      expect(dry.failure?.message).toContain(`already reserved by server ${squatter.id} (squatter-held)`);
+      expect(r.stepsDone).toBe(0);
+      expect(r.remaining.length).toBe(r.stepsTotal);
+      // Nothing was written: no server, allocation or volume event for the deployment.
+      expect(await eventsOf('held', before)).toEqual([]);
+      await h.expectInvariants(r);
+    } finally {
+      await h.region.client.deleteServer(squatter.id);
+    }
+  });
+
   it("builds that keep ending in ERROR: the deploy fails with the region's error and leaks nothing; cleared, it converges", async () => {
     const m = smallManifest('broken', (x) => {
       x.update.max_failed_builds = 2;
@@ -147,10 +178,8 @@ describe('liveness', () => {
   });
 
   it('a step retrying for 30 s shows its last error in progress, status and current details', async () => {
-    // A server outside the deployment holds the static IP the new VM asks for.
-    const squatter = await squat('10.0.0.25', 'retrying');
-    const m = withStaticIps('waiter', { db: '10.0.0.25' });
-    const ticket = await h.deployments.deploy('waiter', { manifest: m, cloudConfig: cc });
+    // A server outside the deployment takes the static IP the new VM asks for, after the plan was made.
+    const { m, ticket, squatter } = await redeployThenSquat('waiter', '10.0.0.25', '10.0.0.15');
     try {
       const p = await progressUntil(
         ticket,
@@ -183,6 +212,36 @@ describe('liveness', () => {
     await h.expectInvariants(r, { manifest: m, cloudConfig: cc });
   });
 
+  /**
+   * Deploys `name` with db on another address, then moves db to `ip` (delete_create: its create waits
+   * for the old VM to be gone, slowed to 3 s) and, once the operation enacts (its opening read found
+   * `ip` free), takes `ip` with a server outside the deployment: db's create retries (409) without end.
+   */
+  async function redeployThenSquat(name: string, ip: string, from: string) {
+    const first = await h.deploy(withStaticIps(name, { db: from }), cc);
+    expect(first.status, JSON.stringify(first.failure)).toBe('converged');
+    const m = withStaticIps(name, { db: ip });
+    const { delete_ms } = await h.region.client.setFaults({ delete_ms: 3000 });
+    try {
+      const ticket = await h.deployments.deploy(name, { manifest: m, cloudConfig: cc });
+      await progressUntil(ticket, (x) => x.phase === 'enacting', 'enacting');
+      const squatter = await squat(ip, name);
+      return { m, ticket, squatter };
+    } finally {
+      await h.region.client.setFaults({ delete_ms });
+    }
+  }
+
+  /** Deletes the squatter and waits until it is gone: a redeploy's opening read must find its address free. */
+  async function unsquat(id: string): Promise<void> {
+    await h.region.client.deleteServer(id);
+    for (let i = 0; i < 600; i++) {
+      if ((await h.region.client.lookupServers([id])).length === 0) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`squatter ${id} never went`);
+  }
+
   /** A server outside the deployment holding `ip`, so a create asking for it retries (409) without end. */
   function squat(ip: string, key: string) {
     return h.region.client.createServer({
@@ -200,25 +259,24 @@ describe('liveness', () => {
   }
 
   it('converge cancel during an endless retry: the step is abandoned, its allocation swept, the operation cancelled', async () => {
-    const squatter = await squat('10.0.0.26', 'cancel');
-    const m = withStaticIps('stuck', { db: '10.0.0.26' });
-    const before = await h.seq();
-    const ticket = await h.deployments.deploy('stuck', { manifest: m, cloudConfig: cc });
+    const { m, ticket, squatter } = await redeployThenSquat('stuck', '10.0.0.26', '10.0.0.16');
     try {
       const p = await progressUntil(ticket, (x) => (x.waiting[0]?.attempt ?? 0) >= 2, 'create-vm retrying');
+      expect(p.waiting[0]?.summary).toMatch(/^create-vm db\/0 /);
       expect(p.waiting[0]?.error).toContain('static_ip 10.0.0.26 is already in use');
       await h.deployments.cancel('stuck');
       const r = await h.wait(ticket);
       expect(r.status, JSON.stringify(r.failure)).toBe('cancelled');
       expect(r.failure).toBeNull();
-      expect(r.stepsDone).toBe(0);
-      expect(r.remaining.length).toBe(r.stepsTotal);
+      // The old VM's delete was done before the create began; the create was not.
+      expect(r.remaining.length).toBe(r.stepsTotal - r.stepsDone);
+      expect(r.remaining.some((id) => id.endsWith(':create-vm'))).toBe(true);
       // The create reserved an allocation before it met the held address: the sweep released it.
-      expect(await h.region.client.listAllocations({ [TAG.deployment]: 'stuck' })).toEqual([]);
       expect(await h.region.client.listServers({ [TAG.deployment]: 'stuck' })).toEqual([]);
-      await h.expectInvariants(r, undefined, before);
+      expect(await h.region.client.listAllocations({ [TAG.deployment]: 'stuck' })).toEqual([]);
+      await h.expectInvariants(r);
     } finally {
-      await h.region.client.deleteServer(squatter.id);
+      await unsquat(squatter.id);
     }
     const again = await h.deploy(m, cc);
     expect(again.status, JSON.stringify(again.failure)).toBe('converged');
@@ -226,9 +284,7 @@ describe('liveness', () => {
   });
 
   it('converge cancel while the region is down: the wait shows the outage, the cancel ends the operation; a redeploy cleans up', async () => {
-    const squatter = await squat('10.0.0.27', 'outage');
-    const m = withStaticIps('outage', { db: '10.0.0.27' });
-    const ticket = await h.deployments.deploy('outage', { manifest: m, cloudConfig: cc });
+    const { m, ticket, squatter } = await redeployThenSquat('outage', '10.0.0.27', '10.0.0.17');
     try {
       await progressUntil(ticket, (x) => (x.waiting[0]?.attempt ?? 0) >= 2, 'create-vm retrying');
       // The region goes down: every call answers 503 from now on.
@@ -247,10 +303,9 @@ describe('liveness', () => {
       await h.deployments.cancel('outage');
       const r = await h.wait(ticket);
       expect(r.status, JSON.stringify(r.failure)).toBe('cancelled');
-      expect(r.stepsDone).toBe(0);
     } finally {
       await h.region.client.setFaults({ error_rate: 0 });
-      await h.region.client.deleteServer(squatter.id);
+      await unsquat(squatter.id);
     }
     // What the sweep could not remove during the outage, the next plan does.
     const again = await h.deploy(m, cc);

@@ -28,6 +28,7 @@ import {
   type Volume as Ec2Volume,
 } from '@aws-sdk/client-ec2';
 import {
+  type AddressHolder,
   type Health,
   type Image,
   type Server,
@@ -264,6 +265,52 @@ export class Ec2Compute implements ComputePort {
       for (const n of out.NetworkInterfaces ?? [])
         for (const a of n.PrivateIpAddresses ?? []) if (a.PrivateIpAddress) ips.push(a.PrivateIpAddress);
     return ips;
+  }
+
+  /**
+   * Who holds each address: the network interfaces that have it (any subnet, any owner), named by the
+   * instance they are attached to (its Name and tags) or, when none, by the interface itself.
+   */
+  async addressHolders(ips: readonly string[]): Promise<AddressHolder[]> {
+    const wanted = new Set(ips);
+    const pages = await Promise.all(
+      chunk([...wanted], FILTER_VALUES_MAX).map((Values) =>
+        this.#pages('DescribeNetworkInterfaces', (page) =>
+          this.#client.send(
+            new DescribeNetworkInterfacesCommand({
+              Filters: [{ Name: 'addresses.private-ip-address', Values }],
+              MaxResults: 1000,
+              ...page,
+            }),
+          ),
+        ),
+      ),
+    );
+    const interfaces = pages.flat().flatMap((out) => out.NetworkInterfaces ?? []);
+    const attached = [
+      ...new Set(interfaces.flatMap((n) => (n.Attachment?.InstanceId ? [n.Attachment.InstanceId] : []))),
+    ];
+    const instances = new Map<string, Instance>();
+    for (const batch of chunk(attached, FILTER_VALUES_MAX))
+      for (const i of await this.#instances([{ Name: 'instance-id', Values: batch }], false))
+        if (i.InstanceId) instances.set(i.InstanceId, i);
+    const holders: AddressHolder[] = [];
+    for (const n of interfaces) {
+      const instance = instances.get(n.Attachment?.InstanceId ?? '');
+      const all = fromTagList(instance ? instance.Tags : n.TagSet);
+      for (const a of n.PrivateIpAddresses ?? []) {
+        const ip = a.PrivateIpAddress;
+        if (ip === undefined || !wanted.has(ip)) continue;
+        holders.push({
+          ip,
+          kind: instance ? 'server' : 'interface',
+          holder: instance?.InstanceId ?? n.NetworkInterfaceId ?? '',
+          name: all.Name ?? (instance ? '' : (n.Description ?? '')),
+          tags: ownTags(all),
+        });
+      }
+    }
+    return holders;
   }
 
   /** The AMI for a stemcell: tagged with its os and version, else named by the pattern; newest wins. */
