@@ -17,13 +17,16 @@ import {
 } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
 import {
   devServerConfigArgs,
   resolveTemporalCli,
   sqlitePragmaArgs,
   temporalAnswers,
+  workerIdentity,
   workerPolls,
 } from '../temporal/dev-server';
+import { pollerVersion, setCurrentVersion } from '../temporal/worker-deployments';
 import { searchAttributeArgs } from '../temporal/search-attributes';
 import type { CloudKind } from '../domain/cloud-target';
 import { UserError } from '../domain/errors';
@@ -67,6 +70,8 @@ export interface DevStackConfig {
   cloud: CloudKind;
   namespace: string;
   taskQueue: string;
+  /** The worker deployment the stack's worker polls as (Worker Versioning; its build: the code's hash). */
+  workerDeployment: string;
   env: Env;
 }
 
@@ -111,6 +116,7 @@ export function devStackConfig(env: Env = process.env, cloud?: CloudKind): DevSt
     cloud: cloud ?? recordedCloud(dir),
     namespace: env.TEMPORAL_NAMESPACE?.trim() || DEFAULT_NAMESPACE,
     taskQueue: taskQueueFromEnv(env),
+    workerDeployment: env.CONVERGE_WORKER_DEPLOYMENT?.trim() || 'converge',
     env,
   };
 }
@@ -217,6 +223,7 @@ export async function devUp(c: DevStackConfig, say: (line: string) => void): Pro
     const current = await serviceStatus(c, name);
     if (current.running && current.healthy) {
       say(`${name}: already running (pid ${current.pid ?? '?'})`);
+      if (name === 'worker' && current.pid !== null) await makeWorkerCurrent(c, current.pid, say);
       continue;
     }
     if (current.running && current.pid !== null) {
@@ -224,6 +231,7 @@ export async function devUp(c: DevStackConfig, say: (line: string) => void): Pro
       say(`${name}: pid ${current.pid} is running but not healthy yet; waiting`);
       await waitHealthy(c, name, current.pid, null);
       say(`${name}: healthy`);
+      if (name === 'worker') await makeWorkerCurrent(c, current.pid, say);
       continue;
     }
     removePidFile(c, name);
@@ -247,6 +255,7 @@ export async function devUp(c: DevStackConfig, say: (line: string) => void): Pro
     say(`${name}: started pid ${child.pid ?? '?'}, log ${logPath(c, name)}`);
     await waitHealthy(c, name, child.pid ?? null, child);
     say(`${name}: healthy${port !== null ? ` on 127.0.0.1:${port}` : ''}`);
+    if (name === 'worker' && child.pid !== undefined) await makeWorkerCurrent(c, child.pid, say);
     if (name === 'moto') {
       // Before the worker starts: its start-up check and the examples need the subnets and AMIs.
       const { seedMoto } = await import('./moto-seed');
@@ -256,6 +265,33 @@ export async function devUp(c: DevStackConfig, say: (line: string) => void): Pro
     }
   }
   return devStatus(c);
+}
+
+/**
+ * Makes the build the stack's worker polls as current in its worker deployment, so new operations run
+ * on it. An operation begun on the build before stays pinned to that build and waits for a worker of
+ * it (CONTRIBUTING.md, "Shipping a workflow change").
+ */
+async function makeWorkerCurrent(c: DevStackConfig, pid: number, say: (line: string) => void): Promise<void> {
+  const connection = await Connection.connect({ address: temporalAddress(c), connectTimeout: '5s' });
+  try {
+    const version = await pollerVersion(connection, c.namespace, c.taskQueue, workerIdentity(pid));
+    if (version === null) {
+      say(
+        'worker: polls unversioned (started by an older converge); run `converge dev down`, then `converge dev up`',
+      );
+      return;
+    }
+    const previous = await setCurrentVersion(connection, c.namespace, version);
+    say(
+      `worker: build ${version.buildId} of worker deployment ${version.deploymentName} is current` +
+        (previous === null ? '' : ` (was ${previous}: operations begun on it finish only on a worker of it)`),
+    );
+  } catch (err) {
+    throw new DevStackError(`worker: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await connection.close();
+  }
 }
 
 /** Stops the worker, the region, then Temporal: SIGTERM, then SIGKILL after a grace period. */
@@ -363,6 +399,9 @@ function command(
           CONVERGE_METRICS_ADDRESS: `127.0.0.1:${c.metricsPort}`,
           // The trust root: grants must be signed by the stack's local admin (ensureLocalAdmin).
           CONVERGE_ADMIN_PUBLIC_KEY_FILE: adminKeyPath(c),
+          // Versioned, its build id the hash of its code: `up` makes that build current.
+          CONVERGE_WORKER_DEPLOYMENT: c.workerDeployment,
+          CONVERGE_BUILD_ID: '',
           ...cloudEnv(c),
         },
       };

@@ -85,6 +85,9 @@ export function temporalAnswers(address: string, namespace: string): Promise<boo
   });
 }
 
+/** A worker's identity as its polls carry it: the SDK's default `pid@host`. */
+export const workerIdentity = (pid: number): string => `${pid}@${hostname()}`;
+
 /** The worker process `pid` on this host polls `taskQueue` for workflow tasks (it is really serving). */
 export function workerPolls(
   address: string,
@@ -98,6 +101,6 @@ export function workerPolls(
       taskQueue: { name: taskQueue, kind: proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
       taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
     });
-    return pollers.some((p) => p.identity === `${pid}@${hostname()}`);
+    return pollers.some((p) => p.identity === workerIdentity(pid));
   });
 }

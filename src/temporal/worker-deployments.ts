@@ -1,29 +1,35 @@
-// Making a worker build current (Worker Deployment Versioning): new workflows, and the entity on its
-// next task, go to the current build; pinned operations stay on theirs. `converge dev up` and the tests
-// use it; on a real cluster `temporal worker deployment set-current-version` does the same.
+// Worker Deployment Versioning seen from outside a worker: which build a worker polls as, and making
+// a build current. New workflows, and the entity on its next task, go to the current build; pinned
+// operations stay on theirs. `converge dev up` and the tests use it; on a real cluster
+// `temporal worker deployment set-current-version` does the same.
 import type { Connection } from '@temporalio/client';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
+import proto from '@temporalio/proto'; // CommonJS: named ESM imports fail at runtime under Node
+
+const { TaskQueueKind, TaskQueueType } = proto.temporal.api.enums.v1;
 
 /**
- * Sets `version` current in `namespace`. The server learns of a version from its workers' polls, so
- * this asks again (every 200 ms, up to `timeoutMs`) until a worker of that build has polled.
+ * Sets `version` current in `namespace` and returns the build that was current before it (null: none,
+ * or the same build). The server learns of a version from its workers' polls, so this asks again
+ * (every 200 ms, up to `timeoutMs`) until a worker of that build has polled.
  */
 export async function setCurrentVersion(
   connection: Connection,
   namespace: string,
   version: WorkerDeploymentVersion,
   timeoutMs = 30_000,
-): Promise<void> {
+): Promise<string | null> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      await connection.workflowService.setWorkerDeploymentCurrentVersion({
+      const answer = await connection.workflowService.setWorkerDeploymentCurrentVersion({
         namespace,
         deploymentName: version.deploymentName,
         buildId: version.buildId,
         identity: 'converge',
       });
-      return;
+      const previous = answer.previousDeploymentVersion?.buildId ?? '';
+      return previous === '' || previous === version.buildId ? null : previous;
     } catch (err) {
       if (Date.now() > deadline) {
         const why = err instanceof Error ? err.message : String(err);
@@ -34,4 +40,25 @@ export async function setCurrentVersion(
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
+}
+
+/**
+ * The build the workflow poller named `identity` serves on `taskQueue`, as it told the server; null
+ * when it polls unversioned or does not poll.
+ */
+export async function pollerVersion(
+  connection: Connection,
+  namespace: string,
+  taskQueue: string,
+  identity: string,
+): Promise<WorkerDeploymentVersion | null> {
+  const { pollers } = await connection.workflowService.describeTaskQueue({
+    namespace,
+    taskQueue: { name: taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  const options = pollers.find((p) => p.identity === identity)?.deploymentOptions;
+  const deploymentName = options?.deploymentName ?? '';
+  const buildId = options?.buildId ?? '';
+  return deploymentName === '' || buildId === '' ? null : { deploymentName, buildId };
 }

@@ -47,6 +47,12 @@ describe('converge dev', () => {
     expect(readFileSync(join(dir, 'worker.log'), 'utf8')).toContain(
       'permissions on: grants signed by admin key',
     );
+    // Versioned: the worker polls as a build of the stack's worker deployment, and up made it current.
+    const build = /worker: build (\S+) of worker deployment converge is current/.exec(up.output)?.[1];
+    expect(build, up.output).toMatch(/^[0-9_]+-[0-9a-f]{12}$/);
+    expect(readFileSync(join(dir, 'worker.log'), 'utf8')).toContain(`deployment converge build ${build}`);
+    expect(await currentBuild('converge')).toBe(build);
+
     const whoami = await converge(['whoami']);
     expect(whoami.code, whoami.output).toBe(0);
     expect(whoami.output).toMatch(/grant: +\S+ CLOUD_ADMIN on resource pool '\*'/);
@@ -54,6 +60,7 @@ describe('converge dev', () => {
     const again = await converge(['dev', 'up']);
     expect(again.code, again.output).toBe(0);
     expect(again.output.match(/already running/g)).toHaveLength(SERVICES.length);
+    expect(again.output).toContain(`worker: build ${build} of worker deployment converge is current`);
 
     const ui = await fetch(`http://127.0.0.1:${env.CONVERGE_UI_PORT}/namespaces/default/workflows`);
     expect(ui.status).toBe(200);
@@ -138,6 +145,21 @@ async function expectUiDecodesOperationInput(): Promise<void> {
   const decoded = ((await res.json()) as { payloads: JsonPayload[] }).payloads;
   expect(decoded.map((p) => text(p.metadata.encoding))).toEqual(input.map(() => 'json/plain'));
   expect(decoded.map((p) => text(p.data)).join('\n')).toContain(`"DB_PASSWORD":"${MARKER}"`);
+}
+
+/** The current build of a worker deployment on the stack's server, as the Temporal CLI reports it. */
+async function currentBuild(deployment: string): Promise<string | undefined> {
+  const { stdout } = await promisify(execFile)(
+    resolveTemporalCli(env),
+    // prettier-ignore
+    [
+      'worker', 'deployment', 'describe', '--name', deployment, '--output', 'json',
+      '--address', `127.0.0.1:${env.CONVERGE_TEMPORAL_PORT}`, '--namespace', 'default',
+    ],
+    { env },
+  );
+  return (JSON.parse(stdout) as { routingConfig?: { currentVersionBuildID?: string } }).routingConfig
+    ?.currentVersionBuildID;
 }
 
 /** A payload in proto3 JSON (the Temporal CLI's and the codec server's form): bytes in base64. */
