@@ -27,6 +27,7 @@ const CCK_CODES: readonly ExitName[] = [
   'cancelled',
   'unreachable',
   'notConfirmed',
+  'denied',
   'interrupted',
 ];
 
