@@ -86,6 +86,20 @@ describe.concurrent('converge usage', () => {
     expect(run.stderr).toContain('refusing without a terminal to confirm on; pass --yes');
   });
 
+  it('cck: an unknown --resolution is exit 2 naming the option and the known ones; a resolution without a terminal or --yes is exit 5, both before connecting', async () => {
+    const bad = await runConverge(['cck', '-d', 'web', '--resolution', 'reboot'], { env: NO_TEMPORAL });
+    expect(bad.code).toBe(EXIT.usage);
+    expect(bad.stderr).toContain("--resolution: unknown resolution 'reboot'");
+    expect(bad.stderr).toContain('recreate-vm, delete-vm-reference, reattach-disk, delete-orphan, ignore');
+    const unasked = await runConverge(['cck', '-d', 'web', '--resolution', 'delete-orphan'], {
+      env: NO_TEMPORAL,
+    });
+    expect(unasked.code).toBe(EXIT.notConfirmed);
+    // A report changes nothing, so it asks nothing: it goes on to Temporal (unreachable here).
+    const report = await runConverge(['cck', '-d', 'web'], { env: NO_TEMPORAL });
+    expect(report.code, report.stderr).toBe(EXIT.unreachable);
+  });
+
   it('delete --yes without a terminal goes on (to Temporal, unreachable here: exit 4)', async () => {
     for (const args of [
       ['delete', '-d', 'web', '--yes'],
