@@ -34,6 +34,18 @@ export const maxInFlightSchema = z.union([
   z.string().regex(/^(100|[1-9][0-9]?)%$/, 'a percentage from "1%" to "100%"'),
 ]);
 
+/** A count (>= 0) or a percentage string such as "20%" (0–100). */
+export const maxUnhealthySchema = z.union([
+  z.number().int().min(0),
+  z.string().regex(/^(100|[1-9]?[0-9])%$/, 'a percentage from "0%" to "100%"'),
+]);
+
+/** The watch: how often the deployment's cloud state is looked at. */
+export const watchSchema = z.strictObject({
+  /** Seconds between two looks at the cloud (default 30). */
+  interval_seconds: z.number().int().min(1).max(3600).optional(),
+});
+
 export const updatePolicySchema = z.strictObject({
   canaries: z.number().int().min(0).default(1),
   max_in_flight: maxInFlightSchema.default(1),
@@ -49,6 +61,15 @@ export const updatePolicySchema = z.strictObject({
    * its disk busy) before it fails for good. Default 10. Outages (5xx, timeouts) retry without end.
    */
   conflict_timeout_minutes: z.number().positive().max(1440).optional(),
+  /**
+   * Heal: replace a VM the watch finds missing or in ERROR for longer than `resurrect_grace_seconds`,
+   * through an ordinary recreate operation. Off unless asked for (see docs/format.md for why).
+   */
+  resurrect: z.boolean().optional(),
+  /** Meltdown bound: more unhealthy instances than this at once and nothing is resurrected. Default "20%". */
+  max_unhealthy: maxUnhealthySchema.optional(),
+  /** How long a VM must stay missing or in ERROR before it is resurrected. Default 60. */
+  resurrect_grace_seconds: z.number().int().min(0).max(86_400).optional(),
 });
 export type UpdatePolicy = z.infer<typeof updatePolicySchema>;
 
@@ -103,6 +124,7 @@ export const manifestSchema = z.strictObject({
   update: updatePolicySchema.default({ canaries: 1, max_in_flight: 1, serial: true }),
   instance_groups: z.array(instanceGroupSchema),
   callbacks: z.array(callbackSchema).optional(),
+  watch: watchSchema.optional(),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 /** What a user writes (defaults not yet applied). */

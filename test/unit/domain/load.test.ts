@@ -56,7 +56,7 @@ describe('parseManifest reports what was expected and what was found', () => {
           'owner',
           4,
           1,
-          "unknown key 'owner' (expected one of: name, resource_pool, stemcells, update, instance_groups, callbacks)",
+          "unknown key 'owner' (expected one of: name, resource_pool, stemcells, update, instance_groups, callbacks, watch)",
           null,
         ],
       ],
@@ -98,6 +98,24 @@ describe('parseManifest reports what was expected and what was found', () => {
       'max_in_flight: 2',
       'max_in_flight: {n: 2}',
       [['update.max_in_flight', 10, 18, 'expected a number or a string, found a mapping', null]],
+    ],
+    [
+      'a max_unhealthy percentage out of range',
+      'serial: true',
+      'serial: true\n  max_unhealthy: "120%"',
+      [['update.max_unhealthy', 13, 18, 'expected a percentage from "0%" to "100%", found \'120%\'', null]],
+    ],
+    [
+      'resurrect must be a boolean',
+      'serial: true',
+      'serial: true\n  resurrect: sometimes',
+      [['update.resurrect', 13, 14, "expected true or false, found 'sometimes'", null]],
+    ],
+    [
+      'a watch interval of zero',
+      'resource_pool: dev',
+      'resource_pool: dev\nwatch: {interval_seconds: 0}',
+      [['watch.interval_seconds', 4, 27, 'expected a number >= 1, found 0', null]],
     ],
     [
       'a fractional count',
