@@ -30,6 +30,7 @@ import { reportingRetries, step, type StepKey } from './retry-report';
 import { withTransientRetries } from './transient';
 import type { CallbackActivities } from '../domain/callbacks';
 import { DEFAULT_CALLBACK_TIMEOUT_MS, deliverCallbacks, type DeliveryDeps } from './deliver-callbacks';
+import { watchCloud } from './watch-cloud';
 
 export { DEFAULT_ACTIVITY_OPTIONS, type ActivityOptions } from './options';
 export { RETRYABLE } from './failures';
@@ -60,6 +61,8 @@ export function createActivities(cloud: Cloud, options: Partial<ActivityOptions>
       step('observe', (i: ObserveInput) => i.deployment),
       observe(deps),
     ),
+    // Not reportingRetries: a watch pass belongs to no operation, and it swallows cloud errors itself.
+    watchCloud: watchCloud(deps),
     getPool: reportingRetries(
       step('get-pool', (pool: string) => pool),
       getPool(deps),

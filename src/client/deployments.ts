@@ -19,6 +19,7 @@ import {
   cckUpdate,
   deleteUpdate,
   deployUpdate,
+  eventsQuery,
   hardStopUpdate,
   instanceActionUpdate,
   operationPlanQuery,
@@ -34,6 +35,7 @@ import {
   type CckRequest,
   type DeployRequest,
   type DeploymentStatus,
+  type EventLogView,
   type InstanceActionRequest,
   type OperationLimits,
   type OperationProgress,
@@ -171,6 +173,11 @@ export class Deployments {
     // Between runs (continue-as-new) or just finished: the entity's status still stands.
     const progress = await this.progress(status.current).catch(() => null);
     return { ...status, progress };
+  }
+
+  /** The deployment's event log: operations and state changes, newest last. */
+  events(name: string): Promise<EventLogView> {
+    return rejectionsAsUserErrors(name, () => this.entity(name).query(eventsQuery));
   }
 
   /** The deployment's status, or null when there is none (never deployed, or deleted). */

@@ -10,6 +10,7 @@ import type {
   Server,
   VmSpec,
 } from './cloud';
+import type { InstanceRecord } from './instance';
 
 export interface ObserveInput {
   deployment: string;
@@ -27,6 +28,26 @@ export type ObservedWithTopology = Observed & {
   topology?: CloudTopology | null;
   holders?: AddressHolder[] | null;
 };
+
+/** One watch pass (watch-cloud.ts): poll the cloud until the projection differs from `baseline`. */
+export interface WatchCloudInput {
+  deployment: string;
+  /** The instance records the projection joins servers with (the entity's, as the pass starts). */
+  records: InstanceRecord[];
+  /** Digest of the projection the workflow holds (watchDigest): a pass returns when it differs. */
+  baseline: string;
+  /** Between two looks at the cloud. */
+  intervalMs: number;
+  /** Return after this long even if nothing changed (the workflow's timers: grace periods, bounds). */
+  returnAfterMs: number;
+}
+
+export interface WatchCloudResult {
+  /** The last look, when its projection differs from the baseline (the workflow projects it); else null. */
+  observed: Observed | null;
+  /** Looks at the cloud this pass made (bench: reads per idle hour). */
+  looks: number;
+}
 
 export interface CreateVmInput {
   deployment: string;
@@ -165,6 +186,7 @@ export interface CreateVmBatchResult {
 
 export interface ConvergeActivities {
   observe(input: ObserveInput): Promise<ObservedWithTopology>;
+  watchCloud(input: WatchCloudInput): Promise<WatchCloudResult>;
   getPool(pool: string): Promise<PoolStatus>;
   createVm(input: CreateVmInput): Promise<CreateVmResult>;
   createVms(input: CreateVmBatchInput): Promise<CreateVmBatchResult>;

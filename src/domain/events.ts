@@ -15,6 +15,8 @@ export const EVENT_TYPES = [
   'operation.finished',
   'operation.failed',
   'operation.cancelled',
+  // The resurrector stands still: more instances unhealthy at once than update.max_unhealthy allows.
+  'deployment.meltdown',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -23,7 +25,7 @@ export interface ConvergeEvent {
   id: string;
   type: EventType;
   deployment: string;
-  /** `group/index` for instance events; null for operation events. */
+  /** `group/index` for instance events; null for operation and deployment events. */
   instance: string | null;
   /** The state before and after (instance state, IP list, or operation status), as text. */
   old: string | null;

@@ -149,14 +149,14 @@ function byIdentity(a: WatchedRow, b: WatchedRow): number {
   return a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0;
 }
 
-/** An operation's own event (started, finished, failed, cancelled). */
-export function operationEvent(
-  ctx: Omit<EventContext, 'firstSeq'> & { seq: number },
-  type: Extract<EventType, `operation.${string}`>,
+/** An event about no one instance: an operation's (started, finished, failed, cancelled), a meltdown. */
+export function deploymentEvent(
+  ctx: EventContext,
+  type: Extract<EventType, `operation.${string}` | `deployment.${string}`>,
   change: { old: string | null; new: string | null; detail: string },
 ): ConvergeEvent {
   return {
-    id: eventId(ctx, ctx.seq, type),
+    id: eventId(ctx, ctx.firstSeq, type),
     type,
     deployment: ctx.deployment,
     instance: null,

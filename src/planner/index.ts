@@ -30,7 +30,7 @@ export { projectStatus, type StatusRow } from './status';
 export {
   conditionOf,
   eventId,
-  operationEvent,
+  deploymentEvent,
   stateChanges,
   type Condition,
   type EventContext,
@@ -48,6 +48,7 @@ export {
   type ResurrectionInput,
   type Trouble,
 } from './resurrection';
+export { projectionDigest, watchDigest, watchProjection } from './watch-digest';
 export { reasonCode, type ReasonCode } from './reasons';
 export { snapshotSchema, type Snapshot } from './snapshot';
 export { PLAN_TAG, parseSpecTag } from './spec-tag';

@@ -1,7 +1,7 @@
 // The deployment entity's state and rules: the lock that serialises operations, the validators that
 // reject bad updates before anything is written, and what each finished operation changes.
 import { ApplicationFailure } from '@temporalio/workflow';
-import { canonicalJson } from '../planner';
+import { canonicalJson, deploymentEvent, stateChanges } from '../planner';
 import { sha256Hex } from '../planner/hash';
 import { DEFAULT_LIMITS, deploymentWorkflowId, operationWorkflowId } from './types';
 import type {
@@ -19,6 +19,8 @@ import type {
   StopRequest,
 } from './types';
 import { DEPLOYMENT_DELETED, PERMISSION_DENIED } from './messages';
+import { EventLog } from './event-log';
+import { Healer } from './heal';
 import { selects } from './records';
 import { acceptedDeployInputs, checkRequest, inputProblem, validateDeployPayload } from './validation';
 import { authorize, type RequestKind } from '../domain/permissions';
@@ -39,6 +41,10 @@ export class DeploymentEntity {
   current: OperationTicket | null = null;
   hardStopRequested = false;
   readonly nonces: NonceStore;
+  readonly log: EventLog;
+  /** Set by the workflow while its watch runs (entities replaying older histories do not watch). */
+  watching = false;
+  readonly healer: Healer;
 
   /**
    * `incarnation` names a fresh state only; a carried state keeps whatever it had. `clock` is the
@@ -68,6 +74,8 @@ export class DeploymentEntity {
     };
     this.state.nonces ??= [];
     this.nonces = new NonceStore(this.state.nonces);
+    this.log = new EventLog(this.state);
+    this.healer = new Healer(this.state, this.log);
   }
 
   get name(): string {
@@ -220,7 +228,8 @@ export class DeploymentEntity {
 
   // ----- accepting work -----
 
-  accept(kind: OperationKind, extra: Partial<OperationInput> = {}): OperationTicket {
+  /** `by`: who asked (`user`, or `resurrector` for the watch); the event log and status say so. */
+  accept(kind: OperationKind, extra: Partial<OperationInput> = {}, by = 'user'): OperationTicket {
     // A deploy brings its own inputs; every other kind's validator required a deployed manifest.
     const manifest = extra.manifest ?? this.state.manifest;
     const cloudConfig = extra.cloudConfig ?? this.state.cloudConfig;
@@ -253,11 +262,21 @@ export class DeploymentEntity {
       operation: ticket.operation,
       seq,
       kind,
+      by,
+      ...(extra.reason === undefined ? {} : { reason: extra.reason }),
       status: 'running',
       summary: null,
       failure: null,
     });
     this.state.recent.length = Math.min(this.state.recent.length, RECENT);
+    const what = `${ticket.operation} ${kind} by ${by}${extra.reason ? `: ${extra.reason}` : ''}`;
+    this.log.append([
+      deploymentEvent(this.log.context(now()), 'operation.started', {
+        old: null,
+        new: 'running',
+        detail: what,
+      }),
+    ]);
     return ticket;
   }
 
@@ -287,11 +306,15 @@ export class DeploymentEntity {
   finish(ticket: OperationTicket, result: OperationResult | null, error: string | null): void {
     this.current = null;
     const entry = this.state.recent.find((r) => r.operation === ticket.operation);
+    const before = this.state.projection;
     if (result) {
       this.state.lastPlan = result.plan;
       if (result.status !== 'planned') {
         this.state.records = result.records;
         this.state.projection = result.projection;
+        // The operation's own result is the truth: what it changed is logged as state changes.
+        this.log.append(stateChanges(before, result.projection, this.log.context(now())));
+        this.healer.seen(before, result.projection, Date.now());
       }
       if (entry) {
         entry.status = result.status;
@@ -303,6 +326,24 @@ export class DeploymentEntity {
       entry.status = 'failed';
       entry.failure = { step: null, message: error ?? 'operation failed', type: null };
     }
+    this.logEnd(ticket, result, error);
+  }
+
+  private logEnd(ticket: OperationTicket, result: OperationResult | null, error: string | null): void {
+    const status = result?.status ?? 'failed';
+    const type =
+      status === 'failed'
+        ? 'operation.failed'
+        : status === 'cancelled'
+          ? 'operation.cancelled'
+          : 'operation.finished';
+    const s = result?.summary;
+    const done = s ? `${s.create} create, ${s.replace} replace, ${s.delete} delete` : null;
+    const why = result?.failure?.message ?? error;
+    const detail = [`${ticket.operation} ${ticket.kind} ${status}`, done, why].filter(Boolean).join(': ');
+    this.log.append([
+      deploymentEvent(this.log.context(now()), type, { old: 'running', new: status, detail }),
+    ]);
   }
 
   status(phase: DeploymentStatus['phase']): DeploymentStatus {
@@ -314,6 +355,7 @@ export class DeploymentEntity {
       instances: this.state.projection,
       recent: this.state.recent,
       deleted: this.state.deleted,
+      heal: this.healer.view(this.watching),
     };
   }
 
@@ -327,6 +369,11 @@ function poolOf(manifest: unknown): string | null {
   if (typeof manifest !== 'object' || manifest === null) return null;
   const pool = (manifest as { resource_pool?: unknown }).resource_pool;
   return typeof pool === 'string' ? pool : null;
+}
+
+/** Workflow time as ISO-8601 (deterministic inside a workflow). */
+function now(): string {
+  return new Date(Date.now()).toISOString();
 }
 
 function digest(value: unknown): string {

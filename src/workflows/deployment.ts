@@ -24,6 +24,7 @@ import {
   cancelUpdate,
   deleteUpdate,
   deployUpdate,
+  eventsQuery,
   hardStopSignal,
   hardStopUpdate,
   instanceActionUpdate,
@@ -36,6 +37,7 @@ import {
 } from './messages';
 import { operation, SEARCH_ATTRIBUTE_KEYS } from './operation';
 import { operationSummary } from './views';
+import { Watch, WATCH_PATCH } from './watch';
 import type {
   CckRequest,
   DeployRequest,
@@ -166,7 +168,15 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
   });
   setHandler(statusQuery, () => entity.status(entity.busy ? 'enacting' : 'idle'));
   setHandler(planQuery, () => entity.state.lastPlan);
+  setHandler(eventsQuery, () => entity.log.view());
   upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.deployment, value: entity.name }]);
+  // Entities recorded before the watch existed replay without it (test/replay).
+  const watch = patched(WATCH_PATCH) ? new Watch(entity) : null;
+  const watching = watch?.run() ?? Promise.resolve();
+  const stopWatching = async (): Promise<void> => {
+    watch?.stop();
+    await watching;
+  };
 
   for (;;) {
     await condition(
@@ -178,6 +188,7 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
     // Between operations, continue as new when the server suggests it, carrying an accepted operation
     // that has not started yet: a busy entity is never idle, so waiting for idleness could wait forever.
     if (workflowInfo().continueAsNewSuggested && entity.current === null) {
+      await stopWatching();
       await condition(allHandlersFinished);
       await continueAsNew<typeof deployment>({
         name: entity.name,
@@ -196,10 +207,11 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
       let result: OperationResult | null = null;
       let error: string | null = null;
       try {
+        const summary = operationSummary(next.ticket.kind, entity.name, null);
         child = await startChild(operation, {
           workflowId: next.ticket.workflowId,
           args: [next.input],
-          staticSummary: operationSummary(next.ticket.kind, entity.name, null),
+          staticSummary: next.input.reason ? `${summary}: ${next.input.reason}` : summary,
           staticDetails: `operation ${next.ticket.operation} of deployment ${entity.name}`,
         });
         result = await child.result();
@@ -214,6 +226,7 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
       continue;
     }
   }
+  await stopWatching();
   await condition(allHandlersFinished);
   return entity.state;
 }

@@ -8,6 +8,7 @@ import type {
   CckRequest,
   DeployRequest,
   DeploymentStatus,
+  EventLogView,
   InstanceActionRequest,
   InstancesRequest,
   OperationProgress,
@@ -49,6 +50,8 @@ export const hardStopSignal = defineSignal('hardStop');
 export const statusQuery = defineQuery<DeploymentStatus>('status');
 /** The last dry run's plan (an applied operation's result has none; ask its `operationPlan`). */
 export const planQuery = defineQuery<PlanView | null>('plan');
+/** The event log: operations and state changes, newest last, bounded (`converge events`). */
+export const eventsQuery = defineQuery<EventLogView>('events');
 
 // Operation child: the entity forwards cancellation; the CLI reads progress.
 export const cancelOperationSignal = defineSignal('cancelOperation');

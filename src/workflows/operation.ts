@@ -94,7 +94,8 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   progress.enter('planning');
   const planning = plan(input, defaultStrategy, observed);
   const { obligation } = planning;
-  const view = planView(input.operation, obligation);
+  const planned = planView(input.operation, obligation);
+  const view = input.reason === undefined ? planned : { ...planned, reason: input.reason };
   progress.planned(obligation, view);
   progress.show();
   const result = resultOf(input, defaultStrategy, obligation, view, planning.cck);

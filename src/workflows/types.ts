@@ -58,6 +58,11 @@ export interface OperationLimits {
   maxConcurrentSteps: number;
   /** Poll interval and build deadline handed to activities, in ms. */
   buildDeadlineMs: number;
+  /**
+   * A watch pass that sees no change returns after this long (default WATCH_BOUND_MS, an hour): the
+   * idle deployment's history cost. Tests and the bench lower it to measure a pass.
+   */
+  watchBoundMs?: number;
 }
 
 export const DEFAULT_LIMITS: OperationLimits = {
@@ -87,6 +92,8 @@ export interface OperationInput {
   resume?: ResumeState;
   /** The entity's incarnation (incarnation.ts); absent in operations started before it existed. */
   incarnation?: string;
+  /** Why the operation runs when no user asked for it (`resurrect: VM missing since <time>`). */
+  reason?: string;
 }
 
 export interface ResumeState {
@@ -202,6 +209,10 @@ export interface OperationRecord {
   operation: string;
   seq: number;
   kind: OperationKind;
+  /** Who started it: `user` (an update) or `resurrector` (the watch). Absent in older records. */
+  by?: string;
+  /** Why, when not a user's request (`resurrect: VM missing since <time>`). */
+  reason?: string;
   status: OperationStatus;
   summary: PlanSummary | null;
   failure: OperationFailure | null;
@@ -220,10 +231,44 @@ export interface DeploymentStatus {
    * operation's progress query; the entity's status query leaves it out).
    */
   progress?: OperationProgress | null;
+  /** The watch and the resurrector (absent from entities that do not watch yet). */
+  heal?: HealView;
+}
+
+/** What `converge status` says about the watch and healing. */
+export interface HealView {
+  watching: boolean;
+  intervalSeconds: number;
+  resurrect: boolean;
+  maxUnhealthy: number | string;
+  /** `meltdown: N of M unhealthy, not resurrecting`, while it lasts; else null. */
+  meltdown: string | null;
+  /** Instances missing or in ERROR, with since when. */
+  trouble: Array<{ instance: string; condition: string; since: string; vm: string | null }>;
+  /** The last resurrection's reason, if any. */
+  lastResurrection: string | null;
+}
+
+/** The deployment's event log (`converge events`): newest last, bounded. */
+export interface EventLogView {
+  events: import('../domain/events').ConvergeEvent[];
+  /** Events dropped from the front to keep the log bounded. */
+  dropped: number;
+}
+
+/** The watch's and resurrector's durable state, carried across continue-as-new. */
+export interface HealState {
+  trouble: Record<string, import('../planner/resurrection').Trouble>;
+  /** resurrectionKey of every VM resurrected (bounded): never twice for the same VM. */
+  resurrected: string[];
+  meltdown: string | null;
+  lastResurrection: string | null;
 }
 
 export interface PlanView {
   operation: string;
+  /** Why the operation runs when no user asked (`resurrect: VM missing since <time>`). */
+  reason?: string;
   summary: PlanSummary;
   instances: InstancePlan[];
   steps: Array<{ id: string; kind: StepKind; instance: string; dependsOn: string[]; reasons: string[] }>;
@@ -250,6 +295,12 @@ export interface DeploymentState {
   incarnation?: string;
   /** Nonces of accepted signed requests, until they expire (signed-requests.ts). */
   nonces?: NonceEntry[];
+  /** The event log (absent in states carried from before it existed). */
+  events?: import('../domain/events').ConvergeEvent[];
+  /** Sequence number of the last event ever logged (ids derive from it); and how many were dropped. */
+  eventSeq?: number;
+  eventsDropped?: number;
+  heal?: HealState;
 }
 
 export interface DeploymentInput {
