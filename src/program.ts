@@ -11,6 +11,7 @@ import { registerWorker } from './workers/command';
 import { registerDev } from './dev/command';
 import { registerDeployments } from './client/commands/deployments';
 import { registerOperations } from './client/commands/operations';
+import { registerEvents } from './client/commands/events';
 import { registerAuth } from './client/commands/auth';
 import { registerCck } from './client/commands/cck';
 import { registerNamespace } from './client/commands/namespace';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerPlan(program);
   registerDeployments(program);
   registerOperations(program);
+  registerEvents(program);
   registerAuth(program);
   registerCck(program);
   registerNamespace(program);

@@ -1,5 +1,6 @@
 // `converge auth keygen`, `converge auth add-grant`, `converge grant` and `converge whoami`: the
 // identities and admin-signed grants the CLI signs its requests with (src/domain/permissions.ts).
+import { durationMs } from '../duration';
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { UserError } from '../../domain/errors';
@@ -185,11 +186,8 @@ function describe(g: SignedGrant): string {
 
 /** `30d`, `12h`, `45m` from now, or an ISO date; anything else names the option. */
 export function parseExpiry(text: string, now: number): number {
-  const m = /^(\d+)([dhm])$/.exec(text.trim());
-  if (m) {
-    const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'];
-    return now + Number(m[1]) * unit;
-  }
+  const ms = durationMs(text);
+  if (ms !== null) return now + ms;
   const at = Date.parse(text);
   if (Number.isNaN(at)) throw new UserError(`--expires: expected a date or 30d/12h/45m, got '${text}'`);
   if (at <= now) throw new UserError(`--expires: ${text} is in the past`);
