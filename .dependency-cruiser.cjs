@@ -2,7 +2,7 @@
 // may import only the folders listed for it; anything else is an upward or sideways import.
 // Lower layers first:
 //   domain → nothing; planner → domain; workflows → domain, planner (+ @temporalio/workflow);
-//   cloud → domain, region wire types; region → domain, cloud; activities → domain, cloud;
+//   cloud → domain, region wire types; region → domain, cloud; activities → domain, planner, cloud;
 //   temporal → domain; client → domain, planner, workflows (messages, types), temporal;
 //   workers → domain, activities, cloud, temporal, workflows (the bundle's entry path);
 //   dev → domain, temporal, workers (tuning flags), cloud (seeding the moto of `dev up --cloud ec2`); program.ts / main.ts compose every command.
@@ -12,7 +12,8 @@ const allowed = {
   workflows: ['domain', 'planner'],
   cloud: ['domain', 'region'],
   region: ['domain', 'cloud'],
-  activities: ['domain', 'cloud'],
+  // planner: the watch pass compares projections with the workflow's own pure function (watch-digest.ts).
+  activities: ['domain', 'planner', 'cloud'],
   temporal: ['domain'],
   client: ['domain', 'planner', 'workflows', 'temporal'],
   workers: ['domain', 'activities', 'cloud', 'temporal', 'workflows'],

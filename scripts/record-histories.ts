@@ -256,6 +256,39 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'watch',
+    protects: {
+      entity:
+        'the watch (patch converge-watch): watch passes, an out-of-band delete seen as instance.missing, ' +
+        'a resurrection accepted by the entity, events handed to the callbacks outbox',
+      ops: { 2: 'a resurrection: recreate of the missing instance, with its reason' },
+    },
+    run: async ({ deployments, region }) => {
+      const d = deployments({ watchBoundMs: 10_000 });
+      const m = smallManifest('watch', (x) => {
+        x.instance_groups = x.instance_groups.slice(0, 1);
+        const g = x.instance_groups[0];
+        if (g) g.instances = 2;
+        x.watch = { interval_seconds: 1 };
+        x.update = { ...x.update, resurrect: true, resurrect_grace_seconds: 1 };
+        // Nobody listens there: the outbox keeps retrying in the background, the entity is not delayed.
+        x.callbacks = [{ url: 'http://127.0.0.1:9/converge', events: ['instance.missing', 'operation.finished'] }];
+      });
+      await converged(d, d.deploy('watch', { manifest: m, cloudConfig: cc }));
+      const [victim] = await region.client.listServers({ 'converge.deployment': 'watch' });
+      if (!victim) throw new Error('watch: no server to delete');
+      await region.client.deleteServer(victim.id);
+      for (let i = 0; ; i++) {
+        const s = await d.status('watch');
+        const healed = s.recent.find((r) => r.by === 'resurrector' && r.status === 'converged');
+        if (healed) break;
+        if (i > 600) throw new Error('watch: never resurrected');
+        await sleep(100);
+      }
+      await idle(d, 'watch');
+    },
+  },
+  {
     name: 'quota-exceeded',
     protects: {
       entity: 'a failed operation recorded by the entity',
@@ -392,6 +425,8 @@ async function main(): Promise<void> {
       const workflows: { id: string; role: string; protects: string }[] = [
         { id: entityId, role: 'entity', protects: s.protects.entity },
         ...ops.map((id) => {
+          if (id.startsWith('callbacks/'))
+            return { id, role: 'callbacks', protects: `the callbacks outbox of ${s.name}` };
           const seq = Number(id.split('/').pop());
           return { id, role: `op-${seq}`, protects: s.protects.ops[seq] ?? `operation ${seq} of ${s.name}` };
         }),

@@ -38,6 +38,7 @@ import {
 import { operation, SEARCH_ATTRIBUTE_KEYS } from './operation';
 import { operationSummary } from './views';
 import { Watch, WATCH_PATCH } from './watch';
+import { notifyListeners } from './notify-listeners';
 import type {
   CckRequest,
   DeployRequest,
@@ -173,9 +174,25 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
   // Entities recorded before the watch existed replay without it (test/replay).
   const watch = patched(WATCH_PATCH) ? new Watch(entity) : null;
   const watching = watch?.run() ?? Promise.resolve();
+  // Listeners (the callbacks outbox) are told every event the log takes, in order, one hand-over at
+  // a time; the cursor is in the entity's state, so nothing is skipped across continue-as-new.
+  let deaf = false;
+  const telling = watch
+    ? (async () => {
+        for (;;) {
+          await condition(() => entity.log.untold().length > 0 || deaf);
+          const untold = entity.log.untold();
+          if (untold.length === 0) return;
+          await notifyListeners(entity.name, entity.state.manifest?.callbacks, untold);
+          entity.log.told(untold.length);
+        }
+      })()
+    : Promise.resolve();
   const stopWatching = async (): Promise<void> => {
     watch?.stop();
     await watching;
+    deaf = true;
+    await telling;
   };
 
   for (;;) {

@@ -1,6 +1,7 @@
 // The deployment's event log: operations and state changes, newest last, bounded. It lives in the
-// entity's state, so it survives continue-as-new and worker restarts, and every batch goes through
-// `append`, the one place listeners (callbacks) are handed new events.
+// entity's state, so it survives continue-as-new and worker restarts. What listeners (callbacks) have
+// been told is a cursor in the same state, so an event appended just before a continue-as-new or while
+// nobody forwards is told later, never lost.
 import type { ConvergeEvent } from '../domain/events';
 import type { EventContext } from '../planner';
 import type { DeploymentState, EventLogView } from './types';
@@ -8,12 +9,11 @@ import type { DeploymentState, EventLogView } from './types';
 /** Events kept; older ones are dropped (and counted) so the entity's state stays small. */
 export const EVENT_LOG_LIMIT = 500;
 
-export type EventListener = (events: ConvergeEvent[]) => void;
-
 export class EventLog {
-  private listener: EventListener | null = null;
-
-  constructor(private readonly state: DeploymentState) {}
+  constructor(private readonly state: DeploymentState) {
+    // A state carried from a run without the cursor: what it logged then is not told again.
+    this.state.toldSeq ??= this.state.eventSeq ?? 0;
+  }
 
   /** Where the next batch starts: its first sequence number and the id salt (the incarnation). */
   context(at: string): EventContext {
@@ -23,11 +23,6 @@ export class EventLog {
       firstSeq: (this.state.eventSeq ?? 0) + 1,
       salt: this.state.incarnation ?? '',
     };
-  }
-
-  /** Who hears each new batch (the callbacks outbox); set once by the workflow. */
-  listen(listener: EventListener): void {
-    this.listener = listener;
   }
 
   append(events: ConvergeEvent[]): void {
@@ -40,7 +35,18 @@ export class EventLog {
       log.splice(0, over);
       this.state.eventsDropped = (this.state.eventsDropped ?? 0) + over;
     }
-    this.listener?.(events);
+  }
+
+  /** Events appended since listeners were last told, oldest first (those dropped meanwhile are gone). */
+  untold(): ConvergeEvent[] {
+    const log = this.state.events ?? [];
+    const waiting = (this.state.eventSeq ?? 0) - (this.state.toldSeq ?? 0);
+    return log.slice(log.length - Math.min(waiting, log.length));
+  }
+
+  /** The events `untold()` returned were handed to the listeners. */
+  told(count: number): void {
+    this.state.toldSeq = (this.state.toldSeq ?? 0) + count;
   }
 
   view(): EventLogView {

@@ -299,6 +299,8 @@ export interface DeploymentState {
   events?: import('../domain/events').ConvergeEvent[];
   /** Sequence number of the last event ever logged (ids derive from it); and how many were dropped. */
   eventSeq?: number;
+  /** The last event sequence number handed to the callbacks outbox. */
+  toldSeq?: number;
   eventsDropped?: number;
   heal?: HealState;
 }

@@ -39,13 +39,20 @@ export interface Harness {
 
 export async function startHarness(
   name: string,
-  options: { limits?: Partial<OperationLimits>; buildMs?: number; deleteMs?: number } = {},
+  options: {
+    limits?: Partial<OperationLimits>;
+    buildMs?: number;
+    deleteMs?: number;
+    /** The worker's environment (e.g. CONVERGE_CALLBACK_SECRET). */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<Harness> {
   const region = await startRegion({
     faults: { build_ms: options.buildMs ?? 30, delete_ms: options.deleteMs ?? 30 },
   });
   const taskQueue = taskQueueFor(name);
-  let worker: Worker = await createTestWorker({ taskQueue, cloud: region.client });
+  const env = options.env ?? {};
+  let worker: Worker = await createTestWorker({ taskQueue, cloud: region.client, env });
   let running = worker.run();
   const deployments = new Deployments(await testClient(), {
     taskQueue,
@@ -77,7 +84,7 @@ export async function startHarness(
     async restartWorker() {
       worker.shutdown();
       await running;
-      worker = await createTestWorker({ taskQueue, cloud: region.client });
+      worker = await createTestWorker({ taskQueue, cloud: region.client, env });
       running = worker.run();
     },
     async stop() {

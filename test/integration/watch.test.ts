@@ -1,23 +1,33 @@
 // The watch on the real stack: a server deleted out of band in the region shows as instance.missing in
 // the event log and status; with update.resurrect it is replaced by an ordinary recreate operation
 // carrying the reason; three of ten gone at once with max_unhealthy 20% is a meltdown: nothing replaced.
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CALLBACK_HEADERS, verifyCallback } from '../../src/activities';
 import type { ConvergeEvent } from '../../src/domain/events';
 import type { Manifest } from '../../src/domain/manifest';
 import { operationWorkflowId, type DeploymentStatus } from '../../src/workflows/types';
 import { cloudConfig, smallManifest } from '../support/fixtures';
+import { eventually, Receiver } from '../support/receiver';
 import { startHarness, type Harness } from './harness';
 
 let h: Harness;
 const cc = cloudConfig();
+const SECRET = randomBytes(32).toString('hex');
+const receiver = new Receiver();
 /** Short interval and grace so a test sees a change within seconds; the bound keeps idle passes short. */
 const INTERVAL = 1;
 
 beforeAll(async () => {
-  h = await startHarness('watch', { limits: { watchBoundMs: 20_000 } });
+  await receiver.up();
+  h = await startHarness('watch', {
+    limits: { watchBoundMs: 20_000 },
+    env: { CONVERGE_CALLBACK_SECRET: SECRET },
+  });
 });
 afterAll(async () => {
   await h?.stop();
+  await receiver.down();
 });
 
 function watched(name: string, instances: number, heal: Partial<Manifest['update']>): Manifest {
@@ -58,6 +68,48 @@ async function deleteOutOfBand(status: DeploymentStatus, count: number): Promise
 }
 
 describe('watch', () => {
+  it("a VM deleted out of band reaches a callback receiver as instance.missing, signed, after the deploy's own events", async () => {
+    const name = 'watch-callback';
+    const m = watched(name, 2, {});
+    m.callbacks = [
+      {
+        url: `${receiver.url}/hook`,
+        events: ['instance.missing', 'operation.started', 'operation.finished'],
+      },
+    ];
+    expect((await h.deploy(m, cc)).status).toBe('converged');
+    await deleteOutOfBand(await h.deployments.status(name), 1);
+    const bodies = (): Array<ConvergeEvent & { raw: string; headers: Record<string, unknown> }> =>
+      receiver
+        .on('/hook')
+        .map((r) => ({ ...(JSON.parse(r.body) as ConvergeEvent), raw: r.body, headers: r.headers }));
+    await eventually(
+      () => bodies().some((e) => e.type === 'instance.missing'),
+      'instance.missing delivered',
+      30_000,
+    );
+    const got = bodies().filter((e) => e.deployment === name);
+    expect(got.map((e) => e.type)).toEqual(['operation.started', 'operation.finished', 'instance.missing']);
+    const missing = got[2];
+    expect(missing).toMatchObject({ instance: 'api/0', old: 'running', new: 'missing' });
+    // The same id as the event log's: receivers dedupe on it.
+    const logged = await eventsOf(name, 'instance.missing');
+    expect(missing?.id).toBe(logged[0]?.id);
+    for (const e of got) {
+      const header = (n: string): string | undefined => {
+        const v = e.headers[n.toLowerCase()];
+        return typeof v === 'string' ? v : undefined;
+      };
+      const signed = verifyCallback(
+        Buffer.from(SECRET, 'utf8'),
+        { timestamp: header(CALLBACK_HEADERS.timestamp), signature: header(CALLBACK_HEADERS.signature) },
+        e.raw,
+        Math.floor(Date.now() / 1000),
+      );
+      expect(signed).toBe(true);
+    }
+  });
+
   it('resurrect off: a server deleted out of band is instance.missing in the log and status, and nothing else', async () => {
     const first = await h.deploy(watched('watch-off', 2, {}), cc);
     expect(first.status).toBe('converged');
