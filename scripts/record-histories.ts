@@ -272,7 +272,9 @@ const SCENARIOS: Scenario[] = [
         x.watch = { interval_seconds: 1 };
         x.update = { ...x.update, resurrect: true, resurrect_grace_seconds: 1 };
         // Nobody listens there: the outbox keeps retrying in the background, the entity is not delayed.
-        x.callbacks = [{ url: 'http://127.0.0.1:9/converge', events: ['instance.missing', 'operation.finished'] }];
+        x.callbacks = [
+          { url: 'http://127.0.0.1:9/converge', events: ['instance.missing', 'operation.finished'] },
+        ];
       });
       await converged(d, d.deploy('watch', { manifest: m, cloudConfig: cc }));
       const [victim] = await region.client.listServers({ 'converge.deployment': 'watch' });

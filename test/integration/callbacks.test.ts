@@ -194,9 +194,18 @@ describe('callbacks', () => {
     expect(waiting.callbacks[0]?.dropped).toBe(0);
 
     await receiver.up();
+    const of = (deployment: string): ConvergeEvent[] =>
+      bodies(receiver.on('/down')).filter((e) => e.deployment === deployment);
+    await eventually(() => new Set(of(name).map((e) => e.id)).size === sent.length, 'all 12');
+    // The deploy's own events (its manifest names the same receiver) arrive too: one running per instance.
     await eventually(
-      () => new Set(bodies(receiver.on('/down')).map((e) => e.id)).size === sent.length,
-      'all 12',
+      () =>
+        new Set(
+          of(manifest.name)
+            .filter((e) => e.type === 'instance.running')
+            .map((e) => e.instance),
+        ).size === result.records.length,
+      "the deploy's instance.running events",
     );
     const order = firstArrivals(receiver.on('/down'));
     for (const instance of ['web/0', 'web/1', 'web/2']) {
