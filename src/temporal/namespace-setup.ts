@@ -79,6 +79,25 @@ export async function requireReadyNamespace(
   if (gaps !== null && !isReady(gaps)) throw new NamespaceNotReadyError(target, gaps);
 }
 
+/**
+ * The error to show for an unexpected failure `err`: the namespace's own when it is not ready (the
+ * server fails the workflow task that sets a missing attribute, and an update reports only
+ * "unexpected workflow task failure"), else `err` itself, also when the check cannot tell.
+ */
+export async function explainFailure(
+  operator: OperatorService,
+  target: NamespaceTarget,
+  err: unknown,
+): Promise<unknown> {
+  if (err instanceof UserError) return err;
+  try {
+    await requireReadyNamespace(operator, target);
+    return err;
+  } catch (checkErr) {
+    return checkErr instanceof UserError ? checkErr : err;
+  }
+}
+
 /** What `converge namespace prepare` did. */
 export type Preparation =
   | { outcome: 'ready'; namespace: string; added: string[]; present: string[] }

@@ -9,15 +9,23 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Connection } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import proto from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { Deployments } from '../../src/client/deployments';
+import { loadDeploymentInputs } from '../../src/client/load';
 import { TAG } from '../../src/domain/cloud';
 import { EXIT } from '../../src/domain/exit-codes';
+import { dataConverter } from '../../src/temporal/data-converter';
 import { resolveTemporalCli } from '../../src/temporal/dev-server';
-import { checkNamespace, NamespaceNotReadyError, prepareNamespace } from '../../src/temporal/namespace-setup';
+import {
+  checkNamespace,
+  explainFailure,
+  NamespaceNotReadyError,
+  prepareNamespace,
+} from '../../src/temporal/namespace-setup';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
 import { createConvergeWorker } from '../../src/workers/worker';
 import { runConverge, type CliRun } from '../support/cli';
@@ -171,6 +179,51 @@ describe('a namespace Converge has not prepared', () => {
     const done = await converging.worker.runUntil(deploy());
     expect(done.code, `${done.stdout}\n${done.stderr}`).toBe(EXIT.ok);
     expect(await region.client.listServers({ [TAG.deployment]: name })).toHaveLength(2);
+  });
+
+  it('attributes gone under a running worker: the failed deploy is explained, and after prepare the same entity converges', async () => {
+    // The issue as a user met it: the worker runs (here it passed its start check, then the
+    // attributes were removed; an earlier Converge had no check), and a deploy's update fails with
+    // only "unexpected workflow task failure" while every workflow task fails with BadSearchAttributes.
+    const namespace = await freshNamespace('gone');
+    const target = { namespace, address: temporalAddress() };
+    await prepareNamespace(connection.operatorService, target);
+    const taskQueue = taskQueueFor('attributes gone');
+    const running = await createConvergeWorker({
+      taskQueue,
+      cloud: region.client,
+      connection: await testWorkerConnection(),
+      namespace,
+      workflowBundle: await testBundle(),
+      env: {},
+    });
+    await connection.operatorService.removeSearchAttributes({
+      namespace,
+      searchAttributes: [...SEARCH_ATTRIBUTES],
+    });
+    const client = new Client({ connection, namespace, dataConverter });
+    const deployments = new Deployments(client, { taskQueue });
+    const { manifest, cloudConfig } = loadDeploymentInputs(
+      manifestFile('gone'),
+      'examples/cloud-config.yml',
+      'region',
+    );
+    const request = { manifest, cloudConfig, recreate: false };
+    await running.worker.runUntil(async () => {
+      const failure = await deployments.deploy(manifest.name, request).catch((e: unknown) => e);
+      expect((failure as Error).message).toContain('unexpected workflow task failure');
+      const explained = await explainFailure(connection.operatorService, target, failure);
+      expect(explained).toBeInstanceOf(NamespaceNotReadyError);
+      expect((explained as Error).message).toContain(`namespace "${namespace}" ${MISSING_ALL}`);
+
+      await prepareNamespace(connection.operatorService, target);
+      // The entity the failed deploy started recovers on its next workflow task: no cleanup needed.
+      const result = await deployments.wait(await deployments.deploy(manifest.name, request));
+      expect(result.status).toBe('converged');
+    });
+    // An unrelated failure is left as it is.
+    const other = new Error('something else');
+    expect(await explainFailure(connection.operatorService, target, other)).toBe(other);
   });
 
   it('the operator command the worker prints, run with the real Temporal CLI, prepares the namespace', async () => {

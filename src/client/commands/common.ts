@@ -82,25 +82,20 @@ export async function withClient(
 ): Promise<void> {
   await connected(async (c) => {
     // Loaded with the client (see connectClient): --help needs none of them.
-    const [{ Deployments }, { identityPath, readIdentity }, { requireReadyNamespace }] = await Promise.all([
-      import('../deployments'),
-      import('../identity'),
-      import('../../temporal/namespace-setup'),
-    ]);
+    const [{ Deployments }, { identityPath, readIdentity }, { explainFailure, requireReadyNamespace }] =
+      await Promise.all([
+        import('../deployments'),
+        import('../identity'),
+        import('../../temporal/namespace-setup'),
+      ]);
+    const operator = c.connection.operatorService;
     const target = { namespace: c.settings.namespace, address: c.settings.address };
-    const ready = () => requireReadyNamespace(c.connection.operatorService, target);
-    if (options.checkNamespace === true) await ready();
+    if (options.checkNamespace === true) await requireReadyNamespace(operator, target);
     const identity = readIdentity(identityPath());
     try {
       await body(new Deployments(c.client, { taskQueue: TASK_QUEUE, identity }));
     } catch (err) {
-      // The clearer error when that is the cause; the original when the check cannot tell.
-      if (!(err instanceof UserError)) {
-        await ready().catch((checkErr: unknown) => {
-          if (checkErr instanceof UserError) throw checkErr;
-        });
-      }
-      throw err;
+      throw await explainFailure(operator, target, err);
     }
   });
 }

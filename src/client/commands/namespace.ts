@@ -27,6 +27,7 @@ export function registerNamespace(program: Command): void {
         envHelp('Temporal connection (environment)', CONNECTION_ENV_HELP),
         exitCodesHelp(['ok', 'failed', 'usage', 'unreachable', 'denied'], {
           ok: 'the namespace has every search attribute Converge needs',
+          failed: 'an unexpected error (CONVERGE_DEBUG=1 shows its stack)',
           usage: 'a bad setting, no such namespace, or an attribute registered with another type',
           denied: 'not allowed to register them here (or Temporal Cloud): the command to run is printed',
         }),
