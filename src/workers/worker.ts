@@ -98,8 +98,8 @@ export async function createConvergeWorker(options: ConvergeWorkerOptions = {}):
       namespace,
       taskQueue,
       workflowBundle,
-      // Each workflow type says PINNED or AUTO_UPGRADE itself (src/workflows). The default serves a run
-      // begun on an unversioned worker, which names none: it follows the current build, as before.
+      // The operation (PINNED) and the entity (AUTO_UPGRADE) say theirs (src/workflows); the default
+      // serves the other types (the callbacks outbox) and runs begun on an unversioned worker.
       ...(version === null
         ? {}
         : {

@@ -77,6 +77,35 @@ describe('converge dev', () => {
     expect(after.output.match(/ stopped /g)).toHaveLength(SERVICES.length);
   });
 
+  it('after a change of the worker code, up makes the new build current and the entity moves to it', async () => {
+    const first = await converge(['dev', 'up']);
+    expect(first.code, first.output).toBe(0);
+    const before = /worker: build (\S+) of worker deployment converge is current/.exec(first.output)?.[1];
+    expect(before, first.output).toBeDefined();
+    const name = `moving-${randomBytes(3).toString('hex')}`;
+    const deployed = await converge(['deploy', renamed('manifest.yml', name), '-c', CLOUD_CONFIG, '--yes']);
+    expect(deployed.code, deployed.output).toBe(0);
+    expect(await versioningOf(operationWorkflowId(name, 1))).toEqual({ build: before, behavior: PINNED });
+    const down = await converge(['dev', 'down']);
+    expect(down.code, down.output).toBe(0);
+
+    // Another admin key is another bundle, so another build: what a change of workflow code does.
+    rmSync(join(dir, 'admin.json'));
+    rmSync(join(dir, 'identity.json'));
+    const up = await converge(['dev', 'up']);
+    expect(up.code, up.output).toBe(0);
+    const after = /worker: build (\S+) of worker deployment converge is current \(was (\S+):/.exec(up.output);
+    expect(after?.[2], up.output).toBe(before);
+    expect(after?.[1]).not.toBe(before);
+    expect(await currentBuild('converge')).toBe(after?.[1]);
+
+    const updated = await converge(['deploy', renamed('manifest-v2.yml', name), '-c', CLOUD_CONFIG, '--yes']);
+    expect(updated.code, updated.output).toBe(0);
+    expect(await versioningOf(operationWorkflowId(name, 2))).toEqual({ build: after?.[1], behavior: PINNED });
+    expect(await versioningOf(`deployment/${name}`)).toEqual({ build: after?.[1], behavior: AUTO_UPGRADE });
+    expect((await converge(['dev', 'down'])).code).toBe(0);
+  });
+
   it('refuses a bad port setting as a user error', async () => {
     const bad = await converge(['dev', 'status'], { CONVERGE_REGION_PORT: 'eighty' });
     expect(bad.code).toBe(2);
@@ -145,6 +174,43 @@ async function expectUiDecodesOperationInput(): Promise<void> {
   const decoded = ((await res.json()) as { payloads: JsonPayload[] }).payloads;
   expect(decoded.map((p) => text(p.metadata.encoding))).toEqual(input.map(() => 'json/plain'));
   expect(decoded.map((p) => text(p.data)).join('\n')).toContain(`"DB_PASSWORD":"${MARKER}"`);
+}
+
+const CLOUD_CONFIG = join(EXAMPLES, 'cloud-config.yml');
+const PINNED = 'VERSIONING_BEHAVIOR_PINNED';
+const AUTO_UPGRADE = 'VERSIONING_BEHAVIOR_AUTO_UPGRADE';
+
+/** An example manifest under another name and static IP (the first test's holds .10), in the test's directory. */
+function renamed(example: string, name: string): string {
+  const path = join(dir, `${name}-${example}`);
+  writeFileSync(
+    path,
+    readFileSync(join(EXAMPLES, example), 'utf8')
+      .replace(/^name: web$/m, `name: ${name}`)
+      .replace('static_ips: [10.0.0.10]', 'static_ips: [10.0.0.11]'),
+  );
+  return path;
+}
+
+/** The build a workflow runs on and its versioning behavior, as the Temporal CLI describes it. */
+async function versioningOf(workflowId: string): Promise<{ build?: string; behavior?: string }> {
+  const { stdout } = await promisify(execFile)(
+    resolveTemporalCli(env),
+    // prettier-ignore
+    [
+      'workflow', 'describe', '--workflow-id', workflowId, '--output', 'json',
+      '--address', `127.0.0.1:${env.CONVERGE_TEMPORAL_PORT}`, '--namespace', 'default',
+    ],
+    { env },
+  );
+  const info = (
+    JSON.parse(stdout) as {
+      workflowExecutionInfo?: {
+        versioningInfo?: { behavior?: string; deploymentVersion?: { buildId?: string } };
+      };
+    }
+  ).workflowExecutionInfo?.versioningInfo;
+  return { build: info?.deploymentVersion?.buildId, behavior: info?.behavior };
 }
 
 /** The current build of a worker deployment on the stack's server, as the Temporal CLI reports it. */
