@@ -291,6 +291,46 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'cloud-check',
+    protects: {
+      entity: 'the cck update: a report (dry run) and two resolutions, each an operation child',
+      ops: {
+        2: 'cck report: observe, the problems (orphan server, missing VM, its orphan allocation), nothing enacted',
+        3: 'cck recreate-vm: the missing VM created and associated, nothing else touched',
+        4: 'cck delete-orphan: the orphan server deleted and the stray allocation released',
+      },
+    },
+    run: async ({ deployments, region }) => {
+      const d = deployments();
+      const name = 'cloud-check';
+      const first = await converged(d, d.deploy(name, { manifest: smallManifest(name), cloudConfig: cc }));
+      // Problems made by hand: a server tagged for the deployment that no instance owns, and a VM
+      // deleted out of band (its allocation left behind).
+      await region.client.createServer({
+        name: 'by-hand',
+        cpus: 1,
+        memory_mb: 512,
+        disk_gb: 5,
+        image: { os: 'ubuntu-jammy', version: '1.181' },
+        az: 'z1',
+        network: 'default',
+        tags: { 'converge.deployment': name },
+        idempotency_key: 'record-cloud-check-orphan',
+      });
+      const api = first.records.find((r) => r.group === 'api');
+      const vm = (await region.client.listServers({ 'converge.deployment': name })).find(
+        (x) => api !== undefined && x.tags['converge.instance'] === api.id,
+      );
+      if (!vm) throw new Error('cloud-check: no api VM to delete');
+      while ((await region.client.deleteServer(vm.id)) === 'deleting') await sleep(50);
+      const report = await converged(d, d.cck(name, {}), 'planned');
+      if ((report.problems ?? []).length !== 3)
+        throw new Error(`cloud-check: expected 3 problems, got ${JSON.stringify(report.problems)}`);
+      await converged(d, d.cck(name, { resolution: 'recreate-vm' }));
+      await converged(d, d.cck(name, { resolution: 'delete-orphan' }));
+    },
+  },
+  {
     name: 'quota-exceeded',
     protects: {
       entity: 'a failed operation recorded by the entity',
