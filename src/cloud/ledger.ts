@@ -60,6 +60,7 @@ export function joinCloud(compute: ComputePort, ledger: QuotaLedger): Cloud {
     deleteVolume: (id) => compute.deleteVolume(id),
     listImages: () => compute.listImages(),
     ...(compute.addressHolders ? { addressHolders: compute.addressHolders.bind(compute) } : {}),
+    ...(compute.hasImage ? { hasImage: compute.hasImage.bind(compute) } : {}),
     createAllocation: (req) => ledger.createAllocation(req),
     listAllocations: (tags) => ledger.listAllocations(tags),
     deleteAllocation: (id) => ledger.deleteAllocation(id),

@@ -99,8 +99,13 @@ export interface ComputePort {
   detachVolume(id: string): Promise<Volume>;
   /** Gone already counts as done. */
   deleteVolume(id: string): Promise<void>;
-  /** The stemcells this cloud can boot. */
+  /** The stemcells this cloud lists (EC2: the AMIs tagged with a stemcell's os and version). */
   listImages(): Promise<Image[]>;
+  /**
+   * Can this cloud boot `image` (found as `createServer` would find it: EC2 also by the AMI name
+   * pattern, which `listImages` does not list)? Absent: `listImages` is the whole answer.
+   */
+  hasImage?(image: Image): Promise<boolean>;
   /**
    * The AZs and named networks a cloud config is checked against before any step. Absent on a cloud
    * whose networks are the cloud config's own (EC2: manual networks, checked by the CLI's preflight).
@@ -133,6 +138,8 @@ export interface QuotaLedger {
 export interface RegionAdmin {
   health(): Promise<boolean>;
   createImage(image: Image): Promise<Image>;
+  /** Withdraws an image (NotFound when it was not there); servers booted from it keep running. */
+  deleteImage(image: Image): Promise<void>;
   setFaults(faults: Partial<Faults>): Promise<Faults>;
   events(since?: number): Promise<RegionEvent[]>;
 }

@@ -215,8 +215,16 @@ export class RegionClient implements ComputePort, QuotaLedger, RegionAdmin {
     return this.#all<Image>('/v1/images', new URLSearchParams());
   }
 
+  async hasImage(image: Image): Promise<boolean> {
+    return (await this.listImages()).some((i) => i.os === image.os && i.version === image.version);
+  }
+
   createImage(image: Image): Promise<Image> {
     return this.#call<Image>('POST', '/v1/images', image);
+  }
+
+  async deleteImage(image: Image): Promise<void> {
+    await this.#call('DELETE', `/v1/images/${enc(image.os)}/${enc(image.version)}`);
   }
 
   // --- admin ------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import type { CloudKind } from './cloud-target';
 import type {
   AddressHolder,
   CloudTopology,
+  Image,
   Observed,
   PoolStatus,
   QuotaAmount,
@@ -18,15 +19,19 @@ export interface ObserveInput {
   topology?: boolean;
   /** Also ask the cloud who holds these addresses (the static IPs the operation's new VMs may need). */
   addresses?: string[];
+  /** Also ask which of these stemcells the cloud has an image for (the manifest's). */
+  stemcells?: Image[];
 }
 
 /**
- * An observation, with the cloud's topology and the holders of the addresses when asked for (null: the
- * cloud has no topology to check against, or cannot say who holds an address).
+ * An observation, with the cloud's topology, the holders of the addresses and the images when asked
+ * for (null: the cloud has no topology to check against, or cannot say who holds an address).
  */
 export type ObservedWithTopology = Observed & {
   topology?: CloudTopology | null;
   holders?: AddressHolder[] | null;
+  /** The images the cloud has: those it lists, and those of the asked stemcells it can find. */
+  images?: Image[];
 };
 
 /** One watch pass (watch-cloud.ts): poll the cloud until the projection differs from `baseline`. */

@@ -25,6 +25,7 @@ export { addressRefusals, type AddressRefusal } from './liveness';
 export { dynamicAddresses } from './addresses';
 export { topologyContradictions, type Contradiction } from './topology';
 export { heldOutside, staticIpsOf, type HeldOutside } from './held';
+export { missingImages, stemcellImagesOf, type MissingImage } from './images';
 export { quotaPeak, quotaDelta, quotaShortfall } from './quota';
 export { projectStatus, type StatusRow } from './status';
 export {

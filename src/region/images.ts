@@ -7,6 +7,7 @@ export class Images {
   readonly #known = new Set<string>();
   readonly #insert;
   readonly #all;
+  readonly #remove;
   readonly #events: EventLog;
 
   constructor(db: Db, events: EventLog, seed: Image[]) {
@@ -15,6 +16,7 @@ export class Images {
       'INSERT OR IGNORE INTO images (os, version, n) VALUES (?, ?, (SELECT COUNT(*) FROM images))',
     );
     this.#all = db.prepare<[], Image>('SELECT os, version FROM images ORDER BY n');
+    this.#remove = db.prepare<[string, string]>('DELETE FROM images WHERE os = ? AND version = ?');
     for (const image of seed) this.#insert.run(image.os, image.version);
     for (const image of this.list()) this.#known.add(key(image));
   }
@@ -33,6 +35,15 @@ export class Images {
     this.#insert.run(image.os, image.version);
     this.#known.add(key(image));
     this.#events.record('image.created', `${image.os}/${image.version}`, {}, { ...image });
+    return true;
+  }
+
+  /** Removes an image (servers booted from it keep running); returns whether it was known. */
+  delete(image: Image): boolean {
+    if (!this.has(image)) return false;
+    this.#remove.run(image.os, image.version);
+    this.#known.delete(key(image));
+    this.#events.record('image.deleted', `${image.os}/${image.version}`, {}, { ...image });
     return true;
   }
 }

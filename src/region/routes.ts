@@ -244,6 +244,17 @@ export function routes(s: Stores): Route[] {
         return ok(image, s.images.create(image) ? 201 : 200);
       },
     },
+    {
+      // An image withdrawn (tests: a stemcell gone between a plan and its creates).
+      method: 'DELETE',
+      pattern: new RegExp(`^/v1/images/${ID}/${ID}$`),
+      admin: true,
+      handle: (req) => {
+        if (!s.images.delete({ os: param(req, 0), version: param(req, 1) }))
+          throw new ApiError(404, 'not_found', `image ${param(req, 0)}/${param(req, 1)} not found`);
+        return noContent;
+      },
+    },
 
     // admin
     { method: 'GET', pattern: /^\/v1\/admin\/faults$/, admin: true, handle: () => ok(s.faults.get()) },

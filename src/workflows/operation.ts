@@ -10,7 +10,7 @@ import {
   workflowInfo,
   setWorkflowOptions,
 } from '@temporalio/workflow';
-import type { AddressHolder, CloudTopology, Observed, PoolStatus } from '../domain/cloud';
+import type { AddressHolder, CloudTopology, Image, Observed, PoolStatus } from '../domain/cloud';
 import type { Manifest, VmStrategy } from '../domain/manifest';
 import type { CloudConfig } from '../domain/cloud-config';
 import { cloudTargetFindings, type CloudKind } from '../domain/cloud-target';
@@ -22,6 +22,7 @@ import {
   embodiment,
   failureBudget,
   heldOutside,
+  missingImages,
   patent,
   placementsFor,
   planResolution,
@@ -29,6 +30,7 @@ import {
   quotaShortfall,
   reconcile,
   staticIpsOf,
+  stemcellImagesOf,
   topologyContradictions,
 } from '../planner';
 import type { Obligation, Patent, Step } from '../planner/types';
@@ -89,7 +91,7 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   ]);
   progress.enter('observing');
   // The strategy default is read once and pinned for the whole operation, across continue-as-new.
-  const { defaultStrategy, cloud, observed, pool, topology, holders } = await openingReads(input);
+  const { defaultStrategy, cloud, observed, pool, topology, holders, images } = await openingReads(input);
 
   progress.enter('planning');
   const planning = plan(input, defaultStrategy, observed);
@@ -99,10 +101,12 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   progress.planned(obligation, view);
   progress.show();
   const result = resultOf(input, defaultStrategy, obligation, view, planning.cck);
-  // A cloud config the cloud cannot honour (planner/topology.ts; the worker's cloud kind), or a plan
-  // that would wait forever for an address (planner/held.ts, planner/liveness.ts), starts nothing.
+  // A cloud config the cloud cannot honour (planner/topology.ts; the worker's cloud kind), a stemcell
+  // it has no image for (planner/images.ts), or a plan that would wait forever for an address
+  // (planner/held.ts, planner/liveness.ts), starts nothing.
   const refused =
     mismatch(planning.manifest, planning.cloudConfig, topology) ??
+    imageless(planning.manifest, obligation, images) ??
     held(input.deployment, obligation, holders) ??
     refusal(obligation) ??
     misfit(obligation, input.cloudConfig, cloud);
@@ -316,6 +320,18 @@ function mismatch(
   return { step: null, type: CLOUD_CONFIG_MISMATCH, message };
 }
 
+/** A stemcell some new VM boots that the cloud has no image for (planner/images.ts). */
+function imageless(
+  manifest: Manifest,
+  obligation: Obligation,
+  images: readonly Image[] | null,
+): OperationFailure | null {
+  if (!images) return null;
+  const found = missingImages(manifest, obligation.steps, images);
+  if (found.length === 0) return null;
+  return { step: null, type: NON_RETRYABLE.imageNotFound, message: found.map((m) => m.message).join('\n') };
+}
+
 /** A static IP a new VM needs, held by a server outside the deployment (planner/held.ts). */
 function held(
   deployment: string,
@@ -405,6 +421,8 @@ interface OpeningReads {
   topology: CloudTopology | null;
   /** Who holds the manifest's static IPs, whatever deployment; empty: none held, or nothing to check. */
   holders: AddressHolder[];
+  /** The images the cloud has (for the manifest's stemcells); null: nothing to check (resumed, delete). */
+  images: Image[] | null;
 }
 
 /**
@@ -421,6 +439,7 @@ async function openingReads(input: OperationInput): Promise<OpeningReads> {
       pool: null,
       topology: null,
       holders: [],
+      images: null,
     };
   }
   const mayCreate =
@@ -430,19 +449,30 @@ async function openingReads(input: OperationInput): Promise<OpeningReads> {
       (input.kind === 'cck' && input.cck?.resolution === 'recreate-vm'));
   // A failed read here is not the operation's failure: the quota check reads the pool again.
   const pool = mayCreate ? reads.getPool(input.manifest.resource_pool).catch(() => null) : null;
-  // The static IPs new VMs may need: who holds them, whatever deployment (a delete creates nothing).
-  const addresses = input.kind === 'delete' ? [] : staticIpsOf(input.manifest);
+  // The static IPs and stemcells new VMs may need: who holds those, whether the cloud has these (a
+  // delete creates nothing).
+  const creates = input.kind !== 'delete';
+  const addresses = creates ? staticIpsOf(input.manifest) : [];
   const [{ defaultStrategy, cloud }, seen] = await Promise.all([
     settings.workerSettings(),
     reads.observe({
       deployment: input.deployment,
       topology: true,
       ...(addresses.length > 0 ? { addresses } : {}),
+      ...(creates ? { stemcells: stemcellImagesOf(input.manifest) } : {}),
     }),
   ]);
-  // Kept apart: the observation travels on (continue-as-new, the planner); topology and holders do not.
-  const { topology, holders, ...observed } = seen;
-  return { defaultStrategy, cloud, observed, pool, topology: topology ?? null, holders: holders ?? [] };
+  // Kept apart: the observation travels on (continue-as-new, the planner); what else was read does not.
+  const { topology, holders, images, ...observed } = seen;
+  return {
+    defaultStrategy,
+    cloud,
+    observed,
+    pool,
+    topology: topology ?? null,
+    holders: holders ?? [],
+    images: images ?? null,
+  };
 }
 
 /** Fails the operation before any step when the pool cannot hold the obligation's peak. */

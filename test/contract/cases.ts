@@ -176,6 +176,18 @@ export function computeContract(f: ContractFixture): void {
     expect(await cloud.listServers(tags)).toEqual([]);
   });
 
+  it('knows its stemcells: the image create boots is listed and found, an unknown one neither', async () => {
+    const cloud = f.cloud();
+    if (!cloud.hasImage) throw new Error('the adapter has no hasImage');
+    const { image } = f.request({});
+    const same = (i: { os: string; version: string }) => i.os === image.os && i.version === image.version;
+    expect((await cloud.listImages()).some(same)).toBe(true);
+    expect(await cloud.hasImage(image)).toBe(true);
+    const unknown = { os: image.os, version: '0.404' };
+    expect(await cloud.hasImage(unknown)).toBe(false);
+    expect((await cloud.listImages()).some((i) => i.version === '0.404')).toBe(false);
+  });
+
   it('tells who holds an address, whatever deployment it is of; once its server is gone, nobody', async () => {
     const cloud = f.cloud();
     if (!cloud.addressHolders) throw new Error('the adapter has no addressHolders');

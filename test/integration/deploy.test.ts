@@ -267,10 +267,28 @@ describe('deploy', () => {
   });
 
   it("a create that fails for good in a batch fails its step with the cloud's reason and gives its quota back", async () => {
+    // The image is there when the operation plans (a stemcell without one is refused up front) and
+    // withdrawn before its creates reach the region (slowed by latency; admin calls are not).
+    const image = { os: 'ubuntu-jammy', version: '9.999' };
+    await h.region.client.createImage(image);
     const m = smallManifest('noimage', (x) => {
-      x.stemcells[0]!.version = '9.999';
+      x.stemcells[0]!.version = image.version;
     });
-    const r = await h.deploy(m, cc);
+    const { latency_ms } = await h.region.client.setFaults({ latency_ms: 3000 });
+    let r;
+    try {
+      const ticket = await h.deployments.deploy('noimage', { manifest: m, cloudConfig: cc });
+      for (let i = 0; ; i++) {
+        const p = await h.deployments.progress(ticket).catch(() => null);
+        if (p?.phase === 'enacting') break;
+        if (i > 600) throw new Error('never saw enacting');
+        await new Promise((done) => setTimeout(done, 50));
+      }
+      await h.region.client.deleteImage(image);
+      r = await h.wait(ticket);
+    } finally {
+      await h.region.client.setFaults({ latency_ms });
+    }
     expect(r.status).toBe('failed');
     expect(r.failure?.type).toBe('ImageNotFound');
     expect(r.failure?.step).toMatch(/:create-vm$/);

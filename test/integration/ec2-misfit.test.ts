@@ -1,11 +1,14 @@
 // The worker's own net for a cloud config EC2 cannot honour, when the CLI was not told the cloud (no
 // --cloud ec2, no CONVERGE_CLOUD): the operation reads the worker's cloud with its settings and fails
 // before any step, naming each field; EC2 (moto) is never asked to create anything, and no quota is
-// allocated. A dry run reports the same and plans nothing into the cloud either.
+// allocated. A dry run reports the same and plans nothing into the cloud either. A stemcell with no AMI
+// is refused the same way, before RunInstances meets InvalidAMIID.
+import { RegisterImageCommand } from '@aws-sdk/client-ec2';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Deployments } from '../../src/client/deployments';
 import type { Ec2Compute } from '../../src/cloud/ec2';
+import { NON_RETRYABLE } from '../../src/domain/activities';
 import { TAG } from '../../src/domain/cloud';
 import { cloudConfigSchema } from '../../src/domain/cloud-config';
 import { everMade } from '../support/ec2-invariants';
@@ -79,5 +82,39 @@ describe.skipIf(SKIP_MOTO)('EC2 (moto): a cloud config EC2 cannot honour, past t
     expect(await everMade(moto.client, NAME)).toEqual([]);
     expect(ec2.stats.calls.RunInstances ?? 0).toBe(0);
     expect(await region.client.listAllocations({ [TAG.deployment]: NAME })).toEqual([]);
+  });
+
+  it('a stemcell with no AMI: fails before any step, naming it and the AMIs EC2 has; an AMI found by its name pattern is enough', async () => {
+    const name = 'ec2noami';
+    const manifest = ec2Manifest(name, '1.404');
+    const runs = ec2.stats.calls.RunInstances ?? 0;
+    const result = await deployments.wait(
+      await deployments.deploy(name, { manifest, cloudConfig: stage.cc }),
+    );
+    expect(result.status).toBe('failed');
+    expect(result.failure?.type).toBe(NON_RETRYABLE.imageNotFound);
+    expect(result.failure?.step).toBeNull();
+    expect(result.failure?.message).toMatch(
+      /^stemcell default \(ubuntu-jammy\/1\.404\) has no image in the cloud, so the new VMs of .* cannot be created; the cloud has ubuntu-jammy\/1\.181\./,
+    );
+    expect(result.stepsDone).toBe(0);
+    expect(await everMade(moto.client, name)).toEqual([]);
+    expect(ec2.stats.calls.RunInstances ?? 0).toBe(runs);
+    expect(await region.client.listAllocations({ [TAG.deployment]: name })).toEqual([]);
+
+    // An AMI named by the pattern, without the stemcell tags: not listed, but found as a create finds it.
+    await moto.client.send(
+      new RegisterImageCommand({
+        Name: 'converge-stemcell-ubuntu-jammy-1.404',
+        RootDeviceName: '/dev/sda1',
+        Architecture: 'x86_64',
+        VirtualizationType: 'hvm',
+      }),
+    );
+    const dry = await deployments.wait(
+      await deployments.deploy(name, { manifest, cloudConfig: stage.cc, dryRun: true }),
+    );
+    expect(dry.status).toBe('planned');
+    expect(dry.failure).toBeNull();
   });
 });

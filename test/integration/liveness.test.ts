@@ -314,6 +314,38 @@ describe('liveness', () => {
     expect(await h.region.client.listAllocations({ [TAG.deployment]: 'outage' })).toHaveLength(1);
   });
 
+  it('a stemcell the region has no image for: refused before any cloud write, naming it and what the region has', async () => {
+    const m = smallManifest('imageless', (x) => {
+      x.stemcells = [{ alias: 'default', os: 'ubuntu-jammy', version: '9.404' }];
+    });
+    const before = await h.seq();
+    const dry = await h.wait(
+      await h.deployments.deploy('imageless', { manifest: m, cloudConfig: cc, dryRun: true }),
+    );
+    expect(dry.status).toBe('planned');
+    expect(dry.failure?.type).toBe(NON_RETRYABLE.imageNotFound);
+
+    const r = await h.deploy(m, cc);
+    expect(r.status).toBe('failed');
+    expect(r.failure?.type).toBe(NON_RETRYABLE.imageNotFound);
+    expect(r.failure?.step).toBeNull();
+    const theirs = (await h.region.client.listImages()).map((i) => `${i.os}/${i.version}`);
+    expect(theirs).toContain('ubuntu-jammy/1.181');
+    expect(r.failure?.message).toMatch(
+      /^stemcell default \(ubuntu-jammy\/9\.404\) has no image in the cloud, so the new VMs of api\/0, /,
+    );
+    expect(r.failure?.message).toContain(`cannot be created; the cloud has ${theirs.sort().join(', ')}.`);
+    expect(r.stepsDone).toBe(0);
+    expect(r.remaining.length).toBe(r.stepsTotal);
+    expect(await eventsOf('imageless', before)).toEqual([]);
+
+    // Uploaded, the same manifest deploys.
+    await h.region.client.createImage({ os: 'ubuntu-jammy', version: '9.404' });
+    const again = await h.deploy(m, cc);
+    expect(again.status, JSON.stringify(again.failure)).toBe('converged');
+    await h.expectInvariants(again, { manifest: m, cloudConfig: cc });
+  });
+
   it('a cloud config whose subnet and static range the region does not have: refused before any cloud write', async () => {
     const elsewhere = structuredClone(cc);
     const subnet = elsewhere.networks[0]?.subnets[0];

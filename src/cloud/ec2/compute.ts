@@ -326,6 +326,16 @@ export class Ec2Compute implements ComputePort {
     return found;
   }
 
+  async hasImage(image: Image): Promise<boolean> {
+    try {
+      await this.#imageId(image);
+      return true;
+    } catch (err) {
+      if (err instanceof ImageNotFound) return false;
+      throw err;
+    }
+  }
+
   async #findImage(image: Image): Promise<string> {
     const byTags: Filter[] = [
       { Name: `tag:${STEMCELL_TAG.os}`, Values: [image.os] },
