@@ -5,6 +5,7 @@ import { identityPath, readIdentity } from './identity';
 import { connectClient, taskQueueFromEnv, type ConnectedClient, type Env } from '../temporal/connection';
 import { Deployments } from './deployments';
 import { loadDeploymentInputs } from './load';
+import { explainFailure, requireReadyNamespace } from '../temporal/namespace-setup';
 import type { OperationSummary } from './operations';
 import type {
   DeploymentStatus,
@@ -59,18 +60,26 @@ export class Converge {
    * Validates the manifest and cloud config files (a ValidationError lists every problem with its
    * line) and starts the deploy; returns at once with the operation's ticket (see `follow`).
    */
-  deploy(
+  async deploy(
     manifestPath: string,
     cloudConfigPath: string,
     options: DeployOptions = {},
   ): Promise<OperationTicket> {
     const { manifest, cloudConfig } = loadDeploymentInputs(manifestPath, cloudConfigPath);
-    return this.deployments.deploy(manifest.name, {
-      manifest,
-      cloudConfig,
-      recreate: options.recreate ?? false,
-      dryRun: options.dryRun ?? false,
-    });
+    // As the CLI: a namespace without Converge's search attributes is a UserError saying what to run.
+    const operator = this.connected.connection.operatorService;
+    const { namespace, address } = this.connected.settings;
+    await requireReadyNamespace(operator, { namespace, address });
+    try {
+      return await this.deployments.deploy(manifest.name, {
+        manifest,
+        cloudConfig,
+        recreate: options.recreate ?? false,
+        dryRun: options.dryRun ?? false,
+      });
+    } catch (err) {
+      throw await explainFailure(operator, { namespace, address }, err);
+    }
   }
 
   /** Waits for the operation to end, calling `onProgress` about every `pollMs` while it runs. */

@@ -14,9 +14,11 @@ import { msToTs } from '@temporalio/common/lib/time';
 import proto from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { Converge } from '../../src/client/api';
 import { Deployments } from '../../src/client/deployments';
 import { loadDeploymentInputs } from '../../src/client/load';
 import { TAG } from '../../src/domain/cloud';
+import { UserError } from '../../src/domain/errors';
 import { EXIT } from '../../src/domain/exit-codes';
 import { dataConverter } from '../../src/temporal/data-converter';
 import { resolveTemporalCli } from '../../src/temporal/dev-server';
@@ -224,6 +226,24 @@ describe('a namespace Converge has not prepared', () => {
     // An unrelated failure is left as it is.
     const other = new Error('something else');
     expect(await explainFailure(connection.operatorService, target, other)).toBe(other);
+  });
+
+  it('the client API refuses a deploy the same way, before starting anything', async () => {
+    const namespace = await freshNamespace('api');
+    const converge = await Converge.connect({
+      env: { TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: namespace },
+    });
+    try {
+      const error = await converge
+        .deploy(manifestFile('api'), 'examples/cloud-config.yml')
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as Error).message).toContain(`namespace "${namespace}" ${MISSING_ALL}`);
+    } finally {
+      await converge.close();
+    }
+    const { executions } = await connection.workflowService.listWorkflowExecutions({ namespace });
+    expect(executions ?? []).toEqual([]);
   });
 
   it('the operator command the worker prints, run with the real Temporal CLI, prepares the namespace', async () => {
