@@ -7,6 +7,7 @@ import {
   condition,
   continueAsNew,
   patched,
+  setCurrentDetails,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -36,7 +37,7 @@ import {
   stopUpdate,
 } from './messages';
 import { operation, SEARCH_ATTRIBUTE_KEYS } from './operation';
-import { operationSummary } from './views';
+import { entityDetails, operationSummary } from './views';
 import { Watch, WATCH_PATCH } from './watch';
 import { notifyListeners } from './notify-listeners';
 import type {
@@ -171,6 +172,8 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
   setHandler(planQuery, () => entity.state.lastPlan);
   setHandler(eventsQuery, () => entity.log.view());
   upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.deployment, value: entity.name }]);
+  const showDetails = (): void => setCurrentDetails(entityDetails(entity.state, entity.current));
+  showDetails();
   // Entities recorded before the watch existed replay without it (test/replay).
   const watch = patched(WATCH_PATCH) ? new Watch(entity) : null;
   const watching = watch?.run() ?? Promise.resolve();
@@ -221,6 +224,7 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
     }
     const next = entity.takePending();
     if (next) {
+      showDetails();
       let result: OperationResult | null = null;
       let error: string | null = null;
       try {
@@ -239,6 +243,7 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
       }
       // Usually already recorded by the operationFinished signal; the result is the fallback.
       if (entity.current?.operation === next.ticket.operation) entity.finish(next.ticket, result, error);
+      showDetails();
       if (entity.state.deleted) break;
       continue;
     }

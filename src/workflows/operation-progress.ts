@@ -5,6 +5,7 @@ import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow'
 import type { Obligation, Step } from '../planner/types';
 import type { Enactor } from './enactor';
 import { SEARCH_ATTRIBUTES } from './messages';
+import { operationSummary } from './views';
 import type { OperationFailure, OperationInput, OperationProgress, Phase, PlanView } from './types';
 import { Waits } from './waiting';
 
@@ -58,11 +59,10 @@ export class Progress {
   /** The UI's current details: kind, phase, plan summary, steps done and in flight, the failure. */
   show(): void {
     const p = this.view();
-    const lines = [`**${this.input.kind} ${this.input.deployment}** (${this.input.operation}): ${p.phase}`];
-    if (this.plan) {
-      const s = this.plan.summary;
-      lines.push(`plan: ${s.create} create, ${s.replace} replace, ${s.delete} delete, ${s.keep} keep`);
-    }
+    const what = operationSummary(this.input.kind, this.input.deployment, this.plan);
+    const lines = [`**${what}** (${this.input.operation}): ${p.phase}`];
+    if (this.plan?.reason) lines.push(`why: ${this.plan.reason}`);
+    if (this.plan) lines.push(`keep: ${this.plan.summary.keep}`);
     if (p.stepsTotal)
       lines.push(`steps: ${p.stepsDone}/${p.stepsTotal} done, ${p.inFlight.length} in flight`);
     for (const s of p.inFlight.slice(0, 5)) lines.push(`- ${s.summary}`);

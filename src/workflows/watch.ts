@@ -7,12 +7,14 @@ import {
   CancellationScope,
   condition,
   proxyActivities,
+  setCurrentDetails,
   sleep,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { ConvergeActivities, WatchCloudResult } from '../domain/activities';
 import { projectionDigest, stateChanges, watchProjection } from '../planner';
 import type { DeploymentEntity } from './deployment-entity';
+import { entityDetails } from './views';
 
 /** The patch id guarding the watch: entity histories recorded before it replay without one. */
 export const WATCH_PATCH = 'converge-watch';
@@ -59,6 +61,7 @@ export class Watch {
           continue;
         }
         this.after(outcome.result);
+        setCurrentDetails(entityDetails(this.entity.state, this.entity.current));
       }
     } finally {
       this.entity.watching = false;

@@ -9,6 +9,7 @@ import type { Manifest } from '../../src/domain/manifest';
 import { operationWorkflowId, type DeploymentStatus } from '../../src/workflows/types';
 import { cloudConfig, smallManifest } from '../support/fixtures';
 import { eventually, Receiver } from '../support/receiver';
+import { testClient } from '../support/temporal';
 import { startHarness, type Harness } from './harness';
 
 let h: Harness;
@@ -178,6 +179,22 @@ describe('watch', () => {
     expect(types.slice(missingAt)).toEqual(
       expect.arrayContaining(['operation.started', 'instance.running api/0', 'operation.finished']),
     );
+    // The UI: the entity's current details name the operation and who asked; the operation's say why.
+    const details = async (workflowId: string): Promise<string> =>
+      (
+        await (
+          await testClient()
+        ).workflow
+          .getHandle(workflowId)
+          .query<{ currentDetails?: string }>('__temporal_workflow_metadata')
+      ).currentDetails ?? '';
+    expect(await details('deployment/watch-heal')).toContain(
+      `- ${resurrection.operation}: recreate watch-heal: 1 `,
+    );
+    expect(await details('deployment/watch-heal')).toContain('by resurrector: converged');
+    const opDetails = await details(ticket.workflowId);
+    expect(opDetails).toContain('**recreate watch-heal: 1 ');
+    expect(opDetails).toContain(`why: ${resurrection.reason ?? ''}`);
     const started = (await eventsOf('watch-heal', 'operation.started')).at(-1);
     expect(started?.detail).toContain(`by resurrector: ${resurrection.reason ?? ''}`);
     await h.expectInvariants(result);
