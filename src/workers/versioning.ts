@@ -44,10 +44,14 @@ export function versioningFromEnv(env: Env): VersioningSettings | null {
   return { deploymentName, buildId: buildId === '' ? null : buildId };
 }
 
-/** `<package version>-<12 hex of the bundle's sha256>`: a new build whenever the workflow code changes. */
+/**
+ * `<package version>-<12 hex of the bundle's sha256>`: a new build whenever the workflow code changes.
+ * The inline source map is left out: it names the files by absolute path, so the same code built in
+ * another checkout would otherwise be another build.
+ */
 export function buildIdOf(bundle: WorkflowBundleOption): string {
   const code = 'code' in bundle ? bundle.code : readFileSync(bundle.codePath, 'utf8');
-  const hash = createHash('sha256').update(code).digest('hex').slice(0, 12);
+  const hash = createHash('sha256').update(withoutSourceMap(code)).digest('hex').slice(0, 12);
   return `${packageVersion().replaceAll('.', '_')}-${hash}`;
 }
 
@@ -56,6 +60,12 @@ export function deploymentVersion(
   bundle: WorkflowBundleOption,
 ): WorkerDeploymentVersion {
   return { deploymentName: settings.deploymentName, buildId: settings.buildId ?? buildIdOf(bundle) };
+}
+
+const SOURCE_MAP_LINE = /\n\/\/# sourceMappingURL=[^\n]*\s*$/;
+
+function withoutSourceMap(code: string): string {
+  return code.replace(SOURCE_MAP_LINE, '\n');
 }
 
 function packageVersion(): string {

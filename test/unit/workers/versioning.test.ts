@@ -43,6 +43,14 @@ describe('the default build id', () => {
     expect(fromFile).not.toContain('.');
   });
 
+  it('leaves out the inline source map, which names files by absolute path', () => {
+    const map = (path: string) =>
+      `\n//# sourceMappingURL=data:application/json;base64,${Buffer.from(path).toString('base64')}`;
+    const here = buildIdOf({ code: `code one${map('/work/a/node_modules/x.ts')}` });
+    expect(buildIdOf({ code: `code one${map('/srv/b/node_modules/x.ts')}` })).toBe(here);
+    expect(buildIdOf({ code: `code two${map('/work/a/node_modules/x.ts')}` })).not.toBe(here);
+  });
+
   it('is used only when no build id is given', () => {
     const settings = { deploymentName: 'converge', buildId: null };
     expect(deploymentVersion(settings, { code: 'x' }).buildId).toBe(buildIdOf({ code: 'x' }));
