@@ -1,7 +1,7 @@
 // `converge cck` on the real stack, through the real binary: problems made by hand in the region (a
-// server tagged for the deployment that no instance owns, a disk detached from its VM, a VM deleted
-// out of band) are reported (exit 1, kinds in --json), each resolution fixes its part as an ordinary
-// operation, and afterwards the check is clean (exit 0) and DESIGN §9 holds.
+// server and a volume tagged for the deployment that no instance owns, a disk detached from its VM,
+// a VM deleted out of band) are reported (exit 1, kinds in --json), each resolution fixes its part
+// as an ordinary operation, and afterwards the check is clean (exit 0) and DESIGN §9 holds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TAG } from '../../src/domain/cloud';
 import { EXIT } from '../../src/domain/exit-codes';
@@ -60,7 +60,7 @@ async function expectSound(name: string, m: Manifest, since: number): Promise<vo
 }
 
 describe('converge cck', () => {
-  it('reports an orphan server and a detached disk made by hand (exit 1), fixes each with its resolution, then reports clean (exit 0)', async () => {
+  it('reports an orphan server, an orphan volume and a detached disk made by hand (exit 1), fixes each with its resolution, then reports clean (exit 0)', async () => {
     const name = 'cck-orphan';
     const m = smallManifest(name);
     const deployed = await h.deploy(m, cc);
@@ -82,6 +82,12 @@ describe('converge cck', () => {
       tags: { [TAG.deployment]: name },
       idempotency_key: 'cck-by-hand',
     });
+    // A volume tagged for the deployment whose instance never existed.
+    const stray = await h.region.client.createVolume({
+      pool: 'nfs-1',
+      size_gb: 1,
+      tags: { [TAG.deployment]: name, [TAG.instance]: 'no-such-instance' },
+    });
     const disk = (await observeDeployment(h.region.client, name)).volumes.find((v) => v.server_id !== null);
     if (!disk) throw new Error('the deployment has no attached disk');
     const owner = disk.server_id;
@@ -92,22 +98,23 @@ describe('converge cck', () => {
     expect(found.problems.map((p) => [p.kind, p.object]).sort()).toEqual(
       [
         ['orphan-server', orphan.id],
+        ['orphan-volume', stray.id],
         ['unattached-disk', disk.id],
       ].sort(),
     );
     const human = await converge(['cck', '-d', name]);
     expect(human.code).toBe(EXIT.problems);
-    expect(human.stdout).toContain(`cck ${name}: 2 problem(s)`);
+    expect(human.stdout).toContain(`cck ${name}: 3 problem(s)`);
     expect(human.stdout).toContain(`orphan-server:${orphan.id}`);
 
     // A resolution that fits nothing does nothing, and says so.
     const none = await converge(['cck', '-d', name, '--resolution', 'recreate-vm', '--yes']);
     expect(none.code).toBe(EXIT.ok);
-    expect(none.stdout).toContain('recreate-vm fits none of 2 problem(s)');
+    expect(none.stdout).toContain('recreate-vm fits none of 3 problem(s)');
 
     expect(await resolve(name, 'delete-orphan')).toEqual({
       status: 'converged',
-      resolved: [`orphan-server:${orphan.id}`],
+      resolved: [`orphan-server:${orphan.id}`, `orphan-volume:${stray.id}`],
     });
     expect((await report(name)).problems.map((p) => p.kind)).toEqual(['unattached-disk']);
     expect(await resolve(name, 'reattach-disk')).toEqual({
@@ -119,6 +126,7 @@ describe('converge cck', () => {
     expect(after).toEqual({ code: EXIT.ok, problems: [] });
     const seen = await observeDeployment(h.region.client, name);
     expect(seen.servers.map((s) => s.id)).not.toContain(orphan.id);
+    expect(seen.volumes.map((v) => v.id)).not.toContain(stray.id);
     expect(seen.volumes.find((v) => v.id === disk.id)?.server_id).toBe(owner);
     await expectSound(name, m, since);
   });
