@@ -73,6 +73,9 @@ async function withWorker<T>(
 function payloadsIn(value: unknown, found: Payload[] = []): Payload[] {
   if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return found;
   const o = value as Record<string, unknown>;
+  // A patch marker's details (the patch id, e.g. converge-watch) are written by the SDK's core, not
+  // through the data converter: plain JSON, and nothing of the user's.
+  if (o.markerName === 'core_patch') return found;
   if (o.data instanceof Uint8Array && typeof o.metadata === 'object' && o.metadata !== null) {
     found.push(o);
     return found;
@@ -137,6 +140,12 @@ describe('encrypted payloads', () => {
     const all = await decodedText(afterSecond, payloadCodecsFromEnv(ENV12));
     expect(all).toContain(MARKER);
     expect(all).toContain('"version":2');
+    // The region's bearer token reaches the worker through its environment only: in no payload, even
+    // decoded, and in no raw history.
+    expect(all).not.toContain(region.token);
+    for (const h of (await rawHistories(taskQueue)).values()) {
+      expect(Buffer.from(History.encode(h).finish()).toString('latin1')).not.toContain(region.token);
+    }
     // With key 2 alone the k1 part of the history cannot be read, and the error names the key id.
     await expect(
       decodedText(afterSecond, payloadCodecsFromEnv({ CONVERGE_PAYLOAD_KEYS: KEY2 })),
