@@ -132,7 +132,9 @@ export class DeploymentEntity {
   /** A report is a dry run: it observes and plans, and changes nothing. */
   acceptCck(req: CckRequest): OperationTicket {
     const resolution = req.resolution ?? null;
-    return this.accept('cck', { cck: { resolution }, dryRun: resolution === null });
+    // The reason names what this cck does, in its summary, status and the event log.
+    const reason = resolution === null ? 'report (a dry run)' : `resolution ${resolution}`;
+    return this.accept('cck', { cck: { resolution }, dryRun: resolution === null, reason });
   }
 
   /** Cancel (or hard-stop now) whatever runs: refused only for lack of permission. */

@@ -92,7 +92,10 @@ export interface OperationInput {
   resume?: ResumeState;
   /** The entity's incarnation (incarnation.ts); absent in operations started before it existed. */
   incarnation?: string;
-  /** Why the operation runs when no user asked for it (`resurrect: VM missing since <time>`). */
+  /**
+   * Why the operation runs when no user asked for it (`resurrect: VM missing since <time>`), or what
+   * a cck does (`report (a dry run)`, `resolution delete-orphan`).
+   */
   reason?: string;
 }
 

@@ -128,6 +128,15 @@ describe('converge cck', () => {
     expect(seen.servers.map((s) => s.id)).not.toContain(orphan.id);
     expect(seen.volumes.map((v) => v.id)).not.toContain(stray.id);
     expect(seen.volumes.find((v) => v.id === disk.id)?.server_id).toBe(owner);
+    // Status (and the event log, and each child's summary) say what every cck did.
+    const cck = (await h.deployments.status(name)).recent.filter((r) => r.kind === 'cck');
+    expect(cck.map((r) => [r.reason, r.status])).toEqual(
+      expect.arrayContaining([
+        ['report (a dry run)', 'planned'],
+        ['resolution delete-orphan', 'converged'],
+        ['resolution reattach-disk', 'converged'],
+      ]),
+    );
     await expectSound(name, m, since);
   });
 
