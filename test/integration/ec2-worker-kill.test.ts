@@ -3,13 +3,8 @@
 // quota ledger; a second worker takes over. The deploy converges, and EC2 never ran two instances for
 // one claim: RunInstances is retried after the kill, and the idempotency tag finds the first one
 // (moto ignores ClientToken). No allocation or volume is left without its instance.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Service, sleep } from '../../scripts/chaos/processes';
+import { sleep } from '../../scripts/chaos/processes';
 import { Deployments } from '../../src/client/deployments';
 import type { Cloud } from '../../src/cloud/port';
 import { TAG } from '../../src/domain/cloud';
@@ -19,10 +14,9 @@ import { ec2Manifest } from '../support/ec2-fixtures';
 import { MOTO_CREDENTIALS, MOTO_REGION, SKIP_MOTO, type MotoHandle } from '../support/moto';
 import { startEc2Stage, type Ec2Stage } from '../support/ec2-stage';
 import type { StartedRegion } from '../support/region';
-import { closeTestConnections, taskQueueFor, temporalEnv, testBundle, testClient } from '../support/temporal';
+import { closeTestConnections, taskQueueFor, testClient } from '../support/temporal';
+import { WorkerProcesses } from '../support/worker-process';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WORKER_MAIN = join(ROOT, 'scripts', 'chaos', 'worker-main.ts');
 const NAME = 'ec2kill';
 const INSTANCES = 20;
 
@@ -41,59 +35,35 @@ describe.skipIf(SKIP_MOTO)('EC2 (moto): a worker SIGKILLed mid-deploy', () => {
   let cloud: Cloud;
   let deployments: Deployments;
   let cc: Ec2Stage['cc'];
-  let bundlePath: string;
-  const workers: Service[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'converge-ec2-kill-'));
   const taskQueue = taskQueueFor('ec2-worker-kill');
+  const workers = new WorkerProcesses('ec2-kill', taskQueue);
 
   beforeAll(async () => {
     stage = await startEc2Stage();
     ({ region, moto, cc, cloud } = stage);
-    const bundle = await testBundle();
-    if ('codePath' in bundle) bundlePath = bundle.codePath;
-    else writeFileSync((bundlePath = join(dir, 'workflows.js')), bundle.code);
     deployments = new Deployments(await testClient(), { taskQueue, limits: { buildDeadlineMs: 60_000 } });
   });
 
   afterAll(async () => {
-    await Promise.all(workers.map((w) => w.kill('SIGTERM')));
+    await workers.stopAll();
     await stage?.stop();
     await closeTestConnections();
   });
 
   /** A worker process as `converge worker` runs, computing on moto with the region as quota ledger. */
-  async function startWorker(): Promise<Service> {
-    const n = workers.length + 1;
-    const worker = new Service({
-      name: `ec2-worker-${n}`,
-      file: process.execPath,
-      args: ['--import', 'tsx', WORKER_MAIN],
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        ...temporalEnv(taskQueue),
-        CHAOS_WORKFLOW_BUNDLE: bundlePath,
-        CONVERGE_CLOUD: 'ec2',
-        CONVERGE_EC2_ENDPOINT: moto.url,
-        // A modest rate (the default's order), so the deploy is still running when the kill comes.
-        CONVERGE_EC2_RATE: '20',
-        CONVERGE_EC2_BURST: '20',
-        AWS_REGION: MOTO_REGION,
-        AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
-        CONVERGE_REGION_URL: region.url,
-        CONVERGE_REGION_TOKEN: region.token,
-      },
-      logPath: join(dir, `worker-${n}.log`),
-      readyLine: /converge worker started/,
-      stdinPipe: true,
-      readyTimeoutMs: 120_000,
+  const startWorker = () =>
+    workers.start({
+      CONVERGE_CLOUD: 'ec2',
+      CONVERGE_EC2_ENDPOINT: moto.url,
+      // A modest rate (the default's order), so the deploy is still running when the kill comes.
+      CONVERGE_EC2_RATE: '20',
+      CONVERGE_EC2_BURST: '20',
+      AWS_REGION: MOTO_REGION,
+      AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+      CONVERGE_REGION_URL: region.url,
+      CONVERGE_REGION_TOKEN: region.token,
     });
-    workers.push(worker);
-    await worker.start();
-    return worker;
-  }
 
   it('converges after the kill with one instance per claim, no leaked allocation or volume', async () => {
     const manifest = twentyInstances();

@@ -1,6 +1,6 @@
 // A real HTTP receiver for callbacks on 127.0.0.1: records every request (headers and body), answers
-// with a status the test chooses, and can go down (close, connections refused) and come back up on
-// the same port.
+// with a status the test chooses, after a delay it chooses (a slow receiver), and can go down (close,
+// connections refused) and come back up on the same port.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -8,12 +8,18 @@ export interface ReceivedCallback {
   path: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** When it arrived (ms since epoch). */
+  at: number;
 }
 
 export class Receiver {
   readonly received: ReceivedCallback[] = [];
   /** Status for each request by path (default 204); a 3xx also gets a Location. */
   status: (path: string) => number = () => 204;
+  /** How long each request waits for its answer, by path (default 0: at once). */
+  delayMs: (path: string) => number = () => 0;
+  /** Requests received and not answered yet, their connection still open (a sender waiting). */
+  private readonly waiting = new Set<ReceivedCallback>();
   private server: Server | null = null;
   private port = 0;
 
@@ -27,10 +33,24 @@ export class Receiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const path = req.url ?? '/';
-        this.received.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-        const status = this.status(path);
-        res.writeHead(status, status >= 300 && status < 400 ? { location: `${this.url}/elsewhere` } : {});
-        res.end();
+        const request = {
+          path,
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          at: Date.now(),
+        };
+        this.received.push(request);
+        const answer = (): void => {
+          if (res.destroyed) return;
+          const status = this.status(path);
+          res.writeHead(status, status >= 300 && status < 400 ? { location: `${this.url}/elsewhere` } : {});
+          res.end();
+        };
+        const delay = this.delayMs(path);
+        if (delay <= 0) return answer();
+        this.waiting.add(request);
+        res.once('close', () => this.waiting.delete(request));
+        setTimeout(answer, delay).unref();
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -47,6 +67,11 @@ export class Receiver {
     if (!server) return;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Requests to `path` waiting for their answer right now. */
+  unanswered(path: string): ReceivedCallback[] {
+    return [...this.waiting].filter((r) => r.path === path);
   }
 
   on(path: string): ReceivedCallback[] {
