@@ -6,6 +6,8 @@
 //   npm run bench -- --quick               smaller sizes (about 2 minutes)
 //   npm run bench -- --only noop-1000,hotswap   scenarios by name or name prefix
 //   npm run bench -- --only ec2-100        EC2 on moto: fresh, no-op, hot_swap, delete of 100 (ec2 = all sizes)
+//   npm run bench -- --only idle-watch     100 idle deployments of 2 watched for 4 min (not in the full run;
+//                                          --idle-deployments N, --idle-minutes M, --idle-bound-s S)
 //   npm run bench -- --cpu-prof /tmp/prof  V8 CPU profile of each scenario's worker
 //   npm run bench -- --out file.json | --no-write | --keep (keep the temp dir with logs)
 import { execFileSync } from 'node:child_process';
@@ -19,6 +21,7 @@ import { DeployHarness, type DeployRow, type DeployScenario } from './bench/harn
 import { actionsTable, fleetLines, limitsTable, markdownTable, timingTable } from './bench/report';
 import { startStack } from './bench/stack';
 import { ec2Table, runEc2Scenarios, type Ec2Row } from './bench/ec2';
+import { idleWatchLines, runIdleWatch, type IdleWatchRow } from './bench/idle-watch';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -27,6 +30,8 @@ export interface BenchPlan {
   deploy: DeployScenario[];
   /** EC2 on moto (scripts/bench/ec2.ts): fresh, no-op, hot_swap and delete of each size. */
   ec2Sizes: number[];
+  /** Idle deployments watched (scripts/bench/idle-watch.ts): only by name, not in the full run. */
+  idleWatch?: boolean;
 }
 
 /**
@@ -101,7 +106,8 @@ export function selectPlan(plan: BenchPlan, only: string | undefined): BenchPlan
   );
   const deploy = [...plan.deploy.filter((s) => picks(s.name)), ...scale];
   const ec2Sizes = plan.ec2Sizes.filter((n) => picks(`ec2-${n}`));
-  if (plannerSizes.length === 0 && deploy.length === 0 && ec2Sizes.length === 0) {
+  const idleWatch = wanted.includes('idle-watch');
+  if (plannerSizes.length === 0 && deploy.length === 0 && ec2Sizes.length === 0 && !idleWatch) {
     const names = [
       'planner',
       ...plan.plannerSizes.map((n) => `planner-${n / 1000}k`),
@@ -111,10 +117,30 @@ export function selectPlan(plan: BenchPlan, only: string | undefined): BenchPlan
       ...SCALE_SCENARIOS.map((s) => s.name),
       '10k',
       'scale',
+      'idle-watch',
     ];
     throw new Error(`--only ${only}: no such scenario; known: ${names.join(', ')}`);
   }
-  return { plannerSizes, deploy, ec2Sizes };
+  return { plannerSizes, deploy, ec2Sizes, idleWatch };
+}
+
+async function runIdle(
+  plan: BenchPlan,
+  options: { deployments: number; minutes: number; boundS: number; say: (line: string) => void },
+): Promise<IdleWatchRow | null> {
+  if (!plan.idleWatch) return null;
+  const stack = await startStack({ say: options.say });
+  try {
+    return await runIdleWatch(stack, {
+      deployments: options.deployments,
+      instances: 2,
+      windowMs: options.minutes * 60_000,
+      boundMs: options.boundS * 1000,
+      say: options.say,
+    });
+  } finally {
+    await stack.stop();
+  }
 }
 
 async function runEc2(sizes: readonly number[], say: (line: string) => void): Promise<Ec2Row[]> {
@@ -184,6 +210,13 @@ export function machine(): Record<string, unknown> {
   };
 }
 
+function positive(text: string | undefined, flag: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new Error(`${flag}: expected a positive number, got '${text ?? ''}'`);
+  return n;
+}
+
 function gitCommit(): string {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
@@ -201,6 +234,9 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      'idle-deployments': { type: 'string', default: '100' },
+      'idle-minutes': { type: 'string', default: '4' },
+      'idle-bound-s': { type: 'string', default: '60' },
     },
   });
   const plan = selectPlan(fullPlan(values.quick), values.only);
@@ -220,6 +256,12 @@ async function main(): Promise<void> {
     keepDir: values.keep,
   });
   const ec2 = await runEc2(plan.ec2Sizes, say);
+  const idle = await runIdle(plan, {
+    deployments: positive(values['idle-deployments'], '--idle-deployments'),
+    minutes: positive(values['idle-minutes'], '--idle-minutes'),
+    boundS: positive(values['idle-bound-s'], '--idle-bound-s'),
+    say,
+  });
   const yardstick = Math.min(yardstickMs(), yardstickMs(), yardstickMs());
 
   const table = markdownTable(planner, deploy);
@@ -233,6 +275,7 @@ async function main(): Promise<void> {
   }
   if (ec2.length > 0)
     process.stdout.write(`\nEC2 on moto (default rate 20/s, burst 100):\n\n${ec2Table(ec2)}\n`);
+  if (idle) process.stdout.write(`\nIdle watch (scripts/bench/idle-watch.ts):\n\n${idleWatchLines(idle)}\n`);
   if (planner.length > 0) process.stdout.write(`\nplanner detail:\n\n${formatPlannerBench(planner)}\n`);
   const load = machine().loadavg;
   process.stdout.write(
@@ -256,6 +299,7 @@ async function main(): Promise<void> {
       planner,
       deploy,
       ec2,
+      idleWatch: idle,
     };
     writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
     say(`wrote ${out}`);

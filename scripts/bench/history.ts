@@ -159,7 +159,7 @@ export async function chainStats(client: Client, workflowId: string): Promise<Ch
   };
 }
 
-function millis(t: { seconds?: unknown; nanos?: number | null } | null | undefined): number {
+export function millis(t: { seconds?: unknown; nanos?: number | null } | null | undefined): number {
   if (!t) return 0;
   return Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
 }
