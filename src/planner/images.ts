@@ -57,12 +57,20 @@ export function missingImages(
     return {
       stemcell,
       alias,
-      claims,
+      claims: claims.sort(byInstance),
       message:
         `stemcell ${named} has no image in the cloud, so the new VMs of ${list(claims)} cannot be ` +
         `created; the cloud has ${theirs}. Upload the stemcell first, or deploy one the cloud has`,
     };
   });
+}
+
+/** `api/2` before `api/10` before `db/0`: as people count, not by step id (which holds uuids). */
+function byInstance(a: string, b: string): number {
+  const [ga = '', ia = ''] = a.split('/');
+  const [gb = '', ib = ''] = b.split('/');
+  if (ga !== gb) return ga < gb ? -1 : 1;
+  return Number(ia) - Number(ib) || (ia < ib ? -1 : ia > ib ? 1 : 0);
 }
 
 /** At most five claims, then how many more. */

@@ -135,8 +135,16 @@ describe('encrypted payloads', () => {
     expect(second.status).toBe('converged');
 
     const afterSecond = [...(await rawHistories(taskQueue)).values()].flatMap((h) => payloadsIn(h));
-    const ids = new Set(afterSecond.map((p) => text(p.metadata?.[KEY_ID_METADATA])));
+    const sealed = afterSecond.filter(
+      (p) => text(p.metadata?.[METADATA_ENCODING_KEY]) === 'binary/encrypted',
+    );
+    const ids = new Set(sealed.map((p) => text(p.metadata?.[KEY_ID_METADATA])));
     expect(ids).toEqual(new Set(['k1', 'k2']));
+    // Anything the SDK writes past the codec (e.g. a cancelled watch pass's details) holds no secret.
+    const open = afterSecond.filter((p) => !sealed.includes(p));
+    expect(
+      open.map((p) => Buffer.from(p.data ?? new Uint8Array()).toString('latin1')).join('\n'),
+    ).not.toContain(MARKER);
     const all = await decodedText(afterSecond, payloadCodecsFromEnv(ENV12));
     expect(all).toContain(MARKER);
     expect(all).toContain('"version":2');

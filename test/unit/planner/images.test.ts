@@ -54,8 +54,15 @@ describe('missingImages', () => {
     const claims = o.steps.flatMap((s) => (s.kind === 'create-vm' ? [s.claim] : []));
     expect(claims.length).toBeGreaterThan(5);
     const [found] = missingImages(m, o.steps, []);
-    expect(found?.claims).toEqual(claims);
-    expect(found?.message).toContain(`${claims.slice(0, 5).join(', ')} and ${claims.length - 5} more cannot`);
+    // As people count (group, then index as a number), not in step order (step ids hold uuids).
+    const key = (c: string): [string, number] => [c.split('/')[0] ?? '', Number(c.split('/')[1])];
+    const counted = [...claims].sort((a, b) => {
+      const [ga, ia] = key(a);
+      const [gb, ib] = key(b);
+      return ga === gb ? ia - ib : ga < gb ? -1 : 1;
+    });
+    expect(found?.claims).toEqual(counted);
+    expect(found?.message).toContain(`${counted.slice(0, 5).join(', ')} and ${claims.length - 5} more cannot`);
   });
 
   it('a redeploy that creates no VM needs no image: nothing, even when the cloud has lost it', () => {
