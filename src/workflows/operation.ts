@@ -11,8 +11,7 @@ import {
   setWorkflowOptions,
 } from '@temporalio/workflow';
 import type { AddressHolder, CloudTopology, Image, Observed, PoolStatus } from '../domain/cloud';
-import type { Manifest, VmStrategy } from '../domain/manifest';
-import type { CloudConfig } from '../domain/cloud-config';
+import type { VmStrategy } from '../domain/manifest';
 import { cloudTargetFindings, type CloudKind } from '../domain/cloud-target';
 import { NON_RETRYABLE } from '../domain/activities';
 import { formatPath } from '../domain/errors';
@@ -104,12 +103,7 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   // A cloud config the cloud cannot honour (planner/topology.ts; the worker's cloud kind), a stemcell
   // it has no image for (planner/images.ts), or a plan that would wait forever for an address
   // (planner/held.ts, planner/liveness.ts), starts nothing.
-  const refused =
-    mismatch(planning.manifest, planning.cloudConfig, topology) ??
-    imageless(planning.manifest, obligation, images) ??
-    held(input.deployment, obligation, holders) ??
-    refusal(obligation) ??
-    misfit(obligation, input.cloudConfig, cloud);
+  const refused = refusedBeforeAnyStep(input, planning, topology, images, holders, cloud);
   if (input.dryRun) {
     progress.enter('done');
     return { ...result.unchanged(observed, 'planned', refused), plan: view };
@@ -308,61 +302,56 @@ export const PLAN_REFUSED = 'PlanRefused';
 /** Failure type of an operation whose cloud config names what the cloud does not have: nothing started. */
 export const CLOUD_CONFIG_MISMATCH = 'CloudConfigMismatch';
 
-function mismatch(
-  manifest: Manifest,
-  cloudConfig: CloudConfig,
-  topology: CloudTopology | null,
-): OperationFailure | null {
-  if (!topology) return null;
-  const found = topologyContradictions(manifest, cloudConfig, topology);
-  if (found.length === 0) return null;
-  const message = found.map((c) => `cloud config ${c.path}: ${c.message}`).join('\n');
-  return { step: null, type: CLOUD_CONFIG_MISMATCH, message };
-}
-
-/** A stemcell some new VM boots that the cloud has no image for (planner/images.ts). */
-function imageless(
-  manifest: Manifest,
-  obligation: Obligation,
-  images: readonly Image[] | null,
-): OperationFailure | null {
-  if (!images) return null;
-  const found = missingImages(manifest, obligation.steps, images);
-  if (found.length === 0) return null;
-  return { step: null, type: NON_RETRYABLE.imageNotFound, message: found.map((m) => m.message).join('\n') };
-}
-
-/** A static IP a new VM needs, held by a server outside the deployment (planner/held.ts). */
-function held(
-  deployment: string,
-  obligation: Obligation,
-  holders: readonly AddressHolder[],
-): OperationFailure | null {
-  const found = heldOutside(deployment, obligation.steps, holders);
-  if (found.length === 0) return null;
-  return { step: null, type: PLAN_REFUSED, message: found.map((h) => h.message).join('\n') };
-}
-
-function refusal(obligation: Obligation): OperationFailure | null {
-  if (obligation.refusals.length === 0) return null;
-  return { step: null, type: PLAN_REFUSED, message: obligation.refusals.map((r) => r.message).join('\n') };
-}
-
 /**
- * The cloud config names things the worker's cloud cannot use (a missing subnet_id for EC2, …) and
- * the plan would create VMs with it: fail before any step, naming each field. The CLI refuses the
- * same before anything starts when told the cloud (--cloud / CONVERGE_CLOUD); this catches the rest.
+ * Why the operation must start nothing, or null: a cloud config the cloud cannot honour
+ * (planner/topology.ts; the worker's cloud kind), a stemcell it has no image for (planner/images.ts),
+ * or a plan that would wait forever for an address (planner/held.ts, planner/liveness.ts). The first
+ * kind found wins; each names every instance of itself.
  */
-function misfit(
-  obligation: Obligation,
-  cloudConfig: CloudConfig,
+function refusedBeforeAnyStep(
+  input: OperationInput,
+  planning: Pick<ReturnType<typeof plan>, 'manifest' | 'cloudConfig' | 'obligation'>,
+  topology: CloudTopology | null,
+  images: readonly Image[] | null,
+  holders: readonly AddressHolder[],
   cloud: CloudKind | undefined,
 ): OperationFailure | null {
-  if (cloud === undefined || obligation.steps.every((s) => s.kind !== 'create-vm')) return null;
-  const findings = cloudTargetFindings(cloud, cloudConfig);
-  if (findings.length === 0) return null;
-  const what = findings.map((f) => `cloud config ${formatPath(f.path)}: ${f.message}`).join('\n');
-  return { step: null, type: NON_RETRYABLE.invalid, message: `the worker computes on ${cloud}:\n${what}` };
+  const { manifest, cloudConfig, obligation } = planning;
+  const creates = obligation.steps.some((s) => s.kind === 'create-vm');
+  const findings = cloud === undefined || !creates ? [] : cloudTargetFindings(cloud, input.cloudConfig);
+  return (
+    refusedFor(
+      CLOUD_CONFIG_MISMATCH,
+      topology === null
+        ? []
+        : topologyContradictions(manifest, cloudConfig, topology).map(
+            (c) => `cloud config ${c.path}: ${c.message}`,
+          ),
+    ) ??
+    refusedFor(
+      NON_RETRYABLE.imageNotFound,
+      images === null ? [] : missingImages(manifest, obligation.steps, images).map((m) => m.message),
+    ) ??
+    refusedFor(
+      PLAN_REFUSED,
+      heldOutside(input.deployment, obligation.steps, holders).map((h) => h.message),
+    ) ??
+    refusedFor(
+      PLAN_REFUSED,
+      obligation.refusals.map((r) => r.message),
+    ) ??
+    // The CLI refuses the same before anything starts when told the cloud (--cloud / CONVERGE_CLOUD);
+    // this catches the rest.
+    refusedFor(
+      NON_RETRYABLE.invalid,
+      findings.map((f) => `cloud config ${formatPath(f.path)}: ${f.message}`),
+      `the worker computes on ${cloud ?? ''}:\n`,
+    )
+  );
+}
+
+function refusedFor(type: string, messages: readonly string[], lead = ''): OperationFailure | null {
+  return messages.length === 0 ? null : { step: null, type, message: lead + messages.join('\n') };
 }
 
 function statusOf(outcome: EnactOutcome): OperationResult['status'] {
