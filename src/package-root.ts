@@ -23,3 +23,9 @@ function isConverge(path: string): boolean {
     return false;
   }
 }
+
+/** package.json's version (`converge --version`, the default build id of a versioned worker). */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string })
+    .version;
+}

@@ -2,8 +2,6 @@
 // Composed from the layers that own each command: the client's (plan, deploy, status…), the region
 // process, the worker process and the dev stack. With main.ts, the only module that imports them all;
 // nothing imports it.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerPlan } from './client/commands/plan';
 import { registerRegion } from './region/command';
@@ -17,16 +15,13 @@ import { registerCck } from './client/commands/cck';
 import { registerNamespace } from './client/commands/namespace';
 import { registerCodecServer } from './temporal/codec-command';
 import { exitCodesHelp } from './domain/exit-codes';
-import { packageRoot } from './package-root';
+import { packageVersion } from './package-root';
 
 export function buildProgram(): Command {
-  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as {
-    version: string;
-  };
 
   const program = new Command('converge')
     .description('A durable VM deployment director on Temporal: patent → embodiment → obligation.')
-    .version(pkg.version, '-V, --version', 'print the version')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .option(
       '-d, --deployment <name>',
       'the deployment, for every command that takes one (as BOSH: `converge -d web status`)',

@@ -3,13 +3,12 @@
 // server, not patched(), keeps an operation on one code path. Off unless a deployment name is given.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { WorkerDeploymentVersion } from '@temporalio/common';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import { UserError } from '../domain/errors';
 import { EXIT } from '../domain/exit-codes';
 import type { Env } from '../temporal/connection';
-import { packageRoot } from '../package-root';
+import { packageVersion } from '../package-root';
 
 export const VERSIONING_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
   ['CONVERGE_WORKER_DEPLOYMENT', 'Temporal worker deployment name; set it to turn on Worker Versioning'],
@@ -66,9 +65,4 @@ const SOURCE_MAP_LINE = /\n\/\/# sourceMappingURL=[^\n]*\s*$/;
 
 function withoutSourceMap(code: string): string {
   return code.replace(SOURCE_MAP_LINE, '\n');
-}
-
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string })
-    .version;
 }
