@@ -3,7 +3,6 @@
 // `up` is idempotent (a healthy service is left alone), `down` drains then kills, and health is
 // always asked of the service itself, never inferred from a pid file alone.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -34,7 +33,12 @@ import { DEV_EC2 } from './dev-ec2';
 import { WORKER_NODE_FLAGS, workerEnv } from '../workers/tuning';
 import { DEFAULT_NAMESPACE, taskQueueFromEnv, type Env } from '../temporal/connection';
 import { packageRoot } from '../package-root';
-import { DEV_KEY_FILE_NAME, KEY_FILE_VARIABLE, KEYS_VARIABLE } from '../temporal/payload-keys';
+import {
+  DEV_KEY_FILE_NAME,
+  KEY_FILE_VARIABLE,
+  KEYS_VARIABLE,
+  newPayloadKeyLine,
+} from '../temporal/payload-keys';
 
 export type ServiceName = 'codec' | 'temporal' | 'moto' | 'region' | 'worker';
 /**
@@ -161,7 +165,7 @@ async function ensurePayloadKey(c: DevStackConfig, say: (line: string) => void):
     path,
     [
       "# Written by `converge dev up`: the dev stack's payload key (id:base64), newest last.",
-      `dev-1:${randomBytes(32).toString('base64')}`,
+      newPayloadKeyLine('dev-1'),
       '',
     ].join('\n'),
     { mode: 0o600 },

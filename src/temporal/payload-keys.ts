@@ -1,5 +1,6 @@
 // The keys that encrypt payloads, from the environment of the worker and the CLI (never from a
 // manifest, a workflow input or history). Newest last: it encrypts; every key decrypts.
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../domain/errors';
@@ -20,6 +21,11 @@ export const KEY_FILE_VARIABLE = 'CONVERGE_PAYLOAD_KEY_FILE';
 export const DEV_KEY_FILE_NAME = 'payload.keys';
 
 const KEY_BYTES = 32;
+
+/** A new random key as a key file line (`id:base64`), the format payloadKeysFromEnv reads. */
+export function newPayloadKeyLine(id: string): string {
+  return `${id}:${randomBytes(KEY_BYTES).toString('base64')}`;
+}
 const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**

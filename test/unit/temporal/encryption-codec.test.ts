@@ -10,7 +10,12 @@ import {
   KEY_ID_METADATA,
   PayloadDecryptionError,
 } from '../../../src/temporal/encryption-codec';
-import { clientPayloadKeyEnv, payloadKeysFromEnv, type PayloadKey } from '../../../src/temporal/payload-keys';
+import {
+  clientPayloadKeyEnv,
+  newPayloadKeyLine,
+  payloadKeysFromEnv,
+  type PayloadKey,
+} from '../../../src/temporal/payload-keys';
 import { UserError } from '../../../src/domain/errors';
 
 const key1: PayloadKey = { id: 'k1', key: randomBytes(32) };
@@ -152,5 +157,15 @@ describe("the CLI's payload keys", () => {
       payloadKeysFromEnv(clientPayloadKeyEnv({ CONVERGE_DEV_DIR: devDir, CONVERGE_PAYLOAD_KEY_FILE: '' })),
     ).toEqual([]);
     expect(payloadKeysFromEnv(clientPayloadKeyEnv({ CONVERGE_DEV_DIR: emptyDir }))).toEqual([]);
+  });
+});
+
+describe('newPayloadKeyLine', () => {
+  it('writes a line the key reader takes: the id and 32 random bytes, different each time', () => {
+    const [a, b] = [newPayloadKeyLine('dev-1'), newPayloadKeyLine('dev-1')];
+    expect(a).not.toBe(b);
+    const [key] = payloadKeysFromEnv({ CONVERGE_PAYLOAD_KEYS: a });
+    expect(key?.id).toBe('dev-1');
+    expect(key?.key).toHaveLength(32);
   });
 });
