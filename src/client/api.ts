@@ -5,7 +5,7 @@ import { identityPath, readIdentity } from './identity';
 import { connectClient, taskQueueFromEnv, type ConnectedClient, type Env } from '../temporal/connection';
 import { Deployments } from './deployments';
 import { loadDeploymentInputs } from './load';
-import { explainFailure, requireReadyNamespace } from '../temporal/namespace-setup';
+import { inNamespace } from '../temporal/namespace-setup';
 import type { OperationSummary } from './operations';
 import type {
   DeploymentStatus,
@@ -67,19 +67,19 @@ export class Converge {
   ): Promise<OperationTicket> {
     const { manifest, cloudConfig } = loadDeploymentInputs(manifestPath, cloudConfigPath);
     // As the CLI: a namespace without Converge's search attributes is a UserError saying what to run.
-    const operator = this.connected.connection.operatorService;
     const { namespace, address } = this.connected.settings;
-    await requireReadyNamespace(operator, { namespace, address });
-    try {
-      return await this.deployments.deploy(manifest.name, {
-        manifest,
-        cloudConfig,
-        recreate: options.recreate ?? false,
-        dryRun: options.dryRun ?? false,
-      });
-    } catch (err) {
-      throw await explainFailure(operator, { namespace, address }, err);
-    }
+    return inNamespace(
+      this.connected.connection.operatorService,
+      { namespace, address },
+      () =>
+        this.deployments.deploy(manifest.name, {
+          manifest,
+          cloudConfig,
+          recreate: options.recreate ?? false,
+          dryRun: options.dryRun ?? false,
+        }),
+      true,
+    );
   }
 
   /** Waits for the operation to end, calling `onProgress` about every `pollMs` while it runs. */

@@ -98,6 +98,25 @@ export async function explainFailure(
   }
 }
 
+/**
+ * Runs `body` in the namespace: checked first when `check` (commands that start workflows), and an
+ * unexpected failure explained by the namespace's state (explainFailure). The CLI and the client API
+ * both go through it.
+ */
+export async function inNamespace<T>(
+  operator: OperatorService,
+  target: NamespaceTarget,
+  body: () => Promise<T>,
+  check = false,
+): Promise<T> {
+  if (check) await requireReadyNamespace(operator, target);
+  try {
+    return await body();
+  } catch (err) {
+    throw await explainFailure(operator, target, err);
+  }
+}
+
 /** What `converge namespace prepare` did. */
 export type Preparation =
   | { outcome: 'ready'; namespace: string; added: string[]; present: string[] }

@@ -82,21 +82,21 @@ export async function withClient(
 ): Promise<void> {
   await connected(async (c) => {
     // Loaded with the client (see connectClient): --help needs none of them.
-    const [{ Deployments }, { identityPath, readIdentity }, { explainFailure, requireReadyNamespace }] =
-      await Promise.all([
-        import('../deployments'),
-        import('../identity'),
-        import('../../temporal/namespace-setup'),
-      ]);
-    const operator = c.connection.operatorService;
+    const [{ Deployments }, { identityPath, readIdentity }, { inNamespace }] = await Promise.all([
+      import('../deployments'),
+      import('../identity'),
+      import('../../temporal/namespace-setup'),
+    ]);
     const target = { namespace: c.settings.namespace, address: c.settings.address };
-    if (options.checkNamespace === true) await requireReadyNamespace(operator, target);
-    const identity = readIdentity(identityPath());
-    try {
-      await body(new Deployments(c.client, { taskQueue: TASK_QUEUE, identity }));
-    } catch (err) {
-      throw await explainFailure(operator, target, err);
-    }
+    await inNamespace(
+      c.connection.operatorService,
+      target,
+      async () => {
+        const identity = readIdentity(identityPath());
+        await body(new Deployments(c.client, { taskQueue: TASK_QUEUE, identity }));
+      },
+      options.checkNamespace === true,
+    );
   });
 }
 
