@@ -183,11 +183,11 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
   const telling = watch
     ? (async () => {
         for (;;) {
-          await condition(() => entity.log.untold().length > 0 || deaf);
-          const untold = entity.log.untold();
-          if (untold.length === 0) return;
-          await notifyListeners(entity.name, entity.state.manifest?.callbacks, untold);
-          entity.log.told(untold.length);
+          await condition(() => entity.log.waiting > 0 || deaf);
+          if (entity.log.waiting === 0) return;
+          const { events, upTo } = entity.log.untold();
+          await notifyListeners(entity.name, entity.state.manifest?.callbacks, events);
+          entity.log.told(upTo);
         }
       })()
     : Promise.resolve();

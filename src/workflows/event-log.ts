@@ -37,16 +37,26 @@ export class EventLog {
     }
   }
 
-  /** Events appended since listeners were last told, oldest first (those dropped meanwhile are gone). */
-  untold(): ConvergeEvent[] {
-    const log = this.state.events ?? [];
-    const waiting = (this.state.eventSeq ?? 0) - (this.state.toldSeq ?? 0);
-    return log.slice(log.length - Math.min(waiting, log.length));
+  /** How many events were appended since listeners were last told (cheap: workflow conditions ask often). */
+  get waiting(): number {
+    return (this.state.eventSeq ?? 0) - (this.state.toldSeq ?? 0);
   }
 
-  /** The events `untold()` returned were handed to the listeners. */
-  told(count: number): void {
-    this.state.toldSeq = (this.state.toldSeq ?? 0) + count;
+  /**
+   * Events appended since listeners were last told, oldest first, and the sequence number they go up
+   * to. Those dropped from the log meanwhile are gone; `told(upTo)` counts them as told too.
+   */
+  untold(): { events: ConvergeEvent[]; upTo: number } {
+    const log = this.state.events ?? [];
+    return {
+      events: log.slice(log.length - Math.min(this.waiting, log.length)),
+      upTo: this.state.eventSeq ?? 0,
+    };
+  }
+
+  /** The events up to `upTo` (from `untold()`) were handed to the listeners. */
+  told(upTo: number): void {
+    this.state.toldSeq = upTo;
   }
 
   view(): EventLogView {

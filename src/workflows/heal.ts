@@ -26,8 +26,7 @@ export interface HealPolicy {
 }
 
 /** The deployed manifest's watch and heal settings, with their defaults. */
-export function healPolicy(manifest: unknown): HealPolicy {
-  const m = manifest as Partial<Pick<Manifest, 'update' | 'watch'>> | null;
+export function healPolicy(m: Pick<Manifest, 'update' | 'watch'> | null): HealPolicy {
   return {
     intervalSeconds: m?.watch?.interval_seconds ?? DEFAULT_WATCH_INTERVAL_SECONDS,
     resurrect: m?.update?.resurrect ?? false,
