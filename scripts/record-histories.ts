@@ -33,6 +33,8 @@ import {
   type CatalogEntry,
   type Recording,
 } from '../test/replay/catalog';
+import { untilEnacting } from '../test/support/progress';
+import { serverRequest } from '../test/region/helpers';
 
 const TASK_QUEUE = 'record-histories';
 
@@ -78,16 +80,6 @@ async function idle(d: Deployments, name: string): Promise<void> {
     await sleep(100);
   }
   throw new Error(`${name} never became idle`);
-}
-
-/** Waits until the operation is enacting with at least one step in flight. */
-async function enacting(d: Deployments, ticket: OperationTicket): Promise<void> {
-  for (let i = 0; i < 1200; i++) {
-    const p = await d.progress(ticket).catch(() => null);
-    if (p?.phase === 'enacting' && p.inFlight.length > 0) return;
-    await sleep(50);
-  }
-  throw new Error(`${ticket.operation} never started enacting`);
 }
 
 const SCENARIOS: Scenario[] = [
@@ -154,7 +146,7 @@ const SCENARIOS: Scenario[] = [
       await region.client.setFaults({ build_ms: 1500 });
       try {
         const ticket = await d.deploy('cancel', { manifest: m, cloudConfig: cc });
-        await enacting(d, ticket);
+        await untilEnacting(d, ticket);
         await d.cancel('cancel');
         await converged(d, Promise.resolve(ticket), 'cancelled');
       } finally {
@@ -182,7 +174,7 @@ const SCENARIOS: Scenario[] = [
           }),
           cloudConfig: cc,
         });
-        await enacting(d, ticket);
+        await untilEnacting(d, ticket);
         await d.hardStop('hard-stop');
         await converged(d, Promise.resolve(ticket), 'cancelled');
       } finally {
@@ -306,17 +298,13 @@ const SCENARIOS: Scenario[] = [
       const first = await converged(d, d.deploy(name, { manifest: smallManifest(name), cloudConfig: cc }));
       // Problems made by hand: a server tagged for the deployment that no instance owns, and a VM
       // deleted out of band (its allocation left behind).
-      await region.client.createServer({
-        name: 'by-hand',
-        cpus: 1,
-        memory_mb: 512,
-        disk_gb: 5,
-        image: { os: 'ubuntu-jammy', version: '1.181' },
-        az: 'z1',
-        network: 'default',
-        tags: { 'converge.deployment': name },
-        idempotency_key: 'record-cloud-check-orphan',
-      });
+      await region.client.createServer(
+        serverRequest({
+          name: 'by-hand',
+          tags: { 'converge.deployment': name },
+          idempotency_key: 'record-cloud-check-orphan',
+        }),
+      );
       const api = first.records.find((r) => r.group === 'api');
       const vm = (await region.client.listServers({ 'converge.deployment': name })).find(
         (x) => api !== undefined && x.tags['converge.instance'] === api.id,

@@ -11,6 +11,7 @@ import { cloudConfig, smallManifest } from '../support/fixtures';
 import { observeDeployment } from '../support/invariants';
 import { temporalEnv } from '../support/temporal';
 import { startHarness, type Harness } from './harness';
+import { serverRequest } from '../region/helpers';
 
 let h: Harness;
 let env: NodeJS.ProcessEnv;
@@ -71,17 +72,9 @@ describe('converge cck', () => {
     expect(clean.stdout).toContain(`cck ${name}: no problems`);
 
     const since = await h.seq();
-    const orphan = await h.region.client.createServer({
-      name: 'by-hand',
-      cpus: 1,
-      memory_mb: 512,
-      disk_gb: 5,
-      image: { os: 'ubuntu-jammy', version: '1.181' },
-      az: 'z1',
-      network: 'default',
-      tags: { [TAG.deployment]: name },
-      idempotency_key: 'cck-by-hand',
-    });
+    const orphan = await h.region.client.createServer(
+      serverRequest({ name: 'by-hand', tags: { [TAG.deployment]: name }, idempotency_key: 'cck-by-hand' }),
+    );
     // A volume tagged for the deployment whose instance never existed.
     const stray = await h.region.client.createVolume({
       pool: 'nfs-1',

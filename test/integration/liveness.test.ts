@@ -13,6 +13,7 @@ import type { OperationProgress, OperationTicket } from '../../src/workflows/typ
 import { cloudConfig, smallManifest } from '../support/fixtures';
 import { testClient } from '../support/temporal';
 import { startHarness, type Harness } from './harness';
+import { serverRequest } from '../region/helpers';
 
 let h: Harness;
 const cc = cloudConfig();
@@ -244,18 +245,14 @@ describe('liveness', () => {
 
   /** A server outside the deployment holding `ip`, so a create asking for it retries (409) without end. */
   function squat(ip: string, key: string) {
-    return h.region.client.createServer({
-      name: `squatter-${key}`,
-      cpus: 1,
-      memory_mb: 512,
-      disk_gb: 5,
-      image: { os: 'ubuntu-jammy', version: '1.181' },
-      az: 'z1',
-      network: 'default',
-      static_ip: ip,
-      tags: { [TAG.deployment]: 'someone-else' },
-      idempotency_key: `liveness-squatter-${key}`,
-    });
+    return h.region.client.createServer(
+      serverRequest({
+        name: `squatter-${key}`,
+        static_ip: ip,
+        tags: { [TAG.deployment]: 'someone-else' },
+        idempotency_key: `liveness-squatter-${key}`,
+      }),
+    );
   }
 
   it('converge cancel during an endless retry: the step is abandoned, its allocation swept, the operation cancelled', async () => {

@@ -13,6 +13,7 @@ import { cloudConfig, smallManifest } from '../support/fixtures';
 import { checkInvariants, lastEventSeq } from '../support/invariants';
 import { startRegion, type StartedRegion } from '../support/region';
 import { closeTestConnections, createTestWorker, taskQueueFor, testClient } from '../support/temporal';
+import { untilEnacting } from '../support/progress';
 
 const NAME = 'flagged';
 const cc = cloudConfig();
@@ -49,15 +50,6 @@ function firstSeq(events: RegionEvent[], type: string, subject: string | null | 
   return events.find((e) => e.type === type && e.subject === subject)?.seq ?? Number.POSITIVE_INFINITY;
 }
 
-async function enacting(d: Deployments, ticket: OperationTicket): Promise<void> {
-  for (let i = 0; i < 1200; i++) {
-    const p = await d.progress(ticket).catch(() => null);
-    if (p?.phase === 'enacting' && p.inFlight.length > 0) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`${ticket.operation} never started enacting`);
-}
-
 describe('CONVERGE_DEFAULT_VM_STRATEGY, pinned per operation', () => {
   it('an operation started under hot_swap finishes hot_swap on a delete_create worker; the next operation is delete_create', async () => {
     const taskQueue = taskQueueFor('strategy flag');
@@ -86,7 +78,7 @@ describe('CONVERGE_DEFAULT_VM_STRATEGY, pinned per operation', () => {
 
       await region.client.setFaults({ build_ms: 1500, delete_ms: 300 });
       ticket = await d.deploy(NAME, { manifest: unflagged(stemcell('1.182')), cloudConfig: cc });
-      await enacting(d, ticket);
+      await untilEnacting(d, ticket);
       const mid = await d.progress(ticket);
       expect(mid.stepsDone).toBeLessThan(mid.stepsTotal);
     } finally {

@@ -6,7 +6,6 @@ import type { Worker } from '@temporalio/worker';
 import { Deployments } from '../../src/client/deployments';
 import type { Manifest } from '../../src/domain/manifest';
 import { setCurrentVersion } from '../../src/temporal/worker-deployments';
-import type { OperationTicket } from '../../src/workflows/types';
 import { cloudConfig, smallManifest } from '../support/fixtures';
 import { startRegion, type StartedRegion } from '../support/region';
 import {
@@ -17,6 +16,7 @@ import {
   testClient,
   testConnection,
 } from '../support/temporal';
+import { untilEnacting } from '../support/progress';
 
 const cc = cloudConfig();
 let region: StartedRegion;
@@ -33,15 +33,6 @@ async function versionOf(workflowId: string): Promise<{ buildId: string | null; 
   const described = await (await testClient()).workflow.getHandle(workflowId).describe();
   const info = described.raw.workflowExecutionInfo?.versioningInfo;
   return { buildId: info?.deploymentVersion?.buildId ?? null, behavior: info?.behavior ?? null };
-}
-
-async function enacting(d: Deployments, ticket: OperationTicket): Promise<void> {
-  for (let i = 0; i < 1200; i++) {
-    const p = await d.progress(ticket).catch(() => null);
-    if (p?.phase === 'enacting' && p.inFlight.length > 0) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`${ticket.operation} never started enacting`);
 }
 
 describe('Worker Deployment Versioning', () => {
@@ -79,13 +70,13 @@ describe('Worker Deployment Versioning', () => {
         manifest: smallManifest('versioned-a', bump),
         cloudConfig: cc,
       });
-      await enacting(d, onA);
+      await untilEnacting(d, onA);
 
       b = await worker('b');
       runB = b.run();
       await setCurrentVersion(connection, temporalNamespace(), version('b'));
       const onB = await d.deploy('versioned-b', { manifest: smallManifest('versioned-b'), cloudConfig: cc });
-      await enacting(d, onB);
+      await untilEnacting(d, onB);
       expect((await d.progress(onA)).phase).toBe('enacting');
 
       const [resultA, resultB] = await Promise.all([d.wait(onA), d.wait(onB)]);
