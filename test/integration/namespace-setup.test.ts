@@ -40,6 +40,7 @@ import {
   testConnection,
   testWorkerConnection,
 } from '../support/temporal';
+import { group, smallManifest } from '../support/fixtures';
 
 const dir = mkdtempSync(join(tmpdir(), 'converge-namespace-'));
 let connection: Connection;
@@ -94,26 +95,24 @@ function converge(namespace: string, args: string[], extra: Record<string, strin
 
 function manifestFile(name: string): string {
   const path = join(dir, `${name}.yml`);
-  writeFileSync(
-    path,
-    stringify({
-      name,
-      resource_pool: 'dev',
-      stemcells: [{ alias: 'default', os: 'ubuntu-jammy', version: '1.181' }],
-      update: { canaries: 1, max_in_flight: 2 },
-      instance_groups: [
-        {
-          name: 'web',
-          instances: 2,
-          azs: ['z1', 'z2'],
-          vm_type: 'small',
-          stemcell: 'default',
-          networks: [{ name: 'default' }],
-        },
-      ],
-    }),
-  );
+  // Two small VMs, nothing else: api ×2 of the example.
+  const manifest = smallManifest(name, (m) => {
+    m.instance_groups = [{ ...group(m, 'api'), instances: 2 }];
+  });
+  writeFileSync(path, stringify(manifest));
   return path;
+}
+
+/** A Converge worker in `namespace` (started by the caller with run/runUntil). */
+async function workerIn(namespace: string, taskQueue: string) {
+  return createConvergeWorker({
+    taskQueue,
+    cloud: region.client,
+    connection: await testWorkerConnection(),
+    namespace,
+    workflowBundle: await testBundle(),
+    env: {},
+  });
 }
 
 const MISSING_ALL = `lacks Converge's search attributes ${SEARCH_ATTRIBUTES.join(', ')} (Keyword)`;
@@ -170,14 +169,7 @@ describe('a namespace Converge has not prepared', () => {
     });
 
     // Now a worker starts in that namespace and a deploy through the CLI converges there.
-    const converging = await createConvergeWorker({
-      taskQueue,
-      cloud: region.client,
-      connection: await testWorkerConnection(),
-      namespace,
-      workflowBundle: await testBundle(),
-      env: {},
-    });
+    const converging = await workerIn(namespace, taskQueue);
     const done = await converging.worker.runUntil(deploy());
     expect(done.code, `${done.stdout}\n${done.stderr}`).toBe(EXIT.ok);
     expect(await region.client.listServers({ [TAG.deployment]: name })).toHaveLength(2);
@@ -191,14 +183,7 @@ describe('a namespace Converge has not prepared', () => {
     const target = { namespace, address: temporalAddress() };
     await prepareNamespace(connection.operatorService, target);
     const taskQueue = taskQueueFor('attributes gone');
-    const running = await createConvergeWorker({
-      taskQueue,
-      cloud: region.client,
-      connection: await testWorkerConnection(),
-      namespace,
-      workflowBundle: await testBundle(),
-      env: {},
-    });
+    const running = await workerIn(namespace, taskQueue);
     await connection.operatorService.removeSearchAttributes({
       namespace,
       searchAttributes: [...SEARCH_ATTRIBUTES],
