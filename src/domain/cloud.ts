@@ -97,6 +97,11 @@ export interface AddressHolder {
   name: string;
   /** The holder's tags (its `converge.deployment` says whose it is). */
   tags: Tags;
+  /**
+   * It is being deleted (a server DELETING, an EC2 instance shutting-down): the address frees without
+   * anyone's help, so a create may wait for it. Absent: it is not (or the answer predates the field).
+   */
+  deleting?: boolean;
 }
 
 export interface Observed {

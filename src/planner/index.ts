@@ -24,7 +24,7 @@ export { reconcile, REASON } from './reconcile';
 export { addressRefusals, type AddressRefusal } from './liveness';
 export { dynamicAddresses } from './addresses';
 export { topologyContradictions, type Contradiction } from './topology';
-export { heldOutside, staticIpsOf, type HeldOutside } from './held';
+export { freedSoon, heldOutside, staticIpsOf, withWaits, type FreedSoon, type HeldOutside } from './held';
 export { missingImages, stemcellImagesOf, type MissingImage } from './images';
 export { quotaPeak, quotaDelta, quotaShortfall } from './quota';
 export { projectStatus, type StatusRow } from './status';

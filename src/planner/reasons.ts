@@ -198,6 +198,7 @@ const REASON_CODES = [
   [/^cloud properties changed/, 'cloud_properties_changed'],
   [/^VM settings unknown/, 'vm_settings_unknown'],
   [/^delete_create instead of hot_swap/, 'static_ip_delete_create'],
+  [/^waits for \S+ held by /, 'address_being_freed'],
 ] as const;
 
 export type ReasonCode = (typeof REASON_CODES)[number][1] | 'other';

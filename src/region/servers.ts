@@ -224,7 +224,14 @@ export class Servers {
       for (const { id } of this.#holding.all(ip)) {
         const row = this.tags.byId(id);
         if (row)
-          out.push({ ip, kind: 'server', holder: row.id, name: row.name, tags: parseTags(row.tags_json) });
+          out.push({
+            ip,
+            kind: 'server',
+            holder: row.id,
+            name: row.name,
+            tags: parseTags(row.tags_json),
+            deleting: row.state === 'DELETING',
+          });
       }
     }
     return out;

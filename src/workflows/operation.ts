@@ -20,6 +20,7 @@ import {
   dynamicAddresses,
   embodiment,
   failureBudget,
+  freedSoon,
   heldOutside,
   missingImages,
   patent,
@@ -31,6 +32,7 @@ import {
   staticIpsOf,
   stemcellImagesOf,
   topologyContradictions,
+  withWaits,
 } from '../planner';
 import type { Obligation, Patent, Step } from '../planner/types';
 import { TIDY_OPTIONS, reads, settings, tidy } from './activities';
@@ -93,7 +95,7 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   const { defaultStrategy, cloud, observed, pool, topology, holders, images } = await openingReads(input);
 
   progress.enter('planning');
-  const planning = plan(input, defaultStrategy, observed);
+  const planning = waitingForAddresses(input.deployment, plan(input, defaultStrategy, observed), holders);
   const { obligation } = planning;
   const planned = planView(input.operation, obligation);
   const view = input.reason === undefined ? planned : { ...planned, reason: input.reason };
@@ -294,6 +296,20 @@ function resultOf(
       failure,
     }),
   };
+}
+
+/**
+ * The plan with a reason on each create whose static IP a holder outside the deployment frees by being
+ * deleted (planner/held.ts): not refused, it waits within the conflict budget.
+ */
+function waitingForAddresses<P extends Pick<ReturnType<typeof plan>, 'manifest' | 'obligation'>>(
+  deployment: string,
+  planning: P,
+  holders: readonly AddressHolder[],
+): P {
+  const minutes = failureBudget(planning.manifest.update).conflictMs / 60_000;
+  const waits = freedSoon(deployment, planning.obligation.steps, holders, minutes);
+  return waits.length === 0 ? planning : { ...planning, obligation: withWaits(planning.obligation, waits) };
 }
 
 /** Failure type of an operation whose plan would wait forever (planner/liveness.ts): nothing started. */

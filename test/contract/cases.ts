@@ -195,7 +195,7 @@ export function computeContract(f: ContractFixture): void {
     const [held, free] = f.staticIps;
     const server = await cloud.createServer(f.request(tags, { name: 'holder-0', static_ip: held }));
     expect(await cloud.addressHolders([held, free])).toEqual([
-      { ip: held, kind: 'server', holder: server.id, name: 'holder-0', tags },
+      { ip: held, kind: 'server', holder: server.id, name: 'holder-0', tags, deleting: false },
     ]);
     await cloud.deleteServer(server.id);
     await gone(cloud, server.id);

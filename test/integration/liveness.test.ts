@@ -1,5 +1,6 @@
 // Every operation ends, or says why it waits (DESIGN §9.6), on the real stack: a plan that would wait
-// forever for a static IP is refused before any cloud write; builds that keep ending in ERROR fail
+// forever for a static IP is refused before any cloud write, one whose address is being freed by a
+// delete outside the deployment waits for it (within the conflict budget); builds that keep ending in ERROR fail
 // the deploy with the region's words and leak nothing; a step retrying shows its last error in the
 // operation's progress, `converge status` and the Temporal UI's current details; a cancel does not
 // wait for a step stuck in a retry loop, even while the region is down.
@@ -104,6 +105,61 @@ describe('liveness', () => {
     } finally {
       await h.region.client.deleteServer(squatter.id);
     }
+  });
+
+  it('a static IP whose holder outside the deployment is being deleted: the plan says it waits; the deploy converges once it is gone', async () => {
+    const squatter = await squat('10.0.0.29', 'going');
+    await deleteSlowly(squatter.id, 30_000);
+    const m = withStaticIps('going', { db: '10.0.0.29' });
+    const reason =
+      `waits for 10.0.0.29 held by server ${squatter.id} (squatter-going) of deployment someone-else ` +
+      '(deleting): the create retries until it is free, for at most 10 min (update.conflict_timeout_minutes)';
+
+    const dry = await h.wait(
+      await h.deployments.deploy('going', { manifest: m, cloudConfig: cc, dryRun: true }),
+    );
+    expect(dry.status).toBe('planned');
+    expect(dry.failure).toBeNull();
+    const create = dry.plan?.steps.find((s) => s.kind === 'create-vm');
+    expect(create?.reasons).toContain(reason);
+
+    const ticket = await h.deployments.deploy('going', { manifest: m, cloudConfig: cc });
+    // The create meets the squatter (ip_taken) and waits, visibly, while its delete runs.
+    const p = await progressUntil(
+      ticket,
+      (x) => x.waiting.some((w) => w.error.includes('static_ip 10.0.0.29 is already in use')),
+      'create-vm waiting for 10.0.0.29',
+    );
+    expect(p.waiting[0]?.summary).toMatch(/^create-vm db\/0 /);
+    const r = await h.wait(ticket);
+    expect(r.status, JSON.stringify(r.failure)).toBe('converged');
+    expect(r.instances.find((i) => i.claim === 'db/0')?.reasons).toContain(reason);
+    expect(await h.region.client.lookupServers([squatter.id])).toEqual([]);
+    const db = r.records.find((x) => x.group === 'db');
+    const server = (await h.region.client.listServers({ [TAG.deployment]: 'going' }))[0];
+    expect(server?.addresses.map((a) => a.ip)).toEqual(['10.0.0.29']);
+    expect(server?.tags[TAG.instance]).toBe(db?.id);
+    await h.expectInvariants(r, { manifest: m, cloudConfig: cc });
+  });
+
+  it('a static IP whose holder outside is being deleted but never goes: the create ends within update.conflict_timeout_minutes', async () => {
+    const squatter = await squat('10.0.0.30', 'lingering');
+    // Gone long after the test: the budget, not the delete, must end the create.
+    await deleteSlowly(squatter.id, 10 * 60_000);
+    const m = withStaticIps('lingering', { db: '10.0.0.30' });
+    m.update.conflict_timeout_minutes = 0.1;
+    const r = await h.deploy(m, cc);
+    expect(r.status).toBe('failed');
+    expect(r.failure?.type).toBe(NON_RETRYABLE.persistentConflict);
+    expect(r.failure?.message).toContain('static_ip 10.0.0.30 is already in use');
+    expect(r.failure?.message).toContain('(update.conflict_timeout_minutes 0.1)');
+    expect(r.instances.find((i) => i.claim === 'db/0')?.reasons.join('\n')).toContain(
+      `waits for 10.0.0.30 held by server ${squatter.id} (squatter-lingering) of deployment someone-else (deleting)`,
+    );
+    // Still DELETING: the step ended on its budget, not because the address came free.
+    expect((await h.region.client.lookupServers([squatter.id]))[0]?.state).toBe('DELETING');
+    // Nothing leaked: the failed create released its allocation.
+    await h.expectInvariants(r);
   });
 
   it("builds that keep ending in ERROR: the deploy fails with the region's error and leaks nothing; cleared, it converges", async () => {
@@ -241,6 +297,17 @@ describe('liveness', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`squatter ${id} never went`);
+  }
+
+  /** Starts deleting server `id` with deletion taking `ms`: it holds its address, DELETING, meanwhile. */
+  async function deleteSlowly(id: string, ms: number): Promise<void> {
+    const { delete_ms } = await h.region.client.setFaults({ delete_ms: ms });
+    try {
+      await h.region.client.deleteServer(id);
+    } finally {
+      await h.region.client.setFaults({ delete_ms });
+    }
+    expect((await h.region.client.lookupServers([id]))[0]?.state).toBe('DELETING');
   }
 
   /** A server outside the deployment holding `ip`, so a create asking for it retries (409) without end. */

@@ -307,6 +307,8 @@ export class Ec2Compute implements ComputePort {
           holder: instance?.InstanceId ?? n.NetworkInterfaceId ?? '',
           name: all.Name ?? (instance ? '' : (n.Description ?? '')),
           tags: ownTags(all),
+          // Terminating: the interface (and its address) goes with the instance.
+          deleting: instance?.State?.Name === 'shutting-down',
         });
       }
     }

@@ -35,6 +35,10 @@ describe('reasonCode', () => {
       'delete_create instead of hot_swap: static IP 10.0.0.10 cannot be held by two VMs',
       'static_ip_delete_create',
     ],
+    [
+      'waits for 10.0.0.25 held by server s-9 (squatter) of deployment other (deleting): the create retries until it is free, for at most 10 min (update.conflict_timeout_minutes)',
+      'address_being_freed',
+    ],
     ['something new', 'other'],
   ])('%s → %s', (reason, code) => {
     expect(reasonCode(reason)).toBe(code);
