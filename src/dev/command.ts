@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { UserError } from '../domain/errors';
 import { exitCodesHelp } from '../domain/exit-codes';
 import { envHelp } from '../temporal/connection';
+import { workerBuildLine } from './worker-build';
 
 const DEV_ENV_HELP: ReadonlyArray<readonly [string, string]> = [
   ['CONVERGE_TEMPORAL_PORT', 'Temporal frontend port (default 7233; also the CLI default address)'],
@@ -47,7 +48,9 @@ export function registerDev(program: Command): void {
     .action(() => runDev('down'));
   dev
     .command('status')
-    .description('Show each part with pid, port and health; exit 1 unless all are healthy')
+    .description(
+      "Show each part with pid, port and health, and the worker deployment's current build (and whether the running worker polls it); exit 1 unless all are healthy",
+    )
     .addHelpText('after', codes)
     .action(() => runDev('status'));
 }
@@ -68,6 +71,10 @@ async function runDev(verb: 'up' | 'down' | 'status', cloudFlag?: string): Promi
     const statuses = verb === 'up' ? await stack.devUp(config, say) : await stack.devStatus(config);
     if (verb === 'up') console.log('');
     printTable(statuses);
+    if (statuses.some((s) => s.name === 'temporal' && s.healthy)) {
+      const build = await stack.workerBuild(config);
+      if (build !== null) console.log(`\n${workerBuildLine(build)}`);
+    }
     const allHealthy = statuses.every((s) => s.healthy);
     if (allHealthy) {
       console.log(`\nTemporal UI:  ${stack.uiUrl(config)}`);

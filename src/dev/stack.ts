@@ -25,7 +25,8 @@ import {
   workerIdentity,
   workerPolls,
 } from '../temporal/dev-server';
-import { pollerVersion, setCurrentVersion } from '../temporal/worker-deployments';
+import { currentBuild, pollerVersion, setCurrentVersion } from '../temporal/worker-deployments';
+import type { WorkerBuild } from './worker-build';
 import { searchAttributeArgs } from '../temporal/search-attributes';
 import type { CloudKind } from '../domain/cloud-target';
 import { UserError } from '../domain/errors';
@@ -293,6 +294,31 @@ async function makeWorkerCurrent(c: DevStackConfig, pid: number, say: (line: str
     );
   } catch (err) {
     throw new DevStackError(`worker: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * The stack's worker deployment as the Temporal server has it: its current build and the build the
+ * running worker polls as. Null when the server does not answer (the table says it is not healthy).
+ */
+export async function workerBuild(c: DevStackConfig): Promise<WorkerBuild | null> {
+  const connection = await Connection.connect({ address: temporalAddress(c), connectTimeout: '5s' }).catch(
+    () => null,
+  );
+  if (connection === null) return null;
+  try {
+    const pid = readPid(c, 'worker');
+    const running = pid !== null && isOurProcess(pid, 'worker');
+    const [current, polled] = await Promise.all([
+      currentBuild(connection, c.namespace, c.workerDeployment),
+      running ? pollerVersion(connection, c.namespace, c.taskQueue, workerIdentity(pid)) : null,
+    ]);
+    const own = polled !== null && polled.deploymentName === c.workerDeployment ? polled.buildId : null;
+    return { deployment: c.workerDeployment, current, polled: own };
+  } catch {
+    return null;
   } finally {
     await connection.close();
   }

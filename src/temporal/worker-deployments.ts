@@ -62,3 +62,30 @@ export async function pollerVersion(
   const buildId = options?.buildId ?? '';
   return deploymentName === '' || buildId === '' ? null : { deploymentName, buildId };
 }
+
+/**
+ * The build current in worker deployment `deploymentName`: null when none is, or the server has not
+ * heard of the deployment yet (no worker of it ever polled).
+ */
+export async function currentBuild(
+  connection: Connection,
+  namespace: string,
+  deploymentName: string,
+): Promise<string | null> {
+  try {
+    const { workerDeploymentInfo } = await connection.workflowService.describeWorkerDeployment({
+      namespace,
+      deploymentName,
+    });
+    const buildId = workerDeploymentInfo?.routingConfig?.currentDeploymentVersion?.buildId ?? '';
+    return buildId === '' ? null : buildId;
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
+
+/** gRPC NOT_FOUND (code 5). */
+function isNotFound(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && err.code === 5;
+}

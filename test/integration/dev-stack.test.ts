@@ -52,6 +52,10 @@ describe('converge dev', () => {
     expect(build, up.output).toMatch(/^[0-9_]+-[0-9a-f]{12}$/);
     expect(readFileSync(join(dir, 'worker.log'), 'utf8')).toContain(`deployment converge build ${build}`);
     expect(await currentBuild('converge')).toBe(build);
+    // dev status says so too, read from the server: the current build, and that the worker polls it.
+    const statusLine = `Worker build: ${build ?? '?'} (current in worker deployment converge; the running worker polls it)`;
+    expect(status.output).toContain(statusLine);
+    expect(up.output).toContain(statusLine);
 
     const whoami = await converge(['whoami']);
     expect(whoami.code, whoami.output).toBe(0);
@@ -98,6 +102,10 @@ describe('converge dev', () => {
     expect(after?.[2], up.output).toBe(before);
     expect(after?.[1]).not.toBe(before);
     expect(await currentBuild('converge')).toBe(after?.[1]);
+    const status = await converge(['dev', 'status']);
+    expect(status.output).toContain(
+      `Worker build: ${after?.[1] ?? '?'} (current in worker deployment converge; the running worker polls it)`,
+    );
 
     const updated = await converge(['deploy', renamed('manifest-v2.yml', name), '-c', CLOUD_CONFIG, '--yes']);
     expect(updated.code, updated.output).toBe(0);
