@@ -34,4 +34,8 @@ if (process.env.CONVERGE_DEBUG || ['worker', 'region'].includes(process.argv[2] 
   process.setSourceMapsEnabled(true);
 }
 
-await import('../dist/cli.js');
+// The long-running processes load the SDK from node_modules (one copy beside the worker's native
+// core); every other command runs the standalone bundle, which starts faster (scripts/build.mjs).
+const LONG_RUNNING = ['worker', 'region', 'codec-server'];
+if (LONG_RUNNING.includes(process.argv[2] ?? '')) await import('../dist/cli.js');
+else await import('../dist/standalone/cli.js');

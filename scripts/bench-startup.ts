@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   const help = medianOf('converge --help', () => timeRun(process.execPath, [CONVERGE, '--help'], env));
   const temporalHelp = medianOf('temporal --help', () => timeRun(temporal, ['--help'], env));
   const fromSource = medianOf('converge --help from src/ (tsx)', () =>
-    timeRun(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'client', 'main.ts'), '--help'], env),
+    timeRun(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts'), '--help'], env),
   );
 
   let status = NaN;

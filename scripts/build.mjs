@@ -31,6 +31,23 @@ const INFO = join(DIST, 'build-info.json');
 /** Entry points: what bin/converge.mjs runs (src/main.ts), and the public client API (export "./client"). */
 const ENTRIES = { cli: 'src/main.ts', client: 'src/client/api.ts' };
 
+/**
+ * What the standalone CLI still loads from node_modules: native modules, the worker side of the SDK
+ * (never run by a short-lived command), and what only tracing or the EC2 cloud needs.
+ */
+const STANDALONE_EXTERNAL = [
+  '@temporalio/worker',
+  '@temporalio/core-bridge',
+  '@temporalio/activity',
+  '@temporalio/testing',
+  '@temporalio/interceptors-opentelemetry',
+  '@opentelemetry/*',
+  '@aws-sdk/*',
+  'better-sqlite3',
+  'esbuild',
+  'typescript',
+];
+
 /** The SDK's OpenTelemetry workflow interceptors, then Converge's (as in src/workers/bundle.ts). */
 const tracingInterceptors = () => [
   createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
@@ -71,6 +88,29 @@ async function build(hash) {
     platform: 'node',
     target: 'node20',
     packages: 'external',
+    sourcemap: 'linked',
+    sourcesContent: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    logLevel: 'warning',
+  });
+
+  // The CLI once more, for the short-lived commands (deploy, status, plan, ...), with its dependencies
+  // inside: resolving and loading the SDK's few hundred CommonJS files from node_modules was half of
+  // `converge status`'s start-up. The long-running processes (worker, region, codec server) keep the
+  // build above: the worker's native core and its activity context must be node_modules' one copy.
+  await esbuild.build({
+    entryPoints: { cli: 'src/main.ts' },
+    outdir: join(staging, 'standalone'),
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: STANDALONE_EXTERNAL,
+    // Bundled CommonJS calls require() for Node's built-ins; an ES module has none of its own.
+    banner: {
+      js: "import { createRequire as __convergeCreateRequire } from 'node:module'; const require = __convergeCreateRequire(import.meta.url);",
+    },
     sourcemap: 'linked',
     sourcesContent: true,
     chunkNames: 'chunks/[name]-[hash]',

@@ -82,7 +82,18 @@ export function readIdentity(path: string): Identity | null {
     if (parsed === null) throw new UserError(`${path}: grants[${i}] is not a signed grant`);
     return parsed;
   });
-  return { principal: r.principal, secretKey: r.secretKey, publicKey: publicKeyOf(r.secretKey), grants };
+  // Derived on first use: deriving costs ~0.1 s (the curve's precomputation) that a read-only command
+  // such as `status` need not pay.
+  const secretKey = r.secretKey;
+  let publicKey: string | undefined;
+  return {
+    principal: r.principal,
+    secretKey,
+    grants,
+    get publicKey(): string {
+      return (publicKey ??= publicKeyOf(secretKey));
+    },
+  };
 }
 
 /** Written owner-only: the file holds a private key. */

@@ -121,7 +121,7 @@ export async function connectClient(env: Env = process.env): Promise<ConnectedCl
   const settings = temporalSettingsFromEnv(env);
   // Loaded here, not at the top: the SDK is most of the CLI's start-up, and --help needs none of it.
   const [{ Client, Connection }, { dataConverterFromEnv }, { clientPayloadKeyEnv }] = await Promise.all([
-    import('@temporalio/client'),
+    import('./client-sdk'),
     import('./data-converter'),
     import('./payload-keys'),
   ]);
