@@ -43,7 +43,7 @@ export interface CloudLatencies {
  * The least each step can take: the region's lifecycle delay plus one latency per API request the
  * step cannot do without (create-vm: reserve quota, create, one read that sees ACTIVE; associate:
  * read, tag, list volumes, attach; delete-server: delete, one read that sees 404; release-quota:
- * read, list holders, release; detach-disk: read, detach; delete-disk: delete).
+ * read, list holders, release; detach-disk: read, detach; delete-disk: delete; power: read, act, read).
  */
 export function stepDurations(c: CloudLatencies): StepDurations {
   const l = c.latency_ms;
@@ -54,6 +54,10 @@ export function stepDurations(c: CloudLatencies): StepDurations {
     'release-quota': 3 * l,
     'detach-disk': 2 * l,
     'delete-disk': l,
+    // Power changes at once in the region: read, act, one read that sees it.
+    'power-off': 3 * l,
+    'power-on': 3 * l,
+    reboot: 3 * l,
   };
 }
 

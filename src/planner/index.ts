@@ -21,6 +21,7 @@ export {
 } from './rollout';
 export { embodiment } from './embodiment';
 export { reconcile, REASON } from './reconcile';
+export { ACTION_OF, POWER_REASON, powerFor, type PowerNeed, type PoweredInstance } from './power';
 export { addressRefusals, type AddressRefusal } from './liveness';
 export { dynamicAddresses } from './addresses';
 export { topologyContradictions, type Contradiction } from './topology';

@@ -199,6 +199,10 @@ const REASON_CODES = [
   [/^VM settings unknown/, 'vm_settings_unknown'],
   [/^delete_create instead of hot_swap/, 'static_ip_delete_create'],
   [/^waits for \S+ held by /, 'address_being_freed'],
+  // Power (power.ts): the code names the step, the text why (`stop: requested by instance-action api/0`).
+  [/^stop: /, 'power_off'],
+  [/^start: /, 'power_on'],
+  [/^reboot: /, 'reboot'],
 ] as const;
 
 export type ReasonCode = (typeof REASON_CODES)[number][1] | 'other';

@@ -10,6 +10,7 @@ import { SurgeRoom } from './addresses';
 import { compareCodeUnits } from './canonical';
 import { whyKept } from './compare';
 import { derivedUuid } from './hash';
+import { powerFor, type PowerNeed } from './power';
 import { sumQuota, unitsPeak } from './quota';
 import { ClaimSpecs, vmChanges } from './reasons';
 import { Unit } from './steps';
@@ -270,25 +271,28 @@ class Reconciler {
     const e = slot.item;
     const name = instanceName({ group: claim.group, id: e.record.id });
     const r = e.record;
-    this.records.push({
+    const record: InstanceRecord = {
       id: r.id,
       group: claim.group,
       index: claim.index,
       az: claim.az,
       bootstrap: claim.bootstrap,
       state: r.state,
-    });
+    };
+    this.records.push(record);
 
-    // Fast path for most of a large deployment: up to date, nothing to clean up.
+    // Fast path for most of a large deployment: up to date, nothing to clean up (its power aside).
     if (this.upToDate(claim, e, name)) {
+      const power = this.powerOf(claim, e, record, e.server, false);
       this.plans.push({
         instance: name,
         claim: claim.id,
         action: 'keep',
         strategy: null,
-        reasons: [],
+        reasons: power ? [power.reason] : [],
         destructive: false,
       });
+      if (power && e.server) this.power(this.unit(name, '', []), power, claim, { serverId: e.server.id }, []);
       return;
     }
     const replace = needsVm(e) ? this.replacementReasons(claim, e, name) : [];
@@ -304,15 +308,20 @@ class Reconciler {
       : dropVm
         ? [REASON.detached]
         : cleanup;
+    const power = this.powerOf(claim, e, record, dropVm ? null : e.server, getsVm);
     this.plans.push({
       instance: name,
       claim: claim.id,
       action: getsVm ? 'replace' : 'keep',
       strategy: getsVm && oldVm ? strategy : null,
-      reasons,
+      reasons: power ? [...reasons, power.reason] : reasons,
       destructive: oldVm !== null,
     });
-    if (reasons.length === 0) return;
+    if (reasons.length === 0) {
+      // Power alone is admitted at once, as power after the obligation was: it is not an update.
+      if (power && e.server) this.power(this.unit(name, '', []), power, claim, { serverId: e.server.id }, []);
+      return;
+    }
     const unit = this.unit(name, claim.group, reasons);
 
     // The persistent volume is detached before its holder is deleted and before the new VM takes it.
@@ -365,15 +374,54 @@ class Reconciler {
         null)
       : null;
     // delete_create: after the old VM is gone and its quota released. A missing VM: at once.
+    let built = early && associated ? { create: early, associated } : null;
     if (getsVm && !early) {
       const create = this.createVm(unit, claim, e.record.id, [freed]);
-      unit.associate({ claim, instanceId: e.record.id, createStep: create, dependsOn: [create, detach] });
+      const a = unit.associate({
+        claim,
+        instanceId: e.record.id,
+        createStep: create,
+        dependsOn: [create, detach],
+      });
+      built = { create, associated: a };
     }
+    // Power acts on the VM the instance ends with: a new one only once it is associated.
+    if (power && built) this.power(unit, power, claim, { createStep: built.create }, [built.associated]);
+    else if (power && e.server && !dropVm) this.power(unit, power, claim, { serverId: e.server.id }, []);
     if (volume && holderRetires && !getsVm && needsVm(e)) {
       this.warnings.push(
         `${name}: its disk ${volume.id} was attached to a server being deleted; it stays free until the instance is recreated`,
       );
     }
+  }
+
+  /**
+   * The power step the operation asks of this instance (power.ts), if any; an instance action's
+   * start or stop sets the planned record's state.
+   */
+  private powerOf(
+    claim: Claim,
+    e: EmbodiedInstance,
+    record: InstanceRecord,
+    vm: Server | null,
+    newVm: boolean,
+  ): PowerNeed | null {
+    if (this.options.power === undefined) return null;
+    const r = e.record;
+    const names = [instanceName(r), [r.group, r.index].join('/'), instanceName({ group: claim.group, id: r.id }), claim.id];
+    const need = powerFor(this.options.power, { state: record.state, names, vm, newVm });
+    if (need?.state) record.state = need.state;
+    return need;
+  }
+
+  private power(
+    unit: Unit,
+    need: PowerNeed,
+    claim: Claim,
+    vm: { serverId: string } | { createStep: string },
+    dependsOn: string[],
+  ): void {
+    unit.power({ kind: need.kind, claim: claim.id, vm, dependsOn, reasons: [need.reason] });
   }
 
   private upToDate(claim: Claim, e: EmbodiedInstance, name: string): boolean {

@@ -13,6 +13,8 @@ import type {
   DeleteDiskStep,
   DeleteServerStep,
   DetachDiskStep,
+  PowerKind,
+  PowerStep,
   ReleaseQuotaStep,
   Step,
   VmSpec,
@@ -203,6 +205,34 @@ export class Unit {
       destructive: true,
       summary: `delete-disk ${volume.id} (${volume.size_gb} GiB)`,
       volumeId: volume.id,
+    };
+    return this.add(step);
+  }
+
+  /**
+   * A power step on the instance's VM: the one it keeps (`serverId`), or the one its create-vm
+   * makes (`createStep`, after the associate in `dependsOn`).
+   */
+  power(args: {
+    kind: PowerKind;
+    claim: string;
+    vm: { serverId: string } | { createStep: string };
+    dependsOn: Deps;
+    reasons: string[];
+  }): string {
+    const serverId = 'serverId' in args.vm ? args.vm.serverId : null;
+    const step: PowerStep = {
+      id: this.id(args.kind, null),
+      kind: args.kind,
+      instance: this.name,
+      unit: this.name,
+      group: this.group,
+      dependsOn: deps(args.dependsOn),
+      reasons: args.reasons,
+      destructive: false,
+      summary: `${args.kind} ${serverId ?? 'its new VM'} ${args.claim}`,
+      serverId,
+      createStep: 'createStep' in args.vm ? args.vm.createStep : null,
     };
     return this.add(step);
   }

@@ -113,7 +113,11 @@ export type StepKind =
   | 'detach-disk'
   | 'delete-server'
   | 'release-quota'
-  | 'delete-disk';
+  | 'delete-disk'
+  | PowerKind;
+
+/** Power steps (power.ts): a VM powered off or on, or rebooted; they change no VM and no quota. */
+export type PowerKind = 'power-off' | 'power-on' | 'reboot';
 
 interface StepBase {
   /** Unique and stable: `<unit>:<kind>[:<object id>]`. */
@@ -123,7 +127,10 @@ interface StepBase {
   instance: string;
   /** Steps of one unit form one instance update; canaries and max_in_flight count units. */
   unit: string;
-  /** The group whose update policy schedules this unit ('' for cleanup of strays and orphans). */
+  /**
+   * The group whose update policy schedules this unit; '' for units admitted at once: cleanup of
+   * strays and orphans, and an instance's power alone (power.ts).
+   */
   group: string;
   dependsOn: string[];
   reasons: string[];
@@ -178,8 +185,21 @@ export interface DeleteDiskStep extends StepBase {
   volumeId: string;
 }
 
+export interface PowerStep extends StepBase {
+  kind: PowerKind;
+  /** The VM to act on; null when the unit's create-vm makes it (`createStep`'s result names it). */
+  serverId: string | null;
+  createStep: string | null;
+}
+
 export type Step =
-  CreateVmStep | AssociateStep | DetachDiskStep | DeleteServerStep | ReleaseQuotaStep | DeleteDiskStep;
+  | CreateVmStep
+  | AssociateStep
+  | DetachDiskStep
+  | DeleteServerStep
+  | ReleaseQuotaStep
+  | DeleteDiskStep
+  | PowerStep;
 
 export type InstanceAction = 'create' | 'replace' | 'delete' | 'keep';
 
@@ -233,4 +253,16 @@ export interface ReconcileOptions {
    * hot_swap surges beyond them fall back to delete_create. Absent: no limit.
    */
   dynamicAddresses?: ReadonlyMap<string, number>;
+  /** The power the operation asks for (power.ts); absent: none (deploy, recreate, delete, a re-plan). */
+  power?: PowerIntent;
 }
+
+/**
+ * What an operation asks of the VMs' power: a soft stop powers off the VMs of stopped instances, a
+ * start powers on the kept VMs of started ones, an instance action acts on one instance's VM
+ * (`instance` as `<group>/<uuid>` or `<group>/<index>`).
+ */
+export type PowerIntent =
+  | { kind: 'stop' }
+  | { kind: 'start' }
+  | { kind: 'action'; instance: string; action: 'start' | 'stop' | 'reboot' };

@@ -9,8 +9,9 @@ import type {
   CreateVmResult,
   FailureBudget,
 } from '../domain/activities';
-import type { CreateVmStep, Step } from '../planner/types';
-import { BUILD_OPTIONS, builds, chains, cheapSteps } from './activities';
+import { ACTION_OF } from '../planner';
+import type { CreateVmStep, PowerStep, Step } from '../planner/types';
+import { actions, BUILD_OPTIONS, builds, chains, cheapSteps } from './activities';
 import type { OperationLimits, StepResult } from './types';
 
 /** Which kind of step may follow which in a chain (one activity runs the links back to back). */
@@ -50,7 +51,19 @@ export class StepActivities {
         return this.cheap.detachDisk(step.summary, { volumeId: step.volumeId, serverId: step.serverId });
       case 'delete-disk':
         return this.cheap.deleteDisk(step.summary, { volumeId: step.volumeId });
+      case 'power-off':
+      case 'power-on':
+      case 'reboot':
+        return this.power(step);
     }
+  }
+
+  /** A power step: the instance-action activity (its own retry policy) on the kept or the new VM. */
+  private power(step: PowerStep): Promise<unknown> {
+    const serverId = step.serverId ?? this.serverOf(step);
+    return actions.instanceAction.executeWithOptions({ summary: step.summary }, [
+      { serverId, action: ACTION_OF[step.kind] },
+    ]);
   }
 
   /** Starts one activity for the whole chain; its summary names every link. */

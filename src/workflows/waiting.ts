@@ -24,6 +24,11 @@ export function stepKey(step: Step): string {
     case 'detach-disk':
     case 'delete-disk':
       return `${step.kind} ${step.volumeId}`;
+    case 'power-off':
+    case 'power-on':
+    case 'reboot':
+      // The instance-action activity reports by its server (a new VM's id is known only once made).
+      return `instance-action ${step.serverId ?? step.createStep ?? ''}`;
   }
 }
 
@@ -34,6 +39,7 @@ const STEP_KINDS = new Set<string>([
   'release-quota',
   'detach-disk',
   'delete-disk',
+  'instance-action',
 ]);
 const isStepKind = (kind: string): boolean => STEP_KINDS.has(kind);
 

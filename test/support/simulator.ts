@@ -144,6 +144,17 @@ export class Simulator {
         this.observed.volumes = o.volumes.filter((x) => x.id !== step.volumeId);
         return;
       }
+      case 'power-off':
+      case 'power-on':
+      case 'reboot': {
+        const id = step.serverId ?? this.created.get(step.createStep ?? '');
+        const server = id === undefined ? undefined : this.server(id);
+        if (!server) throw new Error(`${step.id}: no server ${id ?? `from ${step.createStep}`}`);
+        const off = step.kind === 'power-off';
+        server.power = off ? 'stopped' : 'running';
+        server.state = off ? 'SHUTOFF' : 'ACTIVE';
+        return;
+      }
     }
   }
 
