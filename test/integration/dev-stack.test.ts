@@ -1,6 +1,7 @@
 // `converge dev up|status|down` as a user runs it: real detached processes (a codec server, a second
 // Temporal dev server with its UI, a region, a worker) on free ports in a temporary directory, so a
-// stack the developer has running on the default ports is never touched.
+// stack the developer has running on the default ports is never touched. The region's bearer token is
+// a random one of this file, so its absence from every log and CLI output can be checked.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,20 +10,26 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RegionClient } from '../../src/cloud/region-client';
 import { resolveTemporalCli } from '../../src/temporal/dev-server';
 import { operationWorkflowId } from '../../src/workflows/types';
 import { devStackEnv } from '../support/dev-stack';
 import { runConverge } from '../support/cli';
+import { serverRequest } from '../region/helpers';
 
 const SERVICES = ['codec', 'temporal', 'region', 'worker'];
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 const MARKER = `marker-${randomBytes(8).toString('hex')}`;
+const REGION_TOKEN = `region-token-${randomBytes(12).toString('hex')}`;
+/** Everything every `converge` command of this file printed (stdout and stderr). */
+const cliOutputs: string[] = [];
 
 const dir = mkdtempSync(join(tmpdir(), 'converge-dev-test-'));
 let env: NodeJS.ProcessEnv = {};
 
 beforeAll(async () => {
-  ({ env } = await devStackEnv(dir));
+  // The stack's region and worker both take it from the environment (`dev up` passes it on).
+  ({ env } = await devStackEnv(dir, { CONVERGE_REGION_TOKEN: REGION_TOKEN }));
 });
 
 afterAll(async () => {
@@ -72,6 +79,7 @@ describe('converge dev', () => {
     expect(region.status).toBe(200);
 
     await expectUiDecodesOperationInput();
+    await expectRegionTokenInNoLog();
 
     const down = await converge(['dev', 'down']);
     expect(down.code, down.output).toBe(0);
@@ -184,6 +192,63 @@ async function expectUiDecodesOperationInput(): Promise<void> {
   expect(decoded.map((p) => text(p.data)).join('\n')).toContain(`"DB_PASSWORD":"${MARKER}"`);
 }
 
+/**
+ * The region's bearer token in no log: the worker's, the region's, nor anything the CLI printed, for a
+ * deploy (above), a deploy failing on the cloud's error, which echoes the request (`POST /v1/servers:
+ * static_ip … is already in use`, retried, then failed on its conflict budget), and status. Each
+ * capture is shown to hold what it should, and the token to be the one the region checks.
+ */
+async function expectRegionTokenInNoLog(): Promise<void> {
+  const regionUrl = `http://127.0.0.1:${env.CONVERGE_REGION_PORT}`;
+  const wrong = await fetch(`${regionUrl}/v1/admin/faults`, { headers: { authorization: 'Bearer nope' } });
+  expect(wrong.status).toBe(401);
+  const region = new RegionClient({ url: regionUrl, token: REGION_TOKEN });
+  // A server outside the deployment holds .12 and is being deleted, slowly: the plan waits for it,
+  // the create meets ip_taken until its 6 s budget ends it.
+  const squatter = await region.createServer(
+    serverRequest({ name: 'squatter', static_ip: '10.0.0.12', tags: { 'converge.deployment': 'other' } }),
+  );
+  const { delete_ms } = await region.setFaults({ delete_ms: 10 * 60_000 });
+  try {
+    await region.deleteServer(squatter.id);
+  } finally {
+    await region.setFaults({ delete_ms });
+  }
+  const name = `broken-${randomBytes(3).toString('hex')}`;
+  const manifest = join(dir, `${name}.yml`);
+  writeFileSync(
+    manifest,
+    [
+      `name: ${name}`,
+      'resource_pool: dev',
+      'stemcells: [{alias: default, os: ubuntu-jammy, version: "1.181"}]',
+      'update: {canaries: 1, max_in_flight: 1, conflict_timeout_minutes: 0.1}',
+      'instance_groups:',
+      '  - {name: db, instances: 1, azs: [z1], vm_type: medium, stemcell: default,',
+      '     networks: [{name: default, static_ips: [10.0.0.12]}]}',
+      '',
+    ].join('\n'),
+  );
+  const taken = 'POST /v1/servers: static_ip 10.0.0.12 is already in use';
+  const failed = await converge(['deploy', manifest, '-c', CLOUD_CONFIG, '--yes']);
+  expect(failed.code, failed.output).toBe(1);
+  expect(failed.output).toContain(taken);
+  for (const args of [['status'], ['status', '--json']]) {
+    const status = await converge([...args, '-d', name]);
+    expect(status.output).toContain(name);
+  }
+
+  const workerLog = readFileSync(join(dir, 'worker.log'), 'utf8');
+  const regionLog = readFileSync(join(dir, 'region.log'), 'utf8');
+  // The captures are live: the worker logged the failing create's attempts, the region its start.
+  expect(workerLog).toContain(taken);
+  expect(regionLog).toContain(`region listening on ${regionUrl}`);
+  expect(workerLog).not.toContain(REGION_TOKEN);
+  expect(regionLog).not.toContain(REGION_TOKEN);
+  expect(cliOutputs.length).toBeGreaterThanOrEqual(6);
+  for (const output of cliOutputs) expect(output).not.toContain(REGION_TOKEN);
+}
+
 const CLOUD_CONFIG = join(EXAMPLES, 'cloud-config.yml');
 const PINNED = 'VERSIONING_BEHAVIOR_PINNED';
 const AUTO_UPGRADE = 'VERSIONING_BEHAVIOR_AUTO_UPGRADE';
@@ -255,7 +320,9 @@ async function converge(
   extra: Record<string, string> = {},
 ): Promise<{ code: number; output: string }> {
   const run = await runConverge(args, { env: { ...env, ...extra }, timeoutMs: 170_000 });
-  return { code: run.code ?? 1, output: `${run.stdout}${run.stderr}` };
+  const output = `${run.stdout}${run.stderr}`;
+  cliOutputs.push(output);
+  return { code: run.code ?? 1, output };
 }
 
 // Exited processes whose parent has not reaped them yet (zombies) count as gone.
