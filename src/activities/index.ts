@@ -7,6 +7,7 @@ import type {
   ConvergeActivities,
   CreateVmInput,
   DeleteDiskInput,
+  InstanceActionInput,
   DeleteServerInput,
   DetachDiskInput,
   ObserveInput,
@@ -92,7 +93,11 @@ export function createActivities(cloud: Cloud, options: Partial<ActivityOptions>
       step('delete-disk', (i: DeleteDiskInput) => i.volumeId),
       deleteDisk(deps),
     ),
-    instanceAction: instanceAction(deps),
+    // A power step (power-off, power-on, reboot) reports as its server's instance-action (waiting.ts).
+    instanceAction: reportingRetries(
+      step('instance-action', (i: InstanceActionInput) => i.serverId),
+      instanceAction(deps),
+    ),
     // A chain is in flight as its first link's step: it reports as that step.
     enactChain: reportingRetries(chainHead, chain),
     enactChains: enactChains(chain, resolved.heartbeatEveryMs),

@@ -2,7 +2,7 @@
 // that keeps DESIGN §9 true: no instance with two active VMs, no allocation without a server.
 // - Roll back: a hot_swap VM created but never associated is deleted and its quota released.
 // - Roll forward: any other half-done unit runs its remaining tear-down steps, one by one, but
-//   creates nothing.
+//   creates nothing and powers nothing.
 // - Sweep: a create abandoned mid-retry (Enactor.abandonRetrying) may have left an allocation or a
 //   server; those tagged with its claim and this operation are deleted, two-stage. The sweep gives
 //   up after a few tries (an outage): what it leaves, the next plan removes (orphan, stray allocation).
@@ -103,7 +103,7 @@ async function rollForward(
   onProgress: () => void,
 ): Promise<void> {
   for (;;) {
-    const next = unit.steps.find((s) => ledger.isReady(s) && s.kind !== 'create-vm');
+    const next = unit.steps.find((s) => ledger.isReady(s) && tearsDown(s));
     if (!next) return;
     try {
       ledger.succeeded([next], [await activities.call(next)]);
@@ -113,4 +113,14 @@ async function rollForward(
     }
     onProgress();
   }
+}
+
+/** What rolling forward runs: tear-down, never a create nor power (a power step not started stays not done). */
+function tearsDown(step: Step): boolean {
+  return (
+    step.kind !== 'create-vm' &&
+    step.kind !== 'power-off' &&
+    step.kind !== 'power-on' &&
+    step.kind !== 'reboot'
+  );
 }

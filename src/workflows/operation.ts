@@ -1,5 +1,5 @@
 // One operation on a deployment: observe → patent → embodiment → obligation → quota check → enact →
-// power → verify. Runs as the child `deployment/<name>/op/<n>` of the deployment entity.
+// verify. Power (stop, start, an instance action) is in the obligation as steps (planner/power.ts). Runs as the child `deployment/<name>/op/<n>` of the deployment entity.
 import {
   continueAsNew,
   getExternalWorkflowHandle,
@@ -47,7 +47,7 @@ import {
   stepRetryingSignal,
 } from './messages';
 import { Progress, SEARCH_ATTRIBUTE_KEYS } from './operation-progress';
-import { powerAfter } from './power';
+import { actionWithoutVm, powerIntent } from './power';
 import { recordsAfter, recordsFor, selects } from './records';
 import type { OperationFailure, OperationInput, OperationResult, PlanView, StepResult } from './types';
 import { emptyManifestLike, planView } from './views';
@@ -102,9 +102,9 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   progress.planned(obligation, view);
   progress.show();
   const result = resultOf(input, defaultStrategy, obligation, view, planning.cck);
-  // A cloud config the cloud cannot honour (planner/topology.ts; the worker's cloud kind), a stemcell
-  // it has no image for (planner/images.ts), or a plan that would wait forever for an address
-  // (planner/held.ts, planner/liveness.ts), starts nothing.
+  // An instance action on an instance without a VM, a cloud config the cloud cannot honour
+  // (planner/topology.ts; the worker's cloud kind), a stemcell it has no image for (planner/images.ts),
+  // or a plan that would wait forever for an address (planner/held.ts, planner/liveness.ts), starts nothing.
   const refused = refusedBeforeAnyStep(input, planning, topology, images, holders, cloud);
   if (input.dryRun) {
     progress.enter('done');
@@ -142,8 +142,7 @@ async function runOperation(input: OperationInput): Promise<OperationResult> {
   const outcome = await enactor.run(() => progress.show());
   if (outcome === 'drained') return drain(input, defaultStrategy, observed, done, results);
 
-  let records = recordsAfter(planning.records, obligation, done);
-  if (outcome === 'done') records = await powerAfter(input, records, observed);
+  const records = recordsAfter(planning.records, obligation, done);
 
   progress.enter('verifying');
   const after = await closingRead(input, outcome, observed);
@@ -228,12 +227,15 @@ function plan(input: OperationInput, defaultStrategy: VmStrategy, observed: Obse
       cck,
     };
   }
+  const power = powerIntent(input);
   const obligation: Obligation = reconcile(thePatent, embodiment(input.deployment, observed, records), {
     recreate,
     defaultStrategy,
     ...identity,
     dynamicAddresses: dynamicAddresses(cloudConfig),
+    ...(power === undefined ? {} : { power }),
   });
+  // The verifying re-plan asks for no power: a reboot is never "still owed".
   const again = (seen: Observed, now: InstanceRecord[]): Obligation =>
     reconcile(thePatent, embodiment(input.deployment, seen, now), {
       recreate: false,
@@ -319,7 +321,8 @@ export const PLAN_REFUSED = 'PlanRefused';
 export const CLOUD_CONFIG_MISMATCH = 'CloudConfigMismatch';
 
 /**
- * Why the operation must start nothing, or null: a cloud config the cloud cannot honour
+ * Why the operation must start nothing, or null: an instance action on an instance without a VM
+ * (`InvalidState`), a cloud config the cloud cannot honour
  * (planner/topology.ts; the worker's cloud kind), a stemcell it has no image for (planner/images.ts),
  * or a plan that would wait forever for an address (planner/held.ts, planner/liveness.ts). The first
  * kind found wins; each names every instance of itself.
@@ -336,6 +339,7 @@ function refusedBeforeAnyStep(
   const creates = obligation.steps.some((s) => s.kind === 'create-vm');
   const findings = cloud === undefined || !creates ? [] : cloudTargetFindings(cloud, input.cloudConfig);
   return (
+    refusedFor(NON_RETRYABLE.invalidState, actionWithoutVm(input, obligation)) ??
     refusedFor(
       CLOUD_CONFIG_MISMATCH,
       topology === null

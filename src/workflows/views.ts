@@ -35,12 +35,13 @@ export function emptyManifestLike(m: Manifest): Manifest {
 /**
  * "deploy web: 3 create, 2 replace (stemcell), 1 delete": what an operation does, for the UI. Before it
  * plans (the child's static summary) only the kind is known; the plan adds counts and, for
- * replacements, their most common reason codes (`stemcell_changed` reads `stemcell`).
+ * replacements, their most common reason codes (`stemcell_changed` reads `stemcell`); with its steps,
+ * power too ("stop web: 5 power-off").
  */
 export function operationSummary(
   kind: string,
   deployment: string,
-  plan: (Pick<PlanView, 'summary'> & Partial<Pick<PlanView, 'instances'>>) | null,
+  plan: (Pick<PlanView, 'summary'> & Partial<Pick<PlanView, 'instances' | 'steps'>>) | null,
 ): string {
   if (!plan) return `${kind} ${deployment}`;
   const s = plan.summary;
@@ -48,7 +49,16 @@ export function operationSummary(
   const parts = (['create', 'replace', 'delete'] as const)
     .filter((k) => s[k] > 0)
     .map((k) => (k === 'replace' ? `${s[k]} replace${why}` : `${s[k]} ${k}`));
+  parts.push(...powerCounts(plan.steps ?? []));
   return `${kind} ${deployment}: ${parts.length ? parts.join(', ') : 'no changes'}`;
+}
+
+/** "2 power-off": power steps by kind (the instances they serve count as keep in the summary). */
+function powerCounts(steps: readonly Pick<PlanView['steps'][number], 'kind'>[]): string[] {
+  return (['power-off', 'power-on', 'reboot'] as const).flatMap((k) => {
+    const n = steps.filter((st) => st.kind === k).length;
+    return n > 0 ? [`${n} ${k}`] : [];
+  });
 }
 
 /** " (stemcell, env)": the reason codes of replacements, most frequent first (ties by name), at most 3. */

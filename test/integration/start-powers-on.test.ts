@@ -1,7 +1,10 @@
 // `start` after a soft `stop` powers the VMs back on (src/workflows/operation.ts). Once, start only
-// marked the instances started and reported converged with every VM still SHUTOFF.
+// marked the instances started and reported converged with every VM still SHUTOFF. Power is in the
+// obligation (src/planner/power.ts): the operation's plan lists the power steps with their reasons,
+// and an instance action is one such step.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TAG } from '../../src/domain/cloud';
+import { POWER_REASON, reasonCode } from '../../src/planner';
 import { cloudConfig, smallManifest } from '../support/fixtures';
 import { observeDeployment } from '../support/invariants';
 import { startHarness, type Harness } from './harness';
@@ -47,5 +50,76 @@ describe('start after a soft stop', () => {
       const group = s.tags[TAG.group];
       expect(`${group}: ${s.power}`).toBe(group === 'api' ? 'api: running' : 'worker: stopped');
     }
+  });
+});
+
+describe('power steps in the plan', () => {
+  it('a soft stop and a start plan one power step per instance, with reasons and codes, and count them', async () => {
+    const m = smallManifest('powerplan');
+    const deployed = await h.deploy(m, cc);
+    const ids = deployed.records.map((r) => `${r.group}/${r.id}`).sort();
+    const servers = (await observeDeployment(h.region.client, 'powerplan')).servers;
+
+    const stop = await h.deployments.stop('powerplan', {});
+    const stopped = await h.wait(stop);
+    expect(stopped.status, JSON.stringify(stopped.failure)).toBe('converged');
+    const plan = await h.deployments.operationPlan(stop);
+    expect(plan?.steps.map((s) => s.id).sort()).toEqual(ids.map((i) => `${i}:power-off`));
+    for (const step of plan?.steps ?? []) {
+      expect(step).toMatchObject({ kind: 'power-off', dependsOn: [], reasons: [POWER_REASON.stop] });
+      expect(step.reasons.map(reasonCode)).toEqual(['power_off']);
+    }
+    expect(plan?.summary).toEqual({ create: 0, replace: 0, delete: 0, keep: ids.length });
+    expect(plan?.instances.every((i) => i.reasons.join() === POWER_REASON.stop)).toBe(true);
+    expect([stopped.stepsTotal, stopped.stepsDone, stopped.remaining]).toEqual([ids.length, ids.length, []]);
+    const off = (await observeDeployment(h.region.client, 'powerplan')).servers;
+    expect(off.map((s) => `${s.id} ${s.power}`).sort()).toEqual(servers.map((s) => `${s.id} stopped`).sort());
+
+    const start = await h.deployments.start('powerplan');
+    const started = await h.wait(start);
+    expect(started.status, JSON.stringify(started.failure)).toBe('converged');
+    const again = await h.deployments.operationPlan(start);
+    expect(again?.steps.map((s) => `${s.id} ${s.reasons.map(reasonCode).join()}`).sort()).toEqual(
+      ids.map((i) => `${i}:power-on power_on`),
+    );
+    expect(started.stepsDone).toBe(ids.length);
+  });
+
+  it('an instance action is one power step: reboot keeps the state, stop and start set it', async () => {
+    const m = smallManifest('poweraction');
+    const deployed = await h.deploy(m, cc);
+    const api1 = deployed.records.find((r) => r.group === 'api' && r.index === 1);
+    if (!api1) throw new Error('no api/1');
+    const vmOf = async () =>
+      (await observeDeployment(h.region.client, 'poweraction')).servers.find(
+        (s) => s.tags[TAG.instance] === api1.id,
+      );
+    const before = await vmOf();
+
+    const act = async (action: 'reboot' | 'stop' | 'start') => {
+      const ticket = await h.deployments.instanceAction('poweraction', { instance: 'api/1', action });
+      const result = await h.wait(ticket);
+      expect(result.status, JSON.stringify(result.failure)).toBe('converged');
+      const plan = await h.deployments.operationPlan(ticket);
+      const kind = action === 'reboot' ? 'reboot' : action === 'stop' ? 'power-off' : 'power-on';
+      expect(plan?.steps.map((s) => [s.id, s.reasons])).toEqual([
+        [`api/${api1.id}:${kind}`, [`${action}: requested by instance-action api/1`]],
+      ]);
+      return result;
+    };
+
+    const rebooted = await act('reboot');
+    expect(rebooted.records.find((r) => r.id === api1.id)?.state).toBe('started');
+    expect(await vmOf()).toMatchObject({ id: before?.id, power: 'running' });
+
+    const stopped = await act('stop');
+    expect(stopped.records.find((r) => r.id === api1.id)?.state).toBe('stopped');
+    expect(stopped.records.filter((r) => r.id !== api1.id).every((r) => r.state === 'started')).toBe(true);
+    expect(await vmOf()).toMatchObject({ id: before?.id, power: 'stopped' });
+
+    const started = await act('start');
+    expect(started.records.every((r) => r.state === 'started')).toBe(true);
+    expect(await vmOf()).toMatchObject({ id: before?.id, power: 'running' });
+    await h.expectInvariants(started, { manifest: m, cloudConfig: cc });
   });
 });

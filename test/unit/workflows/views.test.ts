@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { InstancePlan } from '../../../src/planner/types';
 import { entityDetails, operationSummary } from '../../../src/workflows/views';
-import type { DeploymentState, OperationRecord } from '../../../src/workflows/types';
+import type { DeploymentState, OperationRecord, PlanView } from '../../../src/workflows/types';
 
 const replace = (instance: string, reasons: string[]): InstancePlan => ({
   instance,
@@ -56,6 +56,27 @@ describe('operationSummary', () => {
     expect(
       operationSummary('deploy', 'web', { summary: { create: 0, replace: 0, delete: 0, keep: 2 } }),
     ).toBe('deploy web: no changes');
+  });
+
+  it('with the steps, counts power steps by kind (their instances are keeps)', () => {
+    const step = (kind: PlanView['steps'][number]['kind'], i: number) => ({
+      id: `api/${i}:${kind}`,
+      kind,
+      instance: `api/${i}`,
+      dependsOn: [],
+      reasons: [],
+    });
+    const summary = { create: 0, replace: 0, delete: 0, keep: 3 };
+    expect(
+      operationSummary('stop', 'web', { summary, steps: [step('power-off', 0), step('power-off', 1)] }),
+    ).toBe('stop web: 2 power-off');
+    expect(
+      operationSummary('instance-action', 'web', {
+        summary: { ...summary, replace: 1 },
+        steps: [step('create-vm', 2), step('reboot', 2)],
+      }),
+    ).toBe('instance-action web: 1 replace, 1 reboot');
+    expect(operationSummary('start', 'web', { summary, steps: [] })).toBe('start web: no changes');
   });
 });
 
