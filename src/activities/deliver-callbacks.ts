@@ -12,6 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import {
   CALLBACK_RETRYABLE,
   CALLBACK_SCHEMES,
+  DELIVERY_HEARTBEAT,
   type DeliveryInput,
   type DeliveryOutcome,
   type DeliveryResult,
@@ -25,6 +26,8 @@ export interface DeliveryDeps {
   secret: CallbackSecret | null;
   /** Per request (connect, send, the receiver's answer). */
   timeoutMs: number;
+  /** Heartbeat cadence, while waiting for an answer too (default DELIVERY_HEARTBEAT.everyMs). */
+  heartbeatEveryMs?: number;
   /** Unix ms; a test may fix it. */
   now?: () => number;
 }
@@ -61,9 +64,16 @@ export function deliverCallbacks(deps: DeliveryDeps) {
     }
     const ctx = activityContext();
     const outcomes = resumed(ctx, input);
+    const beat = (): void => ctx?.heartbeat([...outcomes]);
     for (const event of input.events.slice(outcomes.length)) {
-      ctx?.heartbeat(outcomes);
-      outcomes.push(await post(target, event, deps.secret, deps.timeoutMs, now, ctx?.cancellationSignal));
+      beat();
+      // A slow receiver must not look like a dead worker: keep beating until the answer comes.
+      const pulse = setInterval(beat, deps.heartbeatEveryMs ?? DELIVERY_HEARTBEAT.everyMs);
+      try {
+        outcomes.push(await post(target, event, deps.secret, deps.timeoutMs, now, ctx?.cancellationSignal));
+      } finally {
+        clearInterval(pulse);
+      }
     }
     return { outcomes };
   };

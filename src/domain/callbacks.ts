@@ -39,6 +39,14 @@ export const CALLBACK_RETRYABLE = {
   secretMissing: 'CallbackSecretMissing',
 } as const;
 
+/**
+ * A delivery's liveness: the activity heartbeats every `everyMs`, also while a POST waits for its
+ * answer (up to the 10 s request timeout), so Temporal can give it `timeoutMs`: a delivery whose worker
+ * died is retried ~10 s later instead of 30. The SDK sends at most one heartbeat per 80 % of the
+ * timeout (8 s); beating at 2.5 s keeps one always queued.
+ */
+export const DELIVERY_HEARTBEAT = { everyMs: 2_500, timeoutMs: 10_000 } as const;
+
 /** Workflow id of a deployment's callback outbox. */
 export function callbacksWorkflowId(deployment: string): string {
   return `callbacks/${deployment}`;

@@ -14,7 +14,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { CallbackActivities, CallbackBatch } from '../domain/callbacks';
+import { DELIVERY_HEARTBEAT, type CallbackActivities, type CallbackBatch } from '../domain/callbacks';
 import { callbackEventsSignal, callbacksStatusQuery, stepRetryingSignal } from './messages';
 import { DEFAULT_OUTBOX_LIMITS, Outbox, type OutboxLimits, type OutboxState } from './outbox';
 
@@ -30,9 +30,11 @@ export interface CallbackOutboxInput {
 export const DELIVERY_STEP = 'callback';
 
 export const DELIVERY_OPTIONS: ActivityOptions = {
-  // batchSize POSTs of at most 10 s each, one after the other.
+  // batchSize POSTs of at most 10 s each, one after the other, heartbeating all along: a dead worker's
+  // delivery is retried after the heartbeat timeout. Replay matches a scheduled activity by id and
+  // type, not its timeouts: outboxes recorded with the old 30 s replay (test/replay), no patch needed.
   startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: '30s',
+  heartbeatTimeout: DELIVERY_HEARTBEAT.timeoutMs,
   scheduleToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
 };

@@ -22,7 +22,7 @@ const NAME = 'watchkill';
 const PATH = '/watchkill';
 const SECRET = randomBytes(32).toString('hex');
 const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
-/** A retried pass or delivery waits out the 30 s heartbeat timeout, on a loaded machine. */
+/** A retried pass waits out its 30 s heartbeat timeout, a delivery its 10 s, on a loaded machine. */
 const TAKEOVER_MS = 240_000;
 /** The slow receiver's answer time. */
 const SLOW_MS = 8_000;
