@@ -2,7 +2,13 @@
 // an instance action's power-off, power-on or reboot, with their reasons, codes, records and order.
 import { describe, expect, it } from 'vitest';
 import { TAG } from '../../../src/domain/cloud';
-import { POWER_REASON, powerFor, reasonCode, type PoweredInstance } from '../../../src/planner/index';
+import {
+  POWER_REASON,
+  powerFor,
+  reasonCode,
+  Rollout,
+  type PoweredInstance,
+} from '../../../src/planner/index';
 import type { Obligation, PowerIntent, PowerStep } from '../../../src/planner/types';
 import { enact, type World } from '../../support/simulator';
 import { cloudWith, deployed, group, instanceOf, manifestWith, plan, recordOf } from './baseline';
@@ -130,6 +136,23 @@ describe('reconcile: a soft stop', () => {
     if (vm1) Object.assign(vm1, { power: 'stopped', state: 'SHUTOFF' });
     const o = plan(world, m, cc, { power: { kind: 'stop' } });
     expect(o.steps.map((s) => s.id)).toEqual([`api/${api0.id}:power-off`]);
+  });
+});
+
+describe('the rollout of power steps', () => {
+  it('admits an instance alone with its power step at once, whatever canaries and max_in_flight say', () => {
+    const world = stoppedRecords(deployed());
+    const o = plan(world, m, cc, { power: { kind: 'stop' } });
+    expect(o.groups.every((g) => g.canaries === 1 && g.maxInFlight === 2)).toBe(true);
+    expect(new Rollout(o, new Set()).next().map((s) => s.id)).toEqual(o.steps.map((s) => s.id));
+  });
+
+  it('starts no power step once cancelled: those not started are just not done', () => {
+    const world = stoppedRecords(deployed());
+    const o = plan(world, m, cc, { power: { kind: 'stop' } });
+    const rollout = new Rollout(o, new Set());
+    rollout.cancel();
+    expect(rollout.next()).toEqual([]);
   });
 });
 
