@@ -5,7 +5,8 @@
 //   npm run bench                          every scenario (about 10 minutes on 2 cores)
 //   npm run bench -- --quick               smaller sizes (about 2 minutes)
 //   npm run bench -- --only noop-1000,hotswap   scenarios by name or name prefix
-//   npm run bench -- --only ec2-100        EC2 on moto: fresh, no-op, hot_swap, delete of 100 (ec2 = all sizes)
+//   npm run bench -- --only ec2-100        EC2 on moto: fresh, no-op, hot_swap, delete of 100 (ec2 = all sizes;
+//                                          any ec2-N; --ec2-budget-s S per scenario, default 120 + 1.2 × N)
 //   npm run bench -- --only idle-watch     100 idle deployments of 2 watched for 4 min (not in the full run;
 //                                          --idle-deployments N, --idle-minutes M, --idle-bound-s S)
 //   npm run bench -- --cpu-prof /tmp/prof  V8 CPU profile of each scenario's worker
@@ -105,7 +106,9 @@ export function selectPlan(plan: BenchPlan, only: string | undefined): BenchPlan
       (wanted.includes('fleet') && (s.deployments ?? 1) > 1),
   );
   const deploy = [...plan.deploy.filter((s) => picks(s.name)), ...scale];
-  const ec2Sizes = plan.ec2Sizes.filter((n) => picks(`ec2-${n}`));
+  // `ec2-N` for any N: the growth curve between the plan's sizes (e.g. ec2-200, ec2-400).
+  const ec2Asked = wanted.flatMap((w) => (/^ec2-[1-9]\d*$/.test(w) ? [Number(w.slice(4))] : []));
+  const ec2Sizes = [...new Set([...plan.ec2Sizes.filter((n) => picks(`ec2-${n}`)), ...ec2Asked])];
   const idleWatch = wanted.includes('idle-watch');
   if (plannerSizes.length === 0 && deploy.length === 0 && ec2Sizes.length === 0 && !idleWatch) {
     const names = [
@@ -143,11 +146,14 @@ async function runIdle(
   }
 }
 
-async function runEc2(sizes: readonly number[], say: (line: string) => void): Promise<Ec2Row[]> {
+async function runEc2(
+  sizes: readonly number[],
+  options: { say: (line: string) => void; budgetMs?: number },
+): Promise<Ec2Row[]> {
   if (sizes.length === 0) return [];
-  const stack = await startStack({ say });
+  const stack = await startStack({ say: options.say });
   try {
-    return await runEc2Scenarios(stack, sizes, say);
+    return await runEc2Scenarios(stack, sizes, options);
   } finally {
     await stack.stop();
   }
@@ -237,6 +243,7 @@ async function main(): Promise<void> {
       'idle-deployments': { type: 'string', default: '100' },
       'idle-minutes': { type: 'string', default: '4' },
       'idle-bound-s': { type: 'string', default: '60' },
+      'ec2-budget-s': { type: 'string' },
     },
   });
   const plan = selectPlan(fullPlan(values.quick), values.only);
@@ -255,7 +262,11 @@ async function main(): Promise<void> {
     ...(values['cpu-prof'] ? { cpuProfDir: values['cpu-prof'] } : {}),
     keepDir: values.keep,
   });
-  const ec2 = await runEc2(plan.ec2Sizes, say);
+  const ec2BudgetS = values['ec2-budget-s'];
+  const ec2 = await runEc2(plan.ec2Sizes, {
+    say,
+    ...(ec2BudgetS === undefined ? {} : { budgetMs: positive(ec2BudgetS, '--ec2-budget-s') * 1000 }),
+  });
   const idle = await runIdle(plan, {
     deployments: positive(values['idle-deployments'], '--idle-deployments'),
     minutes: positive(values['idle-minutes'], '--idle-minutes'),

@@ -27,16 +27,25 @@ export interface Ec2Row {
   calls: number;
   callsPerInstance: number;
   throttles: number;
-  /** Calls by action, for the detail. */
+  /** Calls by action, for the detail, and the mean answer time of each action's calls. */
   byAction: Record<string, number>;
+  meanAnswerMs: Record<string, number>;
+  /** Why a scenario has no figure: not finished within its budget, or not run after one that did not. */
+  note?: string;
 }
+
+/** Per scenario: twice what 15 calls per instance take at the default 20/s, and two minutes. */
+export const ec2BudgetMs = (instances: number): number => 120_000 + instances * 1200;
+
+const KINDS = ['fresh', 'noop', 'hotswap', 'delete'] as const;
 
 /** Runs fresh, no-op, hot_swap and delete of `instances` on a moto of its own, in this order. */
 export async function runEc2Scenarios(
   stack: Stack,
   sizes: readonly number[],
-  say: (line: string) => void,
+  options: { say: (line: string) => void; budgetMs?: number },
 ): Promise<Ec2Row[]> {
+  const { say } = options;
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const moto = await startMotoServer({ cwd: stack.dir });
   const client = ec2Client(moto.url);
@@ -59,31 +68,70 @@ export async function runEc2Scenarios(
     const rows: Ec2Row[] = [];
     for (const n of sizes) {
       const name = `ec2-bench-${n}`;
-      const measure = async (kind: string, start: () => ReturnType<Deployments['deploy']>): Promise<void> => {
-        const before = { calls: { ...ec2.stats.calls }, throttles: ec2.stats.throttles };
+      const budgetMs = options.budgetMs ?? ec2BudgetMs(n);
+      // Each kind starts from the one before it: after one that did not finish, the rest are not run.
+      let stopped = null as string | null;
+      const measure = async (
+        kind: (typeof KINDS)[number],
+        start: () => ReturnType<Deployments['deploy']>,
+      ): Promise<void> => {
+        const rowName = `ec2-${kind}-${n}`;
+        if (stopped !== null) {
+          rows.push(emptyRow(rowName, n, 'not run', `${stopped} did not finish`));
+          return;
+        }
+        const before = { calls: { ...ec2.stats.calls }, answerMs: { ...ec2.stats.answerMs } };
+        const throttlesBefore = ec2.stats.throttles;
         const t0 = performance.now();
-        const result = await d.wait(await start());
+        const ticket = await start();
+        let timer: NodeJS.Timeout | undefined;
+        const outOfBudget = new Promise<'budget'>((resolve) => {
+          timer = setTimeout(() => resolve('budget'), budgetMs);
+        });
+        const waiting = d.wait(ticket);
+        // Out of budget, the wait is left behind: its end (the connection closed) is nobody's error.
+        waiting.catch(() => undefined);
+        const result = await Promise.race([waiting, outOfBudget]).finally(() => clearTimeout(timer));
         const wallMs = performance.now() - t0;
         const byAction: Record<string, number> = {};
+        const meanAnswerMs: Record<string, number> = {};
         for (const [action, count] of Object.entries(ec2.stats.calls)) {
           const delta = count - (before.calls[action] ?? 0);
-          if (delta > 0) byAction[action] = delta;
+          if (delta <= 0) continue;
+          byAction[action] = delta;
+          meanAnswerMs[action] = ((ec2.stats.answerMs[action] ?? 0) - (before.answerMs[action] ?? 0)) / delta;
         }
         const calls = Object.values(byAction).reduce((a, b) => a + b, 0);
         const row: Ec2Row = {
-          name: `ec2-${kind}-${n}`,
+          name: rowName,
           instances: n,
-          status: result.status,
-          steps: result.stepsTotal,
+          status: result === 'budget' ? 'not finished' : result.status,
+          steps: result === 'budget' ? 0 : result.stepsTotal,
           wallMs,
           calls,
           callsPerInstance: calls / n,
-          throttles: ec2.stats.throttles - before.throttles,
+          throttles: ec2.stats.throttles - throttlesBefore,
           byAction,
+          meanAnswerMs,
         };
+        if (result === 'budget') {
+          stopped = rowName;
+          const progress = (await d.status(name).catch(() => null))?.progress;
+          const slowest = Object.entries(meanAnswerMs).sort(([, a], [, b]) => b - a)[0];
+          row.steps = progress?.stepsDone ?? 0;
+          row.note =
+            `not finished within its budget of ${(budgetMs / 1000).toFixed(0)} s: ` +
+            `${progress ? `${progress.stepsDone} of ${progress.stepsTotal} steps done` : 'progress unknown'}` +
+            (slowest
+              ? `; slowest answers: ${slowest[0]}, ${(slowest[1] / 1000).toFixed(2)} s a call on average`
+              : '');
+          // Start no more steps; the worker's shutdown and moto's stop end the ones in flight.
+          await d.cancel(name).catch(() => undefined);
+        }
         say(
           `${row.name}: ${row.status} in ${(wallMs / 1000).toFixed(1)} s, ${row.steps} steps, ` +
-            `${calls} EC2 calls (${row.callsPerInstance.toFixed(1)}/instance), ${row.throttles} throttles`,
+            `${calls} EC2 calls (${row.callsPerInstance.toFixed(1)}/instance), ${row.throttles} throttles` +
+            (row.note ? ` (${row.note})` : ''),
         );
         rows.push(row);
       };
@@ -93,10 +141,19 @@ export async function runEc2Scenarios(
       const next = benchManifest(name, n, NEW_STEMCELL);
       await measure('hotswap', () => d.deploy(name, { manifest: next, cloudConfig: cc }));
       await measure('delete', () => d.delete(name));
+      // A deployment left running would load moto under the next size's figures.
+      if (stopped !== null) {
+        for (const later of sizes.slice(sizes.indexOf(n) + 1))
+          for (const kind of KINDS)
+            rows.push(emptyRow(`ec2-${kind}-${later}`, later, 'not run', `${stopped} did not finish`));
+        break;
+      }
     }
     return rows;
   } finally {
     worker?.worker.shutdown();
+    // moto first: activities still waiting on its answers (a scenario out of budget) then fail fast.
+    await moto.stop();
     await running;
     await worker?.close();
     await connection.close();
@@ -109,19 +166,40 @@ export function ec2Table(rows: readonly Ec2Row[]): string {
   const lines = [
     '| scenario | status | steps | wall | EC2 calls | calls / instance | throttles |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map(
-      (r) =>
-        `| ${r.name} | ${r.status} | ${r.steps} | ${(r.wallMs / 1000).toFixed(1)} s | ${r.calls} | ${r.callsPerInstance.toFixed(1)} | ${r.throttles} |`,
+    ...rows.map((r) =>
+      r.status === 'not run'
+        ? `| ${r.name} | not run | – | – | – | – | – |`
+        : `| ${r.name} | ${r.status} | ${r.steps} | ${(r.wallMs / 1000).toFixed(1)} s | ${r.calls} | ${r.callsPerInstance.toFixed(1)} | ${r.throttles} |`,
     ),
   ];
   const detail = rows.map(
     (r) =>
       `${r.name}: ${Object.entries(r.byAction)
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([a, c]) => `${a} ${c}`)
+        .map(([a, c]) => `${a} ${c} (${(r.meanAnswerMs[a] ?? 0).toFixed(0)} ms)`)
         .join(', ')}`,
   );
-  return `${lines.join('\n')}\n\nEC2 calls by action:\n\n${detail.join('\n')}`;
+  const notes = rows.flatMap((r) => (r.note ? [`${r.name}: ${r.note}`] : []));
+  return (
+    `${lines.join('\n')}\n\nEC2 calls by action (mean answer time):\n\n${detail.join('\n')}` +
+    (notes.length > 0 ? `\n\nNot finished:\n\n${notes.join('\n')}` : '')
+  );
+}
+
+function emptyRow(name: string, instances: number, status: string, note: string): Ec2Row {
+  return {
+    name,
+    instances,
+    status,
+    steps: 0,
+    wallMs: 0,
+    calls: 0,
+    callsPerInstance: 0,
+    throttles: 0,
+    byAction: {},
+    meanAnswerMs: {},
+    note,
+  };
 }
 
 /** A VPC with a /20 subnet per AZ (room for two 1,000-instance deployments) and both stemcells' AMIs. */

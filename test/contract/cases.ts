@@ -76,6 +76,24 @@ export function computeContract(f: ContractFixture): void {
     expect(built.addresses[0]?.network).toBe(req.network);
   });
 
+  it('creates made at once: each key its own server, each key again the same one', async () => {
+    // An adapter may look many keys up in one call (EC2's batched lookup): each create must still
+    // find only its own server, never a neighbour's.
+    const cloud = f.cloud();
+    const tags = owner();
+    const reqs = [0, 1, 2, 3, 4].map((i) => f.request({ ...tags, [TAG.claim]: `web/${i}` }));
+    const first = await Promise.all(reqs.map((r) => cloud.createServer(r)));
+    expect(new Set(first.map((s) => s.id)).size).toBe(reqs.length);
+    const again = await Promise.all([...reqs].reverse().map((r) => cloud.createServer(r)));
+    expect(again.map((s) => s.id).reverse()).toEqual(first.map((s) => s.id));
+    const listed = await Promise.all(
+      reqs.map((r) => cloud.listServers({ [TAG.claim]: r.tags[TAG.claim] ?? '', ...tags })),
+    );
+    expect(listed.map((l) => l.map((s) => s.id))).toEqual(first.map((s) => [s.id]));
+    const whole = await Promise.all(reqs.map(() => cloud.listServers(tags)));
+    for (const l of whole) expect(l.map((s) => s.id).sort()).toEqual(first.map((s) => s.id).sort());
+  });
+
   it('lists by tags (AND), complete across pages, and looks up by ids', async () => {
     const cloud = f.pagedCloud(5);
     const tags = owner();

@@ -46,6 +46,7 @@ import type {
   ServerAction,
   StoragePool,
 } from '../port';
+import { Batcher } from './batch';
 import { fromEc2, isThrottle } from './errors';
 import { TokenBucket, type RateLimit } from './limiter';
 import {
@@ -92,6 +93,8 @@ export interface Ec2ComputeOptions {
 /** Calls made, by EC2 action, and throttles seen: what `npm run bench` reports per instance. */
 export interface Ec2Stats {
   calls: Record<string, number>;
+  /** Time spent waiting on answers, by action (after the token bucket): where a slow endpoint shows. */
+  answerMs: Record<string, number>;
   throttles: number;
 }
 
@@ -106,7 +109,12 @@ export class Ec2Compute implements ComputePort {
   readonly #images = new Map<string, Promise<string>>();
   /** Addresses chosen for creates whose RunInstances has not answered yet. */
   readonly #picked = new Set<string>();
-  readonly stats: Ec2Stats = { calls: {}, throttles: 0 };
+  readonly stats: Ec2Stats = { calls: {}, answerMs: {}, throttles: 0 };
+  /** Lookups by one tag (idempotency keys, allocations) waiting for the bucket go as one call. */
+  readonly #byTag: Batcher<Instance[]>;
+  readonly #volumesByKey: Batcher<Ec2Volume[]>;
+  /** Address picks in one subnet waiting for the bucket share one listing of its interfaces. */
+  readonly #subnetAddresses: Batcher<string[]>;
   #terminations: Array<{ id: string; done: (r: 'gone' | 'deleting' | Error) => void }> = [];
 
   constructor(options: Ec2ComputeOptions) {
@@ -117,6 +125,10 @@ export class Ec2Compute implements ComputePort {
     this.#pageSize = options.pageSize ?? 1000;
     this.#settleMs = options.settleMs ?? 120_000;
     this.#settlePollMs = options.settlePollMs ?? 500;
+    const turn = (): Promise<void> => this.#bucket.take();
+    this.#byTag = new Batcher(turn, FILTER_VALUES_MAX);
+    this.#volumesByKey = new Batcher(turn, FILTER_VALUES_MAX);
+    this.#subnetAddresses = new Batcher(turn, 1);
   }
 
   /**
@@ -138,7 +150,7 @@ export class Ec2Compute implements ComputePort {
   async createServer(req: CreateServerRequest): Promise<Server> {
     // moto (and EC2 after an answer was lost past the token's window) may not deduplicate on
     // ClientToken: the idempotency tag is looked up first, so a retried create finds its instance.
-    const made = await this.#instances([{ Name: `tag:${EC2_TAG.key}`, Values: [req.idempotency_key] }], true);
+    const made = await this.#tagged(EC2_TAG.key, req.idempotency_key, true);
     const live = made.find((i) => i.State?.Name !== 'terminated');
     if (live) return this.#withHealth(live);
     if (made.length > 0) {
@@ -235,7 +247,9 @@ export class Ec2Compute implements ComputePort {
     const excluded = [...addressing.reserved, ...addressing.static]
       .map((r) => parseIpRange(r))
       .filter((r): r is IpRange => r !== null);
-    const used = new Set(await this.#addressesIn(subnetId));
+    const used = new Set(
+      await this.#subnetAddresses.join(subnetId, subnetId, () => this.#addressesIn(subnetId, true)),
+    );
     for (let ip = range.first + 4; ip < range.last; ip++) {
       const text = formatIPv4(ip);
       if (inAnyRange(ip, excluded) || used.has(text) || this.#picked.has(text)) continue;
@@ -250,15 +264,18 @@ export class Ec2Compute implements ComputePort {
     });
   }
 
-  async #addressesIn(subnetId: string): Promise<string[]> {
-    const pages = await this.#pages('DescribeNetworkInterfaces', (page) =>
-      this.#client.send(
-        new DescribeNetworkInterfacesCommand({
-          Filters: [{ Name: 'subnet-id', Values: [subnetId] }],
-          MaxResults: 1000,
-          ...page,
-        }),
-      ),
+  async #addressesIn(subnetId: string, taken: boolean): Promise<string[]> {
+    const pages = await this.#pages(
+      'DescribeNetworkInterfaces',
+      (page) =>
+        this.#client.send(
+          new DescribeNetworkInterfacesCommand({
+            Filters: [{ Name: 'subnet-id', Values: [subnetId] }],
+            MaxResults: 1000,
+            ...page,
+          }),
+        ),
+      taken,
     );
     const ips: string[] = [];
     for (const out of pages)
@@ -374,7 +391,12 @@ export class Ec2Compute implements ComputePort {
   }
 
   async listServers(tags: Tags): Promise<Server[]> {
-    const instances = await this.#instances(tagFilters(tags), false);
+    const entries = Object.entries(tags);
+    const [only] = entries;
+    const instances =
+      entries.length === 1 && only !== undefined
+        ? await this.#tagged(only[0], only[1], false)
+        : await this.#instances(tagFilters(tags), false);
     const health = await this.#health(
       instances.filter((i) => i.State?.Name === 'running').map((i) => i.InstanceId ?? ''),
     );
@@ -446,13 +468,32 @@ export class Ec2Compute implements ComputePort {
     return this.getServer(id);
   }
 
-  /** Instances matching the filters, every page; terminated ones only when asked for. */
-  async #instances(filters: Filter[], withTerminated: boolean): Promise<Instance[]> {
+  /**
+   * Instances whose tag `key` is `value`, looked up together with the other values asked for while
+   * this call waits for the bucket (one DescribeInstances for all of them), then picked out here.
+   */
+  async #tagged(key: string, value: string, withTerminated: boolean): Promise<Instance[]> {
+    const all = await this.#byTag.join(`${key}\n${withTerminated}`, value, (Values) =>
+      this.#instances([{ Name: `tag:${key}`, Values }], withTerminated, true),
+    );
+    // Exact match: EC2's filter values take * and ? as wildcards.
+    return all.filter((i) => i.Tags?.some((t) => t.Key === key && t.Value === value) === true);
+  }
+
+  /**
+   * Instances matching the filters, every page; terminated ones only when asked for. `taken`: the
+   * first page's token is already taken (a batch's turn).
+   */
+  async #instances(filters: Filter[], withTerminated: boolean, taken = false): Promise<Instance[]> {
+    // The state filter first: moto checks filters in order, and it is cheap where tags are not.
     const Filters = withTerminated
       ? filters
-      : [...filters, { Name: 'instance-state-name', Values: LIVE_STATES }];
-    const pages = await this.#pages('DescribeInstances', (page) =>
-      this.#client.send(new DescribeInstancesCommand({ Filters, MaxResults: this.#pageSize, ...page })),
+      : [{ Name: 'instance-state-name', Values: LIVE_STATES }, ...filters];
+    const pages = await this.#pages(
+      'DescribeInstances',
+      (page) =>
+        this.#client.send(new DescribeInstancesCommand({ Filters, MaxResults: this.#pageSize, ...page })),
+      taken,
     );
     return pages.flatMap((out) => (out.Reservations ?? []).flatMap((r) => r.Instances ?? []));
   }
@@ -499,8 +540,13 @@ export class Ec2Compute implements ComputePort {
   }
 
   async createVolume(req: CreateVolumeRequest): Promise<Volume> {
-    if (req.idempotency_key !== undefined) {
-      const [made] = await this.#volumes([{ Name: `tag:${EC2_TAG.key}`, Values: [req.idempotency_key] }]);
+    const key = req.idempotency_key;
+    if (key !== undefined) {
+      const made = (
+        await this.#volumesByKey.join(EC2_TAG.key, key, (Values) =>
+          this.#volumes([{ Name: `tag:${EC2_TAG.key}`, Values }], true),
+        )
+      ).find((v) => v.Tags?.some((t) => t.Key === EC2_TAG.key && t.Value === key) === true);
       if (made) return toVolume(made);
     }
     if (!this.#volumeTypes.includes(req.pool)) {
@@ -613,11 +659,14 @@ export class Ec2Compute implements ComputePort {
     }
   }
 
-  async #volumes(Filters: Filter[]): Promise<Ec2Volume[]> {
-    const pages = await this.#pages('DescribeVolumes', (page) =>
-      this.#client.send(
-        new DescribeVolumesCommand({ Filters, MaxResults: Math.min(500, this.#pageSize), ...page }),
-      ),
+  async #volumes(Filters: Filter[], taken = false): Promise<Ec2Volume[]> {
+    const pages = await this.#pages(
+      'DescribeVolumes',
+      (page) =>
+        this.#client.send(
+          new DescribeVolumesCommand({ Filters, MaxResults: Math.min(500, this.#pageSize), ...page }),
+        ),
+      taken,
     );
     return pages
       .flatMap((out) => out.Volumes ?? [])
@@ -644,30 +693,38 @@ export class Ec2Compute implements ComputePort {
 
   // --- transport --------------------------------------------------------------------------------
 
-  /** Every page of a Describe* call, in order: `call` sends one page, given the token to go on from. */
+  /**
+   * Every page of a Describe* call, in order: `call` sends one page, given the token to go on from.
+   * `firstTaken`: the first page's bucket token is already taken (a batch's turn).
+   */
   async #pages<Out extends { NextToken?: string | undefined }>(
     action: string,
     call: (page: { NextToken?: string }) => Promise<Out>,
+    firstTaken = false,
   ): Promise<Out[]> {
     const pages: Out[] = [];
     let NextToken: string | undefined;
     do {
-      const out = await this.#send(action, () => call(NextToken ? { NextToken } : {}));
+      const taken = firstTaken && pages.length === 0;
+      const out = await this.#send(action, () => call(NextToken ? { NextToken } : {}), taken);
       pages.push(out);
       NextToken = out.NextToken || undefined;
     } while (NextToken);
     return pages;
   }
 
-  async #send<T>(action: string, call: () => Promise<T>): Promise<T> {
-    await this.#bucket.take();
+  async #send<T>(action: string, call: () => Promise<T>, taken = false): Promise<T> {
+    if (!taken) await this.#bucket.take();
     this.stats.calls[action] = (this.stats.calls[action] ?? 0) + 1;
+    const sentAt = performance.now();
     try {
       return await call();
     } catch (err) {
       const typed = fromEc2(err, action);
       if (isThrottle(typed.code)) this.stats.throttles += 1;
       throw typed;
+    } finally {
+      this.stats.answerMs[action] = (this.stats.answerMs[action] ?? 0) + performance.now() - sentAt;
     }
   }
 }
