@@ -1,7 +1,8 @@
 // enact-chain: a unit's steps that run back to back (associate the new VM, delete the old server,
 // release its quota) as one activity. Each link is the step's own activity function, so a link does
 // exactly what its step would do alone; the chain only saves the trips through Temporal between them
-// (a scheduled, started and completed event and a workflow task per link).
+// (a scheduled, started and completed event and a workflow task per link). A disk's detach or delete
+// is only ever a chain of one, carried in a batch (enact-chains.ts).
 //
 // A retryable failure retries the whole chain: every link is idempotent (associating again changes
 // nothing, a gone server is deleted, a released allocation is released), so the retry walks through
@@ -18,7 +19,10 @@ import type {
 } from '../domain/activities';
 
 /** The activities a link can be: each link runs through its step's own function. */
-export type ChainSteps = Pick<ConvergeActivities, 'associateVmToInstance' | 'deleteServer' | 'releaseQuota'>;
+export type ChainSteps = Pick<
+  ConvergeActivities,
+  'associateVmToInstance' | 'deleteServer' | 'releaseQuota' | 'detachDisk' | 'deleteDisk'
+>;
 
 export function enactChain(steps: ChainSteps): (input: ChainInput) => Promise<ChainResult> {
   return async ({ links }) => {
@@ -42,6 +46,10 @@ function run(steps: ChainSteps, link: ChainLink): Promise<AssociateResult | null
       return steps.deleteServer(link.input).then(() => null);
     case 'release-quota':
       return steps.releaseQuota(link.input).then(() => null);
+    case 'detach-disk':
+      return steps.detachDisk(link.input).then(() => null);
+    case 'delete-disk':
+      return steps.deleteDisk(link.input).then(() => null);
   }
 }
 

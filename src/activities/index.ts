@@ -52,6 +52,8 @@ export function createActivities(cloud: Cloud, options: Partial<ActivityOptions>
     associateVmToInstance: associateVmToInstance(deps),
     deleteServer: deleteServer(deps),
     releaseQuota: releaseQuota(deps),
+    detachDisk: detachDisk(deps),
+    deleteDisk: deleteDisk(deps),
   };
   const create = createVm(deps);
   const chain = enactChain(chainable);
@@ -87,11 +89,11 @@ export function createActivities(cloud: Cloud, options: Partial<ActivityOptions>
     ),
     detachDisk: reportingRetries(
       step('detach-disk', (i: DetachDiskInput) => i.volumeId),
-      detachDisk(deps),
+      chainable.detachDisk,
     ),
     deleteDisk: reportingRetries(
       step('delete-disk', (i: DeleteDiskInput) => i.volumeId),
-      deleteDisk(deps),
+      chainable.deleteDisk,
     ),
     // A power step (power-off, power-on, reboot) reports as its server's instance-action (waiting.ts).
     instanceAction: reportingRetries(
@@ -132,5 +134,8 @@ function chainHead(input: ChainInput): StepKey {
       return { kind: head.kind, key: head.input.serverId };
     case 'release-quota':
       return { kind: head.kind, key: head.input.allocationId };
+    case 'detach-disk':
+    case 'delete-disk':
+      return { kind: head.kind, key: head.input.volumeId };
   }
 }

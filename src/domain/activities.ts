@@ -130,12 +130,16 @@ export interface InstanceActionInput {
 /**
  * One link of a chain: a step of a unit whose only dependency is the link before it. The kinds that
  * chain are the ones a unit runs back to back without waiting for anything else: associate the new
- * VM, delete the old server, release its quota.
+ * VM, delete the old server, release its quota. A disk's detach and delete chain into nothing, but
+ * ride in a batch of chains as a chain of one (a fresh deploy's associates and a delete's disk steps
+ * alike).
  */
 export type ChainLink =
   | { kind: 'associate-vm-to-instance'; input: AssociateInput }
   | { kind: 'delete-server'; input: DeleteServerInput }
-  | { kind: 'release-quota'; input: ReleaseQuotaInput };
+  | { kind: 'release-quota'; input: ReleaseQuotaInput }
+  | { kind: 'detach-disk'; input: DetachDiskInput }
+  | { kind: 'delete-disk'; input: DeleteDiskInput };
 
 export interface ChainInput {
   links: ChainLink[];

@@ -20,6 +20,19 @@ export const CHAINS_INTO: Partial<Record<Step['kind'], Step['kind']>> = {
   'delete-server': 'release-quota',
 };
 
+/** The kinds a batch of chains carries, a step that chains into nothing as a chain of one (see linkOf). */
+const LINK_KINDS: ReadonlySet<Step['kind']> = new Set([
+  'associate-vm-to-instance',
+  'delete-server',
+  'release-quota',
+  'detach-disk',
+  'delete-disk',
+]);
+
+export function isLink(step: Step): boolean {
+  return LINK_KINDS.has(step.kind);
+}
+
 export interface StepContext {
   deployment: string;
   /** The operation component of create-vm's idempotency keys and tag (incarnation.ts keyedOperation). */
@@ -46,11 +59,9 @@ export class StepActivities {
       case 'associate-vm-to-instance':
       case 'delete-server':
       case 'release-quota':
-        return this.callLink(step.summary, this.linkOf(step));
       case 'detach-disk':
-        return this.cheap.detachDisk(step.summary, { volumeId: step.volumeId, serverId: step.serverId });
       case 'delete-disk':
-        return this.cheap.deleteDisk(step.summary, { volumeId: step.volumeId });
+        return this.callLink(step.summary, this.linkOf(step));
       case 'power-off':
       case 'power-on':
       case 'reboot':
@@ -74,7 +85,7 @@ export class StepActivities {
     ]);
   }
 
-  /** The input of an associate, delete-server or release-quota step: alone or as a chain's link. */
+  /** The input of a step that can be a chain's link (LINK_KINDS), the same input it takes alone. */
   linkOf(step: Step): ChainLink {
     switch (step.kind) {
       case 'associate-vm-to-instance':
@@ -92,6 +103,10 @@ export class StepActivities {
         return { kind: step.kind, input: { serverId: step.serverId } };
       case 'release-quota':
         return { kind: step.kind, input: { allocationId: step.allocationId, serverId: step.serverId } };
+      case 'detach-disk':
+        return { kind: step.kind, input: { volumeId: step.volumeId, serverId: step.serverId } };
+      case 'delete-disk':
+        return { kind: step.kind, input: { volumeId: step.volumeId } };
       default:
         throw ApplicationFailure.nonRetryable(`a ${step.kind} step does not chain`, 'Internal');
     }
@@ -124,7 +139,7 @@ export class StepActivities {
     }
   }
 
-  /** Starts a chainable step on its own, with the same input it would have as a link. */
+  /** Starts a step that can be a link on its own, with the same input it would have as a link. */
   private callLink(summary: string, link: ChainLink): Promise<unknown> {
     switch (link.kind) {
       case 'associate-vm-to-instance':
@@ -133,6 +148,10 @@ export class StepActivities {
         return builds.deleteServer.executeWithOptions({ ...BUILD_OPTIONS, summary }, [link.input]);
       case 'release-quota':
         return this.cheap.releaseQuota(summary, link.input);
+      case 'detach-disk':
+        return this.cheap.detachDisk(summary, link.input);
+      case 'delete-disk':
+        return this.cheap.deleteDisk(summary, link.input);
     }
   }
 

@@ -4,12 +4,13 @@
 // - single: one activity per step;
 // - chain: a unit's back-to-back steps (each the sole dependent of the one before, of a kind that
 //   chains, waiting for nothing else) as one `enactChain`; only the first link counts in flight;
-// - batch: batch creates ten to a `createVms`, chains ready together ten to an `enactChains`. Each item
-//   settles on its own outcome: done, failed for good (as its own activity would have), or run again
-//   alone with its own retries.
+// - batch: batch creates ten to a `createVms`, chains ready together ten to an `enactChains`; a step
+//   that can be a link but chains into nothing (a fresh deploy's associate, a delete's detach-disk and
+//   delete-disk) rides there as a chain of one. Each item settles on its own outcome: done, failed
+//   for good (as its own activity would have), or run again alone with its own retries.
 // Slots: at most `maxConcurrentSteps` activities in flight (a chain or a batch is one), far below
 // Temporal's pending-activity cap; batch creates may hold twice that many steps, chains in flight
-// (their first links) at most `maxConcurrentSteps`.
+// (their first links, a chain of one included when batched) at most `maxConcurrentSteps`.
 // Each activity runs in a cancellation scope of its own, so a stopped enactment can abandon the steps
 // stuck in a retry loop (`abandon`) without waiting for an outage to end.
 import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
@@ -19,7 +20,7 @@ import type { CreateVmStep, Step } from '../planner/types';
 import { BUILD_OPTIONS, builds, chains } from './activities';
 import type { LaunchQueue } from './launch-order';
 import type { Ledger } from './ledger';
-import { CHAINS_INTO, type StepActivities } from './step-activities';
+import { CHAINS_INTO, isLink, type StepActivities } from './step-activities';
 
 /** Creates per `createVms` activity: batch creates of about the same admission rank. */
 const CREATE_BATCH = 10;
@@ -48,7 +49,7 @@ export class Transport {
   private activitiesInFlight = 0;
   private batchCreatesInFlight = 0;
   private readonly batchCreateSlots: number;
-  /** The first steps of the chains in flight. */
+  /** The first steps of the chains in flight (and of the chains of one in flight in a batch). */
   private readonly chainHeads = new Set<string>();
   /** Batch creates and chains that failed in a batch: they run again, each as an activity of its own. */
   private readonly alone = new Set<string>();
@@ -81,8 +82,10 @@ export class Transport {
         this.queue.push(step); // bounded like the steps they are: wait for a chain to end
         return;
       }
+      // A chain of one joins a batch while chain slots are free; past them it goes alone, as before.
+      const batched = chained || (isLink(step) && this.chainHeads.size < this.slots);
       if (isBatchCreate(step) && !this.alone.has(step.id)) this.launchBatch(this.batchFrom(step));
-      else if (chained && !this.alone.has(step.id)) this.launchChains(this.chainsFrom({ step, links }));
+      else if (batched && !this.alone.has(step.id)) this.launchChains(this.chainsFrom({ step, links }));
       else this.launch(step, links);
     }
   }
@@ -196,7 +199,7 @@ export class Transport {
     const [only] = launches;
     if (only === undefined) return;
     if (launches.length === 1) return this.launch(only.step, only.links);
-    for (const { step, links } of launches) this.hold(step, links.length > 1);
+    for (const { step } of launches) this.hold(step, !isBatchCreate(step));
     this.dispatch<R>(
       launches.map(({ step }) => step),
       start,
@@ -261,14 +264,17 @@ export class Transport {
     return taken;
   }
 
-  /** `first` and the chains after it in launch order; steps that are not chains keep their places. */
+  /**
+   * `first` and the chains after it in launch order (a step that can be a link is a chain of one);
+   * steps that cannot be links keep their places.
+   */
   private chainsFrom(first: Launch): Launch[] {
     const linksOf = new Map([[first.step, first.links]]);
     const room = Math.min(CHAIN_BATCH, this.slots - this.chainHeads.size);
     const heads = this.gather(first.step, room, (next) => {
       if (isBatchCreate(next)) return 'stop';
-      const links = this.alone.has(next.id) ? [] : this.chainFrom(next);
-      if (links.length < 2) return 'pass';
+      const links = this.alone.has(next.id) || !isLink(next) ? [] : this.chainFrom(next);
+      if (links.length === 0) return 'pass';
       linksOf.set(next, links);
       return 'take';
     });

@@ -3,7 +3,8 @@
 // anything else passes through untouched so Temporal retries the whole (idempotent) chain.
 // enact-chains: chains ready together as one activity, each with its own outcome: done with its links'
 // results, failed for good (with the links done before it), or sent back to run alone after a
-// retryable failure. One chain's trouble never fails the others.
+// retryable failure. One chain's trouble never fails the others. A step that chains into nothing (a
+// fresh VM's associate, a disk's detach or delete) rides in the batch as a chain of one.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createActivities, RETRYABLE } from '../../src/activities';
 import { NotFound } from '../../src/cloud/errors';
@@ -12,7 +13,10 @@ import { TAG } from '../../src/domain/cloud';
 import { regionForFile } from '../support/region';
 import { deploymentName, failActivity, regionConfig, runActivity, vmInput } from './harness';
 
-const region = regionForFile({ config: regionConfig(), faults: { build_ms: 20, delete_ms: 60 } });
+const region = regionForFile({
+  config: regionConfig([{ name: 'nfs-1', type: 'nfs', can_create: true, capacity_gb: 100 }]),
+  faults: { build_ms: 20, delete_ms: 60 },
+});
 
 beforeEach(async () => {
   await region.client.setFaults({ build_ms: 20, delete_ms: 60, error_rate: 0 });
@@ -221,5 +225,59 @@ describe('enact-chains', () => {
     expect(value.results[0]).toHaveProperty('done');
     expect(value.results[1]).toHaveProperty('alone');
     expect((await region.client.getServer(alive.serverId)).id).toBe(alive.serverId);
+  });
+
+  it('carries chains of one (an associate, a detach-disk, a delete-disk), each with its own step’s outcome', async () => {
+    const deployment = deploymentName('ones');
+    const fresh = await vm(deployment, 'api/0');
+    const [held, attached] = await Promise.all([vm(deployment, 'api/1'), vm(deployment, 'api/2')]);
+    const disk = { size_gb: 1, type: null, cloud_properties: {} };
+    const volumeOf = async (serverId: string, instanceId: string): Promise<string> => {
+      const { value } = await runActivity(activities().associateVmToInstance, [
+        { deployment, serverId, instanceId, disk },
+      ]);
+      return value.volumeId ?? '';
+    };
+    const heldVolume = await volumeOf(held.serverId, 'uuid-1');
+    const attachedVolume = await volumeOf(attached.serverId, 'uuid-2');
+    const batch = {
+      chains: [
+        {
+          links: [
+            {
+              kind: 'associate-vm-to-instance' as const,
+              input: { deployment, serverId: fresh.serverId, instanceId: 'uuid-0', disk: null },
+            },
+          ],
+        },
+        {
+          links: [{ kind: 'detach-disk' as const, input: { volumeId: heldVolume, serverId: held.serverId } }],
+        },
+        // Still attached: delete-disk's Conflict is retryable, so it comes back to run alone.
+        { links: [{ kind: 'delete-disk' as const, input: { volumeId: attachedVolume } }] },
+      ],
+    };
+    const { value } = await runActivity(activities().enactChains, [batch]);
+    expect(value.results[0]).toEqual({
+      done: { results: [{ volumeId: null, volumePool: null, volumeCreated: false }] },
+    });
+    expect(value.results[1]).toEqual({ done: { results: [null] } });
+    expect(value.results[2]).toHaveProperty('alone');
+    expect((await region.client.getServer(fresh.serverId)).tags[TAG.instance]).toBe('uuid-0');
+    const volumes = await region.client.listVolumes({ [TAG.deployment]: deployment });
+    const byId = new Map(volumes.map((v) => [v.id, v.server_id]));
+    expect(byId.get(heldVolume)).toBeNull();
+    expect(byId.get(attachedVolume)).toBe(attached.serverId);
+
+    // The detached disk's delete, twice (idempotent); the detach again changes nothing.
+    const second = {
+      chains: [{ links: [{ kind: 'delete-disk' as const, input: { volumeId: heldVolume } }] }],
+    };
+    for (let i = 0; i < 2; i++) {
+      const again = await runActivity(activities().enactChains, [second]);
+      expect(again.value.results).toEqual([{ done: { results: [null] } }]);
+    }
+    const left = await region.client.listVolumes({ [TAG.deployment]: deployment });
+    expect(left.map((v) => v.id)).toEqual([attachedVolume]);
   });
 });

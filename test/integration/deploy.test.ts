@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TAG } from '../../src/domain/cloud';
 import type { RegionEvent } from '../../src/cloud/port';
 import { cloudConfig, group, smallManifest } from '../support/fixtures';
+import { observeDeployment } from '../support/invariants';
 import { settledHistoryLength, testClient } from '../support/temporal';
 import { operationWorkflowId } from '../../src/workflows/types';
 import { startHarness, type Harness } from './harness';
@@ -202,6 +203,61 @@ describe('deploy', () => {
       expect(overlapping, `instances updating at once when ${w.instance} started`).toBeLessThanOrEqual(2);
     }
     await h.expectInvariants(r, { manifest: bumped, cloudConfig: cc }, before);
+  });
+
+  it("a fresh deploy's associates and a delete's disk steps go to Temporal in batches of chains of one", async () => {
+    const shape = (x: ReturnType<typeof smallManifest>) => {
+      x.instance_groups = x.instance_groups.filter((g) => g.name === 'worker');
+      group(x, 'worker').instances = 6;
+      x.update = { ...x.update, canaries: 1, max_in_flight: 6 };
+      group(x, 'worker').update = { max_in_flight: 6 };
+    };
+    const m = smallManifest('ones', shape);
+    const r = await h.deploy(m, cc);
+    expect(r.status, JSON.stringify(r.failure)).toBe('converged');
+    await h.expectInvariants(r, { manifest: m, cloudConfig: cc });
+    // Per kind: the steps that went alone, and those that rode in an enactChains batch.
+    const carried = async (op: number) => {
+      const alone: Record<string, number> = {};
+      const batched: Record<string, number> = {};
+      for (const a of await scheduledActivities(operationWorkflowId('ones', op))) {
+        const name = a.activityType?.name ?? '?';
+        if (name !== 'enactChains') {
+          alone[name] = (alone[name] ?? 0) + 1;
+          continue;
+        }
+        const data = a.input?.payloads?.[0]?.data;
+        const { chains } = JSON.parse(Buffer.from(data ?? []).toString()) as {
+          chains: Array<{ links: Array<{ kind: string }> }>;
+        };
+        for (const { links } of chains) for (const l of links) batched[l.kind] = (batched[l.kind] ?? 0) + 1;
+      }
+      return { alone, batched };
+    };
+    // The canary's associate alone, the five after it in one batch.
+    const fresh = await carried(1);
+    expect(fresh.alone.associateVmToInstance).toBe(1);
+    expect(fresh.batched['associate-vm-to-instance']).toBe(5);
+    expect(fresh.alone.createVms).toBe(1);
+
+    const before = await h.seq();
+    const d = await h.wait(await h.deployments.delete('ones'));
+    expect(d.status, JSON.stringify(d.failure)).toBe('converged');
+    expect(await observeDeployment(h.region.client, 'ones')).toEqual({
+      servers: [],
+      allocations: [],
+      volumes: [],
+    });
+    await h.expectInvariants(d, undefined, before);
+    const gone = await carried(2);
+    for (const [kind, activity] of [
+      ['detach-disk', 'detachDisk'],
+      ['delete-disk', 'deleteDisk'],
+    ] as const) {
+      // Every disk step ran exactly once, most of them in batches.
+      expect((gone.alone[activity] ?? 0) + (gone.batched[kind] ?? 0), kind).toBe(6);
+      expect(gone.batched[kind] ?? 0, kind).toBeGreaterThanOrEqual(4);
+    }
   });
 
   it('scales up and then down, deleting the highest indices', async () => {
