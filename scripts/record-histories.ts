@@ -219,9 +219,9 @@ const SCENARIOS: Scenario[] = [
       entity: 'every update kind in turn: deploy, dry run, instance action, stop, start, recreate',
       ops: {
         2: 'a dry-run deploy: planned, nothing enacted',
-        3: 'instance action: reboot one instance',
-        4: 'stop: instances marked stopped and powered off',
-        5: 'start after a soft stop: instances marked started, VMs powered on (patch start-powers-on-stopped-vms)',
+        3: 'instance action: one reboot step in the obligation, run by the enactor',
+        4: 'stop: instances marked stopped, a power-off step each, run by the enactor',
+        5: 'start after a soft stop: instances marked started, a power-on step each, run by the enactor',
         6: 'recreate one instance (by <group>/<index>): its VM replaced',
       },
     },
