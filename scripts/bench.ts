@@ -108,7 +108,10 @@ export function selectPlan(plan: BenchPlan, only: string | undefined): BenchPlan
   const deploy = [...plan.deploy.filter((s) => picks(s.name)), ...scale];
   // `ec2-N` for any N: the growth curve between the plan's sizes (e.g. ec2-200, ec2-400).
   const ec2Asked = wanted.flatMap((w) => (/^ec2-[1-9]\d*$/.test(w) ? [Number(w.slice(4))] : []));
-  const ec2Sizes = [...new Set([...plan.ec2Sizes.filter((n) => picks(`ec2-${n}`)), ...ec2Asked])];
+  // Smallest first: a size that does not finish in its budget stops the larger ones.
+  const ec2Sizes = [...new Set([...plan.ec2Sizes.filter((n) => picks(`ec2-${n}`)), ...ec2Asked])].sort(
+    (a, b) => a - b,
+  );
   const idleWatch = wanted.includes('idle-watch');
   if (plannerSizes.length === 0 && deploy.length === 0 && ec2Sizes.length === 0 && !idleWatch) {
     const names = [
