@@ -130,6 +130,13 @@ export function computeContract(f: ContractFixture): void {
     const tagged = await cloud.setServerTags(server.id, { [TAG.instance]: 'web/abc' });
     expect(tagged.tags).toMatchObject({ ...tags, [TAG.instance]: 'web/abc' });
     expect(await cloud.listServers({ ...tags, [TAG.instance]: 'web/abc' })).toHaveLength(1);
+    // A tag set again takes the new value, in the answer as in a later read.
+    const retagged = await cloud.setServerTags(server.id, { [TAG.instance]: 'web/def' });
+    expect(retagged.tags[TAG.instance]).toBe('web/def');
+    expect((await cloud.getServer(server.id)).tags).toEqual(retagged.tags);
+    await expect(cloud.setServerTags(f.absentServerId, { [TAG.instance]: 'web/x' })).rejects.toBeInstanceOf(
+      NotFound,
+    );
   });
 
   it('powers a server off and on', async () => {

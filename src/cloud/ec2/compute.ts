@@ -404,11 +404,18 @@ export class Ec2Compute implements ComputePort {
   }
 
   async setServerTags(id: string, tags: Tags): Promise<Server> {
-    await this.getServer(id); // CreateTags on an unknown id is not always refused
+    // CreateTags on an unknown id is not always refused (moto tags anything): look first.
+    const [found] = await this.#instances([{ Name: 'instance-id', Values: [id] }], false);
+    if (!found) throw new NotFound({ code: 'not_found', status: 404, message: `server ${id} not found` });
     await this.#send('CreateTags', () =>
       this.#client.send(new CreateTagsCommand({ Resources: [id], Tags: toTagList(tags) })),
     );
-    return this.getServer(id);
+    // The instance as looked at, with the tags just written: a second read cost two calls per VM.
+    const written = new Set(Object.keys(tags));
+    return this.#withHealth({
+      ...found,
+      Tags: [...(found.Tags ?? []).filter((t) => !written.has(t.Key ?? '')), ...toTagList(tags)],
+    });
   }
 
   deleteServer(id: string): Promise<'gone' | 'deleting'> {
