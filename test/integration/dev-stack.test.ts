@@ -208,7 +208,8 @@ async function expectRegionTokenInNoLog(): Promise<void> {
   const squatter = await region.createServer(
     serverRequest({ name: 'squatter', static_ip: '10.0.0.12', tags: { 'converge.deployment': 'other' } }),
   );
-  const { delete_ms } = await region.setFaults({ delete_ms: 10 * 60_000 });
+  const { delete_ms } = await region.getFaults();
+  await region.setFaults({ delete_ms: 10 * 60_000 });
   try {
     await region.deleteServer(squatter.id);
   } finally {

@@ -278,7 +278,8 @@ describe('liveness', () => {
     const first = await h.deploy(withStaticIps(name, { db: from }), cc);
     expect(first.status, JSON.stringify(first.failure)).toBe('converged');
     const m = withStaticIps(name, { db: ip });
-    const { delete_ms } = await h.region.client.setFaults({ delete_ms: 3000 });
+    const { delete_ms } = await h.region.client.getFaults();
+    await h.region.client.setFaults({ delete_ms: 3000 });
     try {
       const ticket = await h.deployments.deploy(name, { manifest: m, cloudConfig: cc });
       await progressUntil(ticket, (x) => x.phase === 'enacting', 'enacting');
@@ -301,7 +302,9 @@ describe('liveness', () => {
 
   /** Starts deleting server `id` with deletion taking `ms`: it holds its address, DELETING, meanwhile. */
   async function deleteSlowly(id: string, ms: number): Promise<void> {
-    const { delete_ms } = await h.region.client.setFaults({ delete_ms: ms });
+    // setFaults answers the faults as set: what to restore is read first.
+    const { delete_ms } = await h.region.client.getFaults();
+    await h.region.client.setFaults({ delete_ms: ms });
     try {
       await h.region.client.deleteServer(id);
     } finally {
