@@ -408,7 +408,12 @@ class Reconciler {
   ): PowerNeed | null {
     if (this.options.power === undefined) return null;
     const r = e.record;
-    const names = [instanceName(r), [r.group, r.index].join('/'), instanceName({ group: claim.group, id: r.id }), claim.id];
+    const names = [
+      instanceName(r),
+      [r.group, r.index].join('/'),
+      instanceName({ group: claim.group, id: r.id }),
+      claim.id,
+    ];
     const need = powerFor(this.options.power, { state: record.state, names, vm, newVm });
     if (need?.state) record.state = need.state;
     return need;
