@@ -330,7 +330,9 @@ describe('deploy', () => {
     const m = smallManifest('noimage', (x) => {
       x.stemcells[0]!.version = image.version;
     });
-    const { latency_ms } = await h.region.client.setFaults({ latency_ms: 3000 });
+    // setFaults answers with the faults after the change: read the old latency first to restore it.
+    const { latency_ms } = await h.region.client.getFaults();
+    await h.region.client.setFaults({ latency_ms: 3000 });
     let r;
     try {
       const ticket = await h.deployments.deploy('noimage', { manifest: m, cloudConfig: cc });
