@@ -88,8 +88,10 @@ export async function runEc2Scenarios(
         const outOfBudget = new Promise<'budget'>((resolve) => {
           timer = setTimeout(() => resolve('budget'), budgetMs);
         });
-        const waiting = d.wait(ticket);
-        // Out of budget, the wait is left behind: its end (the connection closed) is nobody's error.
+        // Out of budget, the wait is left behind: aborted, so its gRPC calls do not retry on the
+        // connection closed under them (grpc-js throws that from a timer, uncaught).
+        const abandon = new AbortController();
+        const waiting = connection.withAbortSignal(abandon.signal, () => d.wait(ticket));
         waiting.catch(() => undefined);
         const result = await Promise.race([waiting, outOfBudget]).finally(() => clearTimeout(timer));
         const wallMs = performance.now() - t0;
@@ -127,6 +129,7 @@ export async function runEc2Scenarios(
               : '');
           // Start no more steps; the worker's shutdown and moto's stop end the ones in flight.
           await d.cancel(name).catch(() => undefined);
+          abandon.abort();
         }
         say(
           `${row.name}: ${row.status} in ${(wallMs / 1000).toFixed(1)} s, ${row.steps} steps, ` +
