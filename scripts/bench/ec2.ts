@@ -10,6 +10,7 @@ import { Deployments } from '../../src/client/deployments';
 import { DEFAULT_EC2_RATE, Ec2Compute, registerStemcellImage } from '../../src/cloud/ec2';
 import { GuardedLedger, joinCloud } from '../../src/cloud/ledger';
 import { cloudConfigSchema, type CloudConfig } from '../../src/domain/cloud-config';
+import { dataConverter } from '../../src/temporal/data-converter';
 import { createConvergeWorker } from '../../src/workers/worker';
 import { ec2Client, makeNetwork, startMotoServer } from '../moto-server';
 import { benchManifest, NEW_STEMCELL, OLD_STEMCELL, STEMCELL_OS } from './inputs';
@@ -64,7 +65,8 @@ export async function runEc2Scenarios(
       env: { TEMPORAL_ADDRESS: stack.temporal.address, TEMPORAL_NAMESPACE: NAMESPACE },
     });
     running = worker.worker.run();
-    const d = new Deployments(new Client({ connection, namespace: NAMESPACE }), { taskQueue });
+    // The worker's converter: a large operation result comes back gzipped.
+    const d = new Deployments(new Client({ connection, namespace: NAMESPACE, dataConverter }), { taskQueue });
     const rows: Ec2Row[] = [];
     for (const n of sizes) {
       const name = `ec2-bench-${n}`;
