@@ -10,7 +10,8 @@
 //   for good (as its own activity would have), or run again alone with its own retries.
 // Slots: at most `maxConcurrentSteps` activities in flight (a chain or a batch is one), far below
 // Temporal's pending-activity cap; batch creates may hold twice that many steps, chains in flight
-// (their first links, a chain of one included when batched) at most `maxConcurrentSteps`.
+// (their first links, a chain of one included when batched) at most `maxConcurrentSteps`: a link
+// that finds them full waits for one to end.
 // Each activity runs in a cancellation scope of its own, so a stopped enactment can abandon the steps
 // stuck in a retry loop (`abandon`) without waiting for an outage to end.
 import { ApplicationFailure, CancellationScope } from '@temporalio/workflow';
@@ -77,15 +78,16 @@ export class Transport {
         return;
       }
       const links = this.chainFrom(step);
-      const chained = links.length > 1;
-      if (chained && this.chainHeads.size >= this.slots) {
-        this.queue.push(step); // bounded like the steps they are: wait for a chain to end
+      // A link (a chain, or a chain of one) rides in a chain batch unless it failed in one before.
+      const batched = isLink(step) && !this.alone.has(step.id);
+      if ((batched || links.length > 1) && this.chainHeads.size >= this.slots) {
+        // Bounded like the steps they are: wait for a chain to end. A chain of one waits too rather
+        // than go alone: its own activity would cost an Action a batch shares (a delete's detaches).
+        this.queue.push(step);
         return;
       }
-      // A chain of one joins a batch while chain slots are free; past them it goes alone, as before.
-      const batched = chained || (isLink(step) && this.chainHeads.size < this.slots);
       if (isBatchCreate(step) && !this.alone.has(step.id)) this.launchBatch(this.batchFrom(step));
-      else if (batched && !this.alone.has(step.id)) this.launchChains(this.chainsFrom({ step, links }));
+      else if (batched) this.launchChains(this.chainsFrom({ step, links }));
       else this.launch(step, links);
     }
   }
