@@ -1,12 +1,13 @@
 // `converge dev up --cloud ec2` as a user runs it: real detached processes (Temporal, moto, the
 // region, an EC2 worker) on free ports in a temporary directory; the example manifest deploys on
 // moto with the cloud config the stack wrote, and `dev down` stops every process, moto included.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/chaos/processes';
+import { DEV_EC2 } from '../../src/dev/dev-ec2';
 import { runConverge } from '../support/cli';
 import { devStackEnv } from '../support/dev-stack';
 import { ec2Client, SKIP_MOTO } from '../support/moto';
@@ -55,6 +56,32 @@ describe.skipIf(SKIP_MOTO)('converge dev up --cloud ec2', () => {
     );
     client.destroy();
     expect((out.Reservations ?? []).flatMap((r) => r.Instances ?? [])).toHaveLength(6);
+
+    // The worker's AWS secret key reaches no log of ours and no CLI output, a failing create included
+    // (a stemcell with no AMI: the plan names it). The worker log is the one that reached EC2 above.
+    const missingAmi = readFileSync('examples/manifest.yml', 'utf8').replace(
+      'version: "1.181"',
+      'version: "9.999"',
+    );
+    expect(missingAmi).toContain('9.999');
+    writeFileSync(join(dir, 'missing-ami.yml'), missingAmi);
+    const status = await converge(['status', '-d', 'web', '--json']);
+    expect(status.code, status.output).toBe(0);
+    const failing = await converge([
+      'deploy',
+      join(dir, 'missing-ami.yml'),
+      '-c',
+      cc,
+      '--cloud',
+      'ec2',
+      '--yes',
+    ]);
+    expect(failing.code, failing.output).not.toBe(0);
+    expect(failing.output).toMatch(/9\.999/);
+    const outputs = [up.output, deploy.output, status.output, failing.output];
+    const logs = ['worker.log', 'region.log', 'codec.log'].map((f) => readFileSync(join(dir, f), 'utf8'));
+    expect(logs[0]!.length).toBeGreaterThan(0);
+    for (const text of [...outputs, ...logs]) expect(text).not.toContain(DEV_EC2.secretAccessKey);
 
     const again = await converge(['dev', 'up']);
     expect(again.code, again.output).toBe(0);
