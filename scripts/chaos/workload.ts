@@ -38,7 +38,8 @@ const CLOUD_CONFIG: CloudConfigInput = {
   ],
   disk_types: [],
   networks: [
-    { name: 'default', subnets: [{ range: '10.0.0.0/24', gateway: '10.0.0.1', azs: ['z1', 'z2'] }] },
+    // The region's whole network: runs leave their deployments in place, more VMs than a /24 holds.
+    { name: 'default', subnets: [{ range: '10.0.0.0/16', gateway: '10.0.0.1', azs: ['z1', 'z2'] }] },
   ],
 };
 

@@ -99,7 +99,8 @@ export class RegionClient implements ComputePort, QuotaLedger, RegionAdmin {
   // --- servers ----------------------------------------------------------------------------------
 
   createServer(req: CreateServerRequest): Promise<Server> {
-    // The region reads no cloud_properties (and refuses unknown fields).
+    // The region reads no cloud_properties (and refuses unknown fields); it takes a dynamic address
+    // from `addressing`, the cloud config's subnet, as EC2's adapter does.
     const body = { ...req };
     delete body.cloud_properties;
     return this.#call<Server>('POST', '/v1/servers', body);

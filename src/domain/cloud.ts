@@ -135,6 +135,12 @@ export interface VmSpec {
   tags: Tags;
   user_data: string | null;
   /**
+   * The primary network's subnet as the cloud config draws it. Every cloud gives a VM without a static
+   * IP the lowest free address of `range` outside `reserved` and `static` (BOSH manual networks), or
+   * refuses the create with a Conflict (`no_free_ip`). Absent (older callers): the cloud picks.
+   */
+  addressing?: Addressing;
+  /**
    * The cloud config's cloud_properties for this VM (EC2 reads its names here); absent when all three
    * are empty (the region needs none).
    */
@@ -146,10 +152,11 @@ export interface ServerCloudProperties {
   vm_type: Record<string, unknown>;
   az: Record<string, unknown>;
   subnet: Record<string, unknown>;
-  /**
-   * The primary network's subnet as the cloud config draws it: its range, reserved and static parts. A
-   * cloud that takes its addresses from the director (EC2) gives a dynamic VM an address of the range
-   * outside reserved and static.
-   */
-  addressing?: { range: string; reserved: string[]; static: string[] };
+}
+
+/** A subnet of the cloud config: its CIDR range and the parts no dynamic VM may get. */
+export interface Addressing {
+  range: string;
+  reserved: string[];
+  static: string[];
 }

@@ -116,9 +116,9 @@ function groupClaims(
           name: n.name,
           subnet: subnet.range,
           staticIp: ip,
-          ...(Object.keys(cloudProperties).length > 0
-            ? { cloudProperties, addressing: { reserved: subnet.reserved, static: subnet.static } }
-            : {}),
+          ...(Object.keys(cloudProperties).length > 0 ? { cloudProperties } : {}),
+          // The gateway is never a VM's address either (BOSH reserves it implicitly).
+          addressing: { reserved: [subnet.gateway, ...subnet.reserved], static: subnet.static },
         };
       });
       const draft = {

@@ -93,6 +93,7 @@ export class Unit {
           [PLAN_TAG.spec]: args.specTag,
         },
         user_data: null,
+        ...addressing(claim),
         ...cloudProperties(claim),
       },
     };
@@ -240,15 +241,17 @@ export class Unit {
 
 /** The VM's cloud_properties from the cloud config, or nothing when none were written. */
 function cloudProperties(claim: Claim): Pick<VmSpec, 'cloud_properties'> {
-  const primary = claim.networks[0];
   const props = {
     vm_type: claim.vmType.cloud_properties,
     az: claim.azCloudProperties,
-    subnet: primary?.cloudProperties ?? {},
+    subnet: claim.networks[0]?.cloudProperties ?? {},
   };
   const any = Object.values(props).some((p) => Object.keys(p).length > 0);
-  if (!any) return {};
-  const addressing =
-    primary?.addressing === undefined ? undefined : { range: primary.subnet, ...primary.addressing };
-  return { cloud_properties: addressing === undefined ? props : { ...props, addressing } };
+  return any ? { cloud_properties: props } : {};
+}
+
+/** The primary subnet as the cloud config draws it: where every cloud takes a dynamic address from. */
+function addressing(claim: Claim): Pick<VmSpec, 'addressing'> {
+  const primary = claim.networks[0];
+  return primary === undefined ? {} : { addressing: { range: primary.subnet, ...primary.addressing } };
 }

@@ -41,10 +41,11 @@ export interface ClaimNetwork {
    */
   cloudProperties?: Record<string, unknown>;
   /**
-   * The subnet's reserved and static ranges, carried with its cloud_properties (absent with them): a
-   * cloud that takes its addresses from the director (EC2) must give dynamic VMs none of these.
+   * The subnet's reserved (its gateway first) and static ranges: every cloud gives a dynamic VM an
+   * address of the subnet's range outside these (BOSH manual networks). Not in the fingerprint: editing
+   * them moves no VM.
    */
-  addressing?: { reserved: string[]; static: string[] };
+  addressing: { reserved: string[]; static: string[] };
 }
 
 /** A group's resolved update policy. `maxInFlight` is already a count (percentages resolved, min 1). */

@@ -76,6 +76,14 @@ interface Subnet extends SubnetSpec {
   cursor: number;
 }
 
+/** The caller's subnet: dynamic addresses only from `hosts`, never from `excluded`. */
+export interface AddressLimit {
+  /** The CIDR as the caller wrote it (for messages). */
+  range: string;
+  hosts: Interval;
+  excluded: Interval[];
+}
+
 export class NetworkIpam {
   readonly #subnets: Subnet[];
   readonly #used = new Set<number>();
@@ -127,26 +135,42 @@ export class NetworkIpam {
     return n;
   }
 
-  /** Picks the next free dynamic address in a subnet serving the AZ. */
-  claimDynamic(az: string): number {
+  /**
+   * Picks a free dynamic address in a subnet serving the AZ: the next one (next-fit) when the caller
+   * gives no limit, else the lowest one inside the caller's range and outside its excluded ranges
+   * (the director's subnet decides, as EC2's adapter does). None: 409 `no_free_ip`.
+   */
+  claimDynamic(az: string, limit?: AddressLimit): number {
     for (const subnet of this.#subnets) {
       if (subnet.azs && !subnet.azs.includes(az)) continue;
-      const n = this.#nextFree(subnet);
+      const n = limit === undefined ? this.#nextFree(subnet) : this.#lowestFree(subnet, limit);
       if (n !== undefined) {
         this.#used.add(n);
         return n;
       }
     }
+    const where = limit === undefined ? '' : ` in ${limit.range} outside its reserved and static ranges`;
     throw new ApiError(
       409,
       'no_free_ip',
-      `network ${this.name} has no free dynamic address for az ${az}`,
+      `network ${this.name} has no free dynamic address for az ${az}${where}`,
       'network',
     );
   }
 
   servesAz(az: string): boolean {
     return this.#subnets.some((s) => !s.azs || s.azs.includes(az));
+  }
+
+  #lowestFree(subnet: Subnet, limit: AddressLimit): number | undefined {
+    const [first, last] = limit.hosts;
+    for (const [lo, hi] of subnet.dynamic) {
+      if (hi < first || lo > last) continue;
+      for (const [from, to] of subtract([Math.max(lo, first), Math.min(hi, last)], limit.excluded)) {
+        for (let n = from; n <= to; n++) if (!this.#used.has(n)) return n;
+      }
+    }
+    return undefined;
   }
 
   #nextFree(subnet: Subnet): number | undefined {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ADDRESS_LOOKUP_MAX, SERVER_LOOKUP_MAX } from '../cloud/port';
 import { ApiError } from './errors';
+import { cidrHosts, parseRange } from './ipam';
 
 const name = z.string().min(1).max(255);
 
@@ -18,6 +19,17 @@ export const tagsSchema = z
 
 export const imageSchema = z.strictObject({ os: name, version: name });
 
+const ipRanges = z
+  .array(z.string().refine((r) => parseRange(r) !== undefined, 'an IPv4 address or a-b range'))
+  .max(1024);
+
+/** The caller's subnet (the director's cloud config): dynamic addresses come from its range only. */
+export const addressingSchema = z.strictObject({
+  range: z.string().refine((r) => cidrHosts(r) !== undefined, 'a CIDR such as 10.0.0.0/24 (prefix 8-32)'),
+  reserved: ipRanges,
+  static: ipRanges,
+});
+
 export const createServerSchema = z.strictObject({
   name,
   cpus: z.number().int().min(1).max(1024),
@@ -29,6 +41,7 @@ export const createServerSchema = z.strictObject({
   static_ip: z.string().min(1).optional(),
   tags: tagsSchema,
   user_data: z.string().max(65_536).optional(),
+  addressing: addressingSchema.optional(),
   idempotency_key: name,
 });
 export type CreateServerBody = z.infer<typeof createServerSchema>;

@@ -10,7 +10,15 @@ import { ApiError, invalidState, notFound } from './errors';
 import type { EventLog } from './events';
 import { buildFate } from './faults';
 import type { Images } from './images';
-import { NetworkIpam, cidrHosts, ipToNum, numToIp, parseRange, type Interval } from './ipam';
+import {
+  NetworkIpam,
+  cidrHosts,
+  ipToNum,
+  numToIp,
+  parseRange,
+  type AddressLimit,
+  type Interval,
+} from './ipam';
 import type { Action, CreateServerBody } from './schemas';
 import { TagTable, parseTags, type Page, type TaggedRow } from './tagged';
 
@@ -141,7 +149,9 @@ export class Servers {
     }
 
     const ipNum =
-      body.static_ip === undefined ? ipam.claimDynamic(body.az) : ipam.claimStatic(body.static_ip, body.az);
+      body.static_ip === undefined
+        ? ipam.claimDynamic(body.az, body.addressing && limitOf(body.addressing))
+        : ipam.claimStatic(body.static_ip, body.az);
     const faults = this.#faults();
     const fate = buildFate(faults);
     const n = this.#lastN + 1;
@@ -374,6 +384,17 @@ function macFor(n: number): string {
   const bytes = [2];
   for (let shift = 32; shift >= 0; shift -= 8) bytes.push(Math.floor(n / 2 ** shift) % 256);
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** The schema has checked every range parses. */
+function limitOf(addressing: NonNullable<CreateServerBody['addressing']>): AddressLimit {
+  const ranges = (list: string[]): Interval[] =>
+    list.map(parseRange).filter((r): r is Interval => r !== undefined);
+  return {
+    range: addressing.range,
+    hosts: cidrHosts(addressing.range) ?? [0, -1],
+    excluded: ranges([...addressing.reserved, ...addressing.static]),
+  };
 }
 
 function ipamFor(net: RegionConfig['networks'][number]): NetworkIpam {

@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { Conflict, ImageNotFound, NotFound } from '../../src/cloud/errors';
 import type { Cloud, CreateServerRequest } from '../../src/cloud/port';
-import { TAG, type Server, type Tags } from '../../src/domain/cloud';
+import { TAG, type Addressing, type Server, type Tags } from '../../src/domain/cloud';
+import { inAnyRange, parseCidr, parseIPv4, parseIpRange, type IpRange } from '../../src/domain/ip';
 
 export interface ContractFixture {
   /** Compute and ledger, as the activities get them. */
@@ -22,6 +23,11 @@ export interface ContractFixture {
   absentServerId: string;
   /** Two addresses this cloud can give as static IPs, used by no other case. */
   staticIps: readonly [string, string];
+  /**
+   * A small subnet of a cloud config, inside this cloud's network and used by no other case, with a
+   * few addresses left for dynamic VMs once its reserved and static parts are taken out.
+   */
+  smallSubnet: Addressing;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -211,6 +217,38 @@ export function computeContract(f: ContractFixture): void {
     const unknown = { os: image.os, version: '0.404' };
     expect(await cloud.hasImage(unknown)).toBe(false);
     expect((await cloud.listImages()).some((i) => i.version === '0.404')).toBe(false);
+  });
+
+  it("gives a dynamic VM an address of the cloud config's subnet, outside its reserved and static parts; full, a Conflict", async () => {
+    const cloud = f.cloud();
+    const tags = owner();
+    const { smallSubnet } = f;
+    const range = parseCidr(smallSubnet.range);
+    if (!range) throw new Error(`bad fixture range ${smallSubnet.range}`);
+    const excluded = [...smallSubnet.reserved, ...smallSubnet.static]
+      .map(parseIpRange)
+      .filter((r): r is IpRange => r !== null);
+    const given: string[] = [];
+    let refusal: unknown;
+    // The fixture leaves a handful of addresses: more tries than that means the subnet was ignored.
+    for (let i = 0; i < 16 && refusal === undefined; i++) {
+      try {
+        const s = await cloud.createServer(f.request(tags, { name: `small-${i}`, addressing: smallSubnet }));
+        given.push((await active(cloud, s.id)).addresses[0]?.ip ?? '');
+      } catch (err) {
+        refusal = err;
+      }
+    }
+    expect(refusal).toBeInstanceOf(Conflict);
+    expect((refusal as Conflict).code).toBe('no_free_ip');
+    expect(given.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(given).size).toBe(given.length);
+    for (const ip of given) {
+      const n = parseIPv4(ip) ?? -1;
+      expect(n >= range.first && n <= range.last, `${ip} in ${smallSubnet.range}`).toBe(true);
+      expect(inAnyRange(n, excluded), `${ip} outside reserved and static`).toBe(false);
+    }
+    expect(await cloud.listServers(tags)).toHaveLength(given.length);
   });
 
   it('tells who holds an address, whatever deployment it is of; once its server is gone, nobody', async () => {

@@ -55,6 +55,12 @@ describe.skipIf(SKIP_MOTO)('compute contract: ec2 (moto)', () => {
     volumePool: 'gp3',
     quotaPool: 'dev',
     staticIps: ['10.20.1.200', '10.20.1.201'],
+    // EC2 keeps the first four and the last address of a range; moto hands others out from the bottom.
+    smallSubnet: {
+      range: '10.20.1.224/28',
+      reserved: ['10.20.1.228-10.20.1.231'],
+      static: ['10.20.1.236-10.20.1.238'],
+    },
     absentServerId: 'i-0123456789abcdef0',
   });
 });

@@ -25,7 +25,9 @@ describe('compute contract: region', () => {
     }),
     volumePool: 'lvm-1',
     quotaPool: 'dev',
-    staticIps: ['10.0.0.200', '10.0.0.201'],
+    staticIps: ['10.0.0.29', '10.0.0.30'],
+    // Far above what the other cases' dynamic VMs take (from 10.0.0.2 up).
+    smallSubnet: { range: '10.0.200.0/29', reserved: ['10.0.200.1'], static: ['10.0.200.6'] },
     absentServerId: `srv-${randomUUID()}`,
   });
 });

@@ -234,6 +234,47 @@ describe('liveness', () => {
     expect(await eventsOf('surge', before)).toEqual([]);
   });
 
+  it("a /29 of the cloud config inside the region's network: dynamic VMs get its addresses outside gateway and reserved; full, the create fails naming it", async () => {
+    const tight = structuredClone(cc);
+    const net = tight.networks[0];
+    if (!net) throw new Error('no network');
+    // Hosts .33-.38 of the region's 10.0.0.0/16 (whose own dynamic space they are): .35-.38 are free.
+    net.subnets = [
+      {
+        range: '10.0.0.32/29',
+        gateway: '10.0.0.33',
+        azs: ['z1', 'z2'],
+        reserved: ['10.0.0.34'],
+        static: [],
+        cloud_properties: {},
+      },
+    ];
+    const sized = (name: string, instances: number) =>
+      smallManifest(name, (x) => {
+        x.instance_groups = x.instance_groups.slice(0, 1);
+        const g = x.instance_groups[0];
+        if (g) g.instances = instances;
+        x.update.conflict_timeout_minutes = 0.1;
+      });
+    const first = await h.deploy(sized('tight', 3), tight);
+    expect(first.status, JSON.stringify(first.failure)).toBe('converged');
+    const ips = async (deployment: string) =>
+      (await h.region.client.listServers({ [TAG.deployment]: deployment }))
+        .map((s) => s.addresses[0]?.ip ?? '')
+        .sort();
+    expect(await ips('tight')).toEqual(['10.0.0.35', '10.0.0.36', '10.0.0.37']);
+    await h.expectInvariants(first, { manifest: sized('tight', 3), cloudConfig: tight });
+    // Another deployment in the same /29: one address left for two VMs.
+    const second = await h.deploy(sized('tighter', 2), tight);
+    expect(second.status).toBe('failed');
+    expect(second.failure?.type).toBe(NON_RETRYABLE.persistentConflict);
+    expect(second.failure?.message).toMatch(
+      /no free dynamic address for az z[12] in 10\.0\.0\.32\/29 outside its reserved and static ranges/,
+    );
+    expect(await ips('tighter')).toEqual(['10.0.0.38']);
+    await h.expectInvariants(second);
+  });
+
   it('a step retrying for 30 s shows its last error in progress, status and current details', async () => {
     // A server outside the deployment takes the static IP the new VM asks for, after the plan was made.
     const { m, ticket, squatter } = await redeployThenSquat('waiter', '10.0.0.25', '10.0.0.15');
@@ -440,7 +481,7 @@ describe('liveness', () => {
     const again = await h.deploy(m, elsewhere);
     expect(again.failure?.type).toBe(CLOUD_CONFIG_MISMATCH);
     expect(again.failure?.message).toContain(
-      "cloud config networks[0].subnets[0].static[0]: static 10.0.1.10-10.0.1.20 of network 'default' is outside the cloud's static ranges (it has 10.0.0.2-10.0.0.255)",
+      "cloud config networks[0].subnets[0].static[0]: static 10.0.1.10-10.0.1.20 of network 'default' is outside the cloud's static ranges (it has 10.0.0.10-10.0.0.30)",
     );
     expect(await eventsOf('elsewhere', before)).toEqual([]);
   });

@@ -25,7 +25,7 @@ describe.each(['SIGTERM', 'SIGKILL'] as const)('after %s and a restart on the sa
       instances: 1,
       tags: d,
     });
-    const req = serverRequest({ tags: { ...d, [TAG.allocation]: a.id }, static_ip: '10.0.0.42' });
+    const req = serverRequest({ tags: { ...d, [TAG.allocation]: a.id }, static_ip: '10.0.0.22' });
     const s = await c.createServer(req);
     await eventually(async () => ((await c.getServer(s.id)).state === 'ACTIVE' ? true : undefined));
     const v = await c.createVolume({ pool: 'nfs-1', size_gb: 3, tags: d, idempotency_key: 'restart-vol' });
@@ -46,7 +46,7 @@ describe.each(['SIGTERM', 'SIGKILL'] as const)('after %s and a restart on the sa
 
     expect(await c2.getServer(s.id)).toMatchObject({
       state: 'ACTIVE',
-      addresses: [{ ip: '10.0.0.42', mac: s.addresses[0]?.mac }],
+      addresses: [{ ip: '10.0.0.22', mac: s.addresses[0]?.mac }],
     });
     expect((await c2.listServers(d)).map((x) => x.id)).toEqual([s.id]);
     expect(await c2.listAllocations(d)).toEqual([a]);
@@ -75,7 +75,7 @@ describe.each(['SIGTERM', 'SIGKILL'] as const)('after %s and a restart on the sa
     await expect(c2.createServer(goneReq)).rejects.toBeInstanceOf(Gone);
 
     // The static IP is still taken; new servers get new MACs.
-    expect((await raw(region, 'POST', '/v1/servers', serverRequest({ static_ip: '10.0.0.42' }))).status).toBe(
+    expect((await raw(region, 'POST', '/v1/servers', serverRequest({ static_ip: '10.0.0.22' }))).status).toBe(
       409,
     );
     const fresh = await c2.createServer(serverRequest({ tags: d }));

@@ -190,6 +190,58 @@ describe('addresses', () => {
   });
 });
 
+describe("addresses from the caller's subnet (addressing)", () => {
+  it('gives the lowest free address inside both the range and the dynamic space, outside reserved and static; then 409', async () => {
+    const tags = deploymentTag();
+    const addressing = { range: '10.0.3.0/29', reserved: ['10.0.3.1'], static: ['10.0.3.6'] };
+    const made = [];
+    for (let i = 0; i < 4; i++)
+      made.push(await region.client.createServer(serverRequest({ tags, name: `a${i}`, addressing })));
+    expect(made.map((s) => s.addresses[0]?.ip)).toEqual(['10.0.3.2', '10.0.3.3', '10.0.3.4', '10.0.3.5']);
+    const full = await raw(region, 'POST', '/v1/servers', serverRequest({ addressing }));
+    expect(full.status).toBe(409);
+    expect(full.error).toMatchObject({
+      code: 'no_free_ip',
+      field: 'network',
+      message: expect.stringContaining('in 10.0.3.0/29 outside its reserved and static ranges') as unknown,
+    });
+    await expect(region.client.createServer(serverRequest({ addressing }))).rejects.toBeInstanceOf(Conflict);
+    // A freed address is the lowest free one again.
+    const second = made[1];
+    if (!second) throw new Error('no server');
+    await region.client.deleteServer(second.id);
+    await eventually(async () => ((await region.client.listServers(tags)).length === 3 ? true : undefined));
+    const next = await region.client.createServer(serverRequest({ tags, addressing }));
+    expect(next.addresses[0]?.ip).toBe('10.0.3.3');
+  });
+
+  it("never gives the region's static or gateway addresses, even when the caller's range holds them", async () => {
+    // 10.0.0.0/24 lies in the region's static-only 10.0.0.2-10.0.0.255 and its gateway: nothing is dynamic.
+    const addressing = { range: '10.0.0.0/24', reserved: [], static: [] };
+    const reply = await raw(region, 'POST', '/v1/servers', serverRequest({ addressing }));
+    expect(reply.status).toBe(409);
+    expect(reply.error).toMatchObject({ code: 'no_free_ip' });
+    // A static IP is the caller's choice: addressing does not limit it.
+    const held = await region.client.createServer(serverRequest({ static_ip: '10.0.0.78', addressing }));
+    expect(held.addresses[0]?.ip).toBe('10.0.0.78');
+  });
+
+  it('refuses malformed addressing with 400 naming the field, and creates nothing', async () => {
+    const tags = deploymentTag();
+    const cases: [Record<string, unknown>, string][] = [
+      [{ range: '10.0.3.1/29', reserved: [], static: [] }, 'addressing.range'],
+      [{ range: '10.0.3.0/29', reserved: ['10.0.3.x'], static: [] }, 'addressing.reserved[0]'],
+      [{ range: '10.0.3.0/29', reserved: [], static: [], gateway: '10.0.3.1' }, 'addressing.gateway'],
+    ];
+    for (const [addressing, field] of cases) {
+      const reply = await raw(region, 'POST', '/v1/servers', { ...serverRequest({ tags }), addressing });
+      expect(reply.status, field).toBe(400);
+      expect(reply.error).toMatchObject({ code: 'invalid', field });
+    }
+    expect(await region.client.listServers(tags)).toEqual([]);
+  });
+});
+
 describe('listing and tags', () => {
   it('filters by every given tag (AND)', async () => {
     const d = deploymentTag();

@@ -32,13 +32,13 @@ import {
   type Health,
   type Image,
   type Server,
-  type ServerCloudProperties,
+  type Addressing,
   type ServerState,
   type Tags,
   type Volume,
 } from '../../domain/cloud';
 import { formatIPv4, inAnyRange, parseCidr, parseIpRange, type IpRange } from '../../domain/ip';
-import { CloudError, Gone, ImageNotFound, Invalid, NotFound, QuotaExceeded, Unavailable } from '../errors';
+import { CloudError, Conflict, Gone, ImageNotFound, Invalid, NotFound, Unavailable } from '../errors';
 import type {
   ComputePort,
   CreateServerRequest,
@@ -205,7 +205,7 @@ export class Ec2Compute implements ComputePort {
       ...(req.user_data === undefined ? {} : { UserData: Buffer.from(req.user_data).toString('base64') }),
     };
     const groups = vmType.security_group_ids;
-    const addressing = props.addressing;
+    const addressing = req.addressing;
     if (req.static_ip === undefined && addressing === undefined) {
       // No ranges from the cloud config: EC2 assigns the address.
       input.SubnetId = subnet.subnet_id;
@@ -234,13 +234,13 @@ export class Ec2Compute implements ComputePort {
    * The lowest address of the range that is not reserved (by the cloud config, or EC2's first four and
    * last), not static, not on an interface in the subnet, and not picked by a create still in flight.
    */
-  async #pickAddress(subnetId: string, addressing: ServerCloudProperties['addressing']): Promise<string> {
+  async #pickAddress(subnetId: string, addressing: Addressing | undefined): Promise<string> {
     const range = addressing === undefined ? null : parseCidr(addressing.range);
     if (addressing === undefined || range === null) {
       throw new Invalid({
         code: 'invalid',
         status: 400,
-        field: 'cloud_properties.addressing.range',
+        field: 'addressing.range',
         message: 'create server: no subnet range to take an address from',
       });
     }
@@ -256,10 +256,12 @@ export class Ec2Compute implements ComputePort {
       this.#picked.add(text);
       return text;
     }
-    throw new QuotaExceeded({
-      code: 'capacity_exceeded',
+    // The region's answer for a full subnet: a Conflict, retried while deletes in flight may free an
+    // address, and failed for good past the step's conflict budget.
+    throw new Conflict({
+      code: 'no_free_ip',
       status: 409,
-      details: { resource: 'addresses' },
+      field: 'network',
       message: `create server: no free address in ${addressing.range} outside its reserved and static ranges`,
     });
   }

@@ -4,6 +4,8 @@ import { canonicalJson, fingerprint, fingerprintFields, patent } from '../../../
 import type { Claim } from '../../../src/planner/types';
 import { cloudWith, manifestWith } from './baseline';
 
+const NONE = { reserved: [], static: [] };
+
 const base = (): Claim => {
   const c = patent(manifestWith(), cloudWith()).claims.find((x) => x.id === 'db/0');
   if (!c) throw new Error('baseline lost db/0');
@@ -23,12 +25,18 @@ describe('fingerprint: fields that force a new VM change it', () => {
     ['stemcell version', (c) => (c.stemcell.version = '1.182')],
     [
       'a network name',
-      (c) => (c.networks = [{ name: 'backend', subnet: '10.0.0.0/24', staticIp: '10.0.0.10' }]),
+      (c) =>
+        (c.networks = [{ name: 'backend', subnet: '10.0.0.0/24', staticIp: '10.0.0.10', addressing: NONE }]),
     ],
-    ['a subnet', (c) => (c.networks = [{ name: 'default', subnet: '10.0.1.0/24', staticIp: '10.0.0.10' }])],
+    [
+      'a subnet',
+      (c) =>
+        (c.networks = [{ name: 'default', subnet: '10.0.1.0/24', staticIp: '10.0.0.10', addressing: NONE }]),
+    ],
     [
       'a static IP',
-      (c) => (c.networks = [{ name: 'default', subnet: '10.0.0.0/24', staticIp: '10.0.0.11' }]),
+      (c) =>
+        (c.networks = [{ name: 'default', subnet: '10.0.0.0/24', staticIp: '10.0.0.11', addressing: NONE }]),
     ],
     ['env', (c) => (c.env = { x: 1 })],
   ];
@@ -47,6 +55,10 @@ describe('fingerprint: labels, identity and disks leave it alone', () => {
     ['the index and id', (c) => Object.assign(c, { index: 7, id: 'db/7' })],
     ['the bootstrap flag', (c) => (c.bootstrap = !c.bootstrap)],
     ['the persistent disk', (c) => (c.persistentDisk = { size_gb: 99, type: null, cloud_properties: {} })],
+    [
+      "the subnet's reserved and static ranges (where dynamic addresses come from)",
+      (c) => c.networks.forEach((n) => (n.addressing = { reserved: ['10.0.0.2-10.0.0.99'], static: [] })),
+    ],
     [
       'key order inside env and cloud properties',
       (c) => {

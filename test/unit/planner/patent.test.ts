@@ -125,15 +125,29 @@ describe('AZ placement (BOSH balance)', () => {
 });
 
 describe('networks', () => {
-  it('resolve to the subnet serving the claim AZ', () => {
+  it("resolve to the subnet serving the claim AZ, with that subnet's reserved and static ranges (dynamic addresses come from the rest)", () => {
     const m = manifestWith((x) => Object.assign(group(x, 'api'), { azs: ['z1', 'z3'] }));
     expect(
       claimsOf(m)
         .slice(0, 2)
         .map((c) => c.networks),
     ).toEqual([
-      [{ name: 'default', subnet: '10.0.0.0/24', staticIp: null }],
-      [{ name: 'default', subnet: '10.0.1.0/24', staticIp: null }],
+      [
+        {
+          name: 'default',
+          subnet: '10.0.0.0/24',
+          staticIp: null,
+          addressing: { reserved: ['10.0.0.1', '10.0.0.2-10.0.0.9'], static: ['10.0.0.10-10.0.0.30'] },
+        },
+      ],
+      [
+        {
+          name: 'default',
+          subnet: '10.0.1.0/24',
+          staticIp: null,
+          addressing: { reserved: ['10.0.1.1'], static: ['10.0.1.10-10.0.1.30'] },
+        },
+      ],
     ]);
   });
 
