@@ -165,6 +165,8 @@ function serverRequest(input: CreateVmInput, allocation: Allocation, attempt: nu
   };
   if (spec.static_ip !== null) request.static_ip = spec.static_ip;
   if (spec.user_data !== null) request.user_data = spec.user_data;
+  // The cloud config's subnet: where every cloud takes a dynamic address from.
+  if (spec.addressing !== undefined) request.addressing = spec.addressing;
   if (spec.cloud_properties !== undefined) request.cloud_properties = spec.cloud_properties;
   return request;
 }

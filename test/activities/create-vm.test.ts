@@ -145,6 +145,22 @@ describe('create-vm', () => {
     expect(server.addresses.map((a) => a.ip)).toEqual(['10.1.0.12']);
   });
 
+  it("a dynamic VM gets the lowest free address of the spec's subnet (addressing), outside its reserved and static", async () => {
+    const activities = fast();
+    const deployment = deploymentName('web');
+    const addressing = { range: '10.1.2.0/29', reserved: ['10.1.2.1-10.1.2.3'], static: ['10.1.2.4'] };
+    const inSubnet = (claim: string) => {
+      const base = vmInput(deployment, claim);
+      return { ...base, spec: { ...base.spec, addressing } };
+    };
+    const ips = [];
+    for (const claim of ['api/0', 'api/1']) {
+      const { value } = await runActivity(activities.createVm, [inSubnet(claim)]);
+      ips.push((await region.client.getServer(value.serverId)).addresses[0]?.ip);
+    }
+    expect(ips).toEqual(['10.1.2.5', '10.1.2.6']);
+  });
+
   it('wrong credentials are a non-retryable Unauthorized', async () => {
     const stranger = new RegionClient({ url: region.url, token: 'not-the-token' });
     try {
