@@ -120,7 +120,8 @@ export async function runEc2Scenarios(
         };
         if (result === 'budget') {
           stopped = rowName;
-          const progress = (await d.status(name).catch(() => null))?.progress;
+          // Bounded: a query and an update need the worker, which may be what stalled.
+          const progress = (await within(10_000, d.status(name)))?.progress;
           const slowest = Object.entries(meanAnswerMs).sort(([, a], [, b]) => b - a)[0];
           row.steps = progress?.stepsDone ?? 0;
           row.note =
@@ -130,7 +131,7 @@ export async function runEc2Scenarios(
               ? `; slowest answers: ${slowest[0]}, ${(slowest[1] / 1000).toFixed(2)} s a call on average`
               : '');
           // Start no more steps; the worker's shutdown and moto's stop end the ones in flight.
-          await d.cancel(name).catch(() => undefined);
+          await within(10_000, d.cancel(name));
           abandon.abort();
         }
         say(
@@ -189,6 +190,17 @@ export function ec2Table(rows: readonly Ec2Row[]): string {
     `${lines.join('\n')}\n\nEC2 calls by action (mean answer time):\n\n${detail.join('\n')}` +
     (notes.length > 0 ? `\n\nNot finished:\n\n${notes.join('\n')}` : '')
   );
+}
+
+/** The answer, or null if it failed or took longer than `ms`. */
+async function within<T>(ms: number, p: Promise<T>): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  try {
+    return await Promise.race([p.catch(() => null), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function emptyRow(name: string, instances: number, status: string, note: string): Ec2Row {
