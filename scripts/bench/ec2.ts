@@ -121,7 +121,12 @@ export async function runEc2Scenarios(
         if (result === 'budget') {
           stopped = rowName;
           // Bounded: a query and an update need the worker, which may be what stalled.
-          const progress = (await within(10_000, d.status(name)))?.progress;
+          const progress = (
+            await within(
+              10_000,
+              connection.withAbortSignal(abandon.signal, () => d.status(name)),
+            )
+          )?.progress;
           const slowest = Object.entries(meanAnswerMs).sort(([, a], [, b]) => b - a)[0];
           row.steps = progress?.stepsDone ?? 0;
           row.note =
@@ -131,7 +136,10 @@ export async function runEc2Scenarios(
               ? `; slowest answers: ${slowest[0]}, ${(slowest[1] / 1000).toFixed(2)} s a call on average`
               : '');
           // Start no more steps; the worker's shutdown and moto's stop end the ones in flight.
-          await within(10_000, d.cancel(name));
+          await within(
+            10_000,
+            connection.withAbortSignal(abandon.signal, () => d.cancel(name)),
+          );
           abandon.abort();
         }
         say(
