@@ -71,6 +71,8 @@ export const STEMCELL_TAG = { os: 'converge.stemcell.os', version: 'converge.ste
 export const stemcellImageName = (image: Image): string => `converge-stemcell-${image.os}-${image.version}`;
 
 const LIVE_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
+/** How long an answered pick is remembered: longer than any listing stays in flight. */
+const PICK_MEMORY_MS = 10 * 60_000;
 /** Values one EC2 filter may carry. */
 const FILTER_VALUES_MAX = 200;
 /** The device a persistent disk is attached as (Converge gives an instance one persistent disk). */
@@ -107,14 +109,18 @@ export class Ec2Compute implements ComputePort {
   readonly #settleMs: number;
   readonly #settlePollMs: number;
   readonly #images = new Map<string, Promise<string>>();
-  /** Addresses chosen for creates whose RunInstances has not answered yet. */
-  readonly #picked = new Set<string>();
+  /**
+   * Addresses this worker's creates chose: null while RunInstances is in flight, then when it answered.
+   * An answered pick stays out of picks whose listing was sent before that answer (a slow endpoint
+   * may serve such a listing before the create and answer it after).
+   */
+  readonly #picked = new Map<string, number | null>();
   readonly stats: Ec2Stats = { calls: {}, answerMs: {}, throttles: 0 };
   /** Lookups by one tag (idempotency keys, allocations) waiting for the bucket go as one call. */
   readonly #byTag: Batcher<Instance[]>;
   readonly #volumesByKey: Batcher<Ec2Volume[]>;
   /** Address picks in one subnet waiting for the bucket share one listing of its interfaces. */
-  readonly #subnetAddresses: Batcher<string[]>;
+  readonly #subnetAddresses: Batcher<{ ips: string[]; sentAt: number }>;
   #terminations: Array<{ id: string; done: (r: 'gone' | 'deleting' | Error) => void }> = [];
 
   constructor(options: Ec2ComputeOptions) {
@@ -165,8 +171,9 @@ export class Ec2Compute implements ComputePort {
     const out = await this.#send('RunInstances', () =>
       this.#client.send(new RunInstancesCommand(input)),
     ).finally(() => {
-      // Once RunInstances answered, the interface holds the address (or nothing does): others may look.
-      if (req.static_ip === undefined && picked !== undefined) this.#picked.delete(picked);
+      // Once RunInstances answered, the interface holds the address (or nothing does): a listing sent
+      // from now on shows which.
+      if (req.static_ip === undefined && picked !== undefined) this.#picked.set(picked, performance.now());
     });
     const instance = out.Instances?.[0];
     if (!instance?.InstanceId)
@@ -247,13 +254,22 @@ export class Ec2Compute implements ComputePort {
     const excluded = [...addressing.reserved, ...addressing.static]
       .map((r) => parseIpRange(r))
       .filter((r): r is IpRange => r !== null);
-    const used = new Set(
-      await this.#subnetAddresses.join(subnetId, subnetId, () => this.#addressesIn(subnetId, true)),
+    const listing = await this.#subnetAddresses.join(subnetId, subnetId, () =>
+      this.#addressesIn(subnetId, true),
     );
+    const used = new Set(listing.ips);
+    const now = performance.now();
+    for (const [ip, answeredAt] of this.#picked)
+      if (answeredAt !== null && now - answeredAt > PICK_MEMORY_MS) this.#picked.delete(ip);
+    const pickedSince = (ip: string): boolean => {
+      if (!this.#picked.has(ip)) return false;
+      const answeredAt = this.#picked.get(ip) ?? null;
+      return answeredAt === null || answeredAt >= listing.sentAt;
+    };
     for (let ip = range.first + 4; ip < range.last; ip++) {
       const text = formatIPv4(ip);
-      if (inAnyRange(ip, excluded) || used.has(text) || this.#picked.has(text)) continue;
-      this.#picked.add(text);
+      if (inAnyRange(ip, excluded) || used.has(text) || pickedSince(text)) continue;
+      this.#picked.set(text, null);
       return text;
     }
     // The region's answer for a full subnet: a Conflict, retried while deletes in flight may free an
@@ -266,7 +282,8 @@ export class Ec2Compute implements ComputePort {
     });
   }
 
-  async #addressesIn(subnetId: string, taken: boolean): Promise<string[]> {
+  async #addressesIn(subnetId: string, taken: boolean): Promise<{ ips: string[]; sentAt: number }> {
+    const sentAt = performance.now();
     const pages = await this.#pages(
       'DescribeNetworkInterfaces',
       (page) =>
@@ -283,7 +300,7 @@ export class Ec2Compute implements ComputePort {
     for (const out of pages)
       for (const n of out.NetworkInterfaces ?? [])
         for (const a of n.PrivateIpAddresses ?? []) if (a.PrivateIpAddress) ips.push(a.PrivateIpAddress);
-    return ips;
+    return { ips, sentAt };
   }
 
   /**
