@@ -5,7 +5,7 @@
 // and what the cloud has. Only what the manifest's groups use is checked: a cloud config is shared.
 import type { CloudConfig } from '../domain/cloud-config';
 import type { CloudTopology } from '../domain/cloud';
-import { parseCidr, parseIpRange, rangeContains, type IpRange } from '../domain/ip';
+import { formatIpRange, parseCidr, parseIpRange, rangeContains, type IpRange } from '../domain/ip';
 import type { Manifest } from '../domain/manifest';
 
 export interface Contradiction {
@@ -69,9 +69,56 @@ export function topologyContradictions(
           message: `static ${text} of network '${network.name}' is outside the cloud's static ranges (it has ${list(statics)})`,
         });
       });
+      // Dynamic VMs get addresses of this subnet that the cloud also hands out dynamically: none such
+      // fails every dynamic create with no_free_ip. (The cloud's own gateway and reserved addresses are
+      // not in its topology: those still surface at the create.)
+      if (!needsDynamic(manifest, network.name, subnet.azs)) return;
+      const ours = dynamicPart(range, [subnet.gateway, ...subnet.reserved, ...subnet.static]);
+      if (ours.length === 0) return; // the cloud config leaves itself none: the plan's capacity warning says so
+      const cloudStatic = statics.map(parseIpRange).filter((r): r is IpRange => r !== null);
+      if (ours.some((piece) => subtractAll(piece, cloudStatic).length > 0)) return;
+      out.push({
+        path: `${at}.range`,
+        message: `subnet ${subnet.range} of network '${network.name}' leaves dynamic VMs no address: its dynamic part (${ours.map(formatIpRange).join(', ')}) lies in the cloud's static ranges (it has ${list(statics)})`,
+      });
     });
   });
   return out;
+}
+
+/** Some group on the network, in an AZ of the subnet, has an instance without a static IP. */
+function needsDynamic(manifest: Manifest, network: string, azs: readonly string[]): boolean {
+  return manifest.instance_groups.some((g) =>
+    g.networks.some(
+      (n) =>
+        n.name === network &&
+        (n.static_ips?.length ?? 0) < g.instances &&
+        g.azs.some((az) => azs.includes(az)),
+    ),
+  );
+}
+
+/** The hosts of a CIDR (no network or broadcast address up to /30) minus the given entries. */
+function dynamicPart(range: IpRange, cut: readonly string[]): IpRange[] {
+  const size = range.last - range.first + 1;
+  const hosts = size <= 2 ? range : { first: range.first + 1, last: range.last - 1 };
+  return subtractAll(
+    hosts,
+    cut.map(parseIpRange).filter((r): r is IpRange => r !== null),
+  );
+}
+
+function subtractAll(from: IpRange, cut: readonly IpRange[]): IpRange[] {
+  let pieces = [from];
+  for (const c of cut) {
+    pieces = pieces.flatMap((p) => {
+      if (c.last < p.first || c.first > p.last) return [p];
+      const left = c.first > p.first ? [{ first: p.first, last: c.first - 1 }] : [];
+      const right = c.last < p.last ? [{ first: c.last + 1, last: p.last }] : [];
+      return [...left, ...right];
+    });
+  }
+  return pieces;
 }
 
 function list(items: readonly string[]): string {

@@ -10,7 +10,7 @@ import { cloudConfig, smallManifest } from '../../support/fixtures';
 const region: CloudTopology = {
   azs: ['z1', 'z2', 'z3'],
   networks: [
-    { name: 'default', subnets: [{ range: '10.0.0.0/16', static: ['10.0.0.2-10.0.0.255'], azs: null }] },
+    { name: 'default', subnets: [{ range: '10.0.0.0/16', static: ['10.0.0.10-10.0.0.30'], azs: null }] },
   ],
 };
 const manifest = smallManifest('topo');
@@ -53,7 +53,7 @@ describe('topologyContradictions', () => {
       {
         path: 'networks[0].subnets[0].static[0]',
         message:
-          "static 10.0.1.10-10.0.1.20 of network 'default' is outside the cloud's static ranges (it has 10.0.0.2-10.0.0.255)",
+          "static 10.0.1.10-10.0.1.20 of network 'default' is outside the cloud's static ranges (it has 10.0.0.10-10.0.0.30)",
       },
     ],
     [
@@ -82,6 +82,50 @@ describe('topologyContradictions', () => {
       }
     });
     expect(topologyContradictions(m, cc, region)).toEqual([expected]);
+  });
+
+  describe('dynamic VMs need an address of the subnet the cloud also hands out dynamically', () => {
+    // The example region before addressing: all of 10.0.0.2-10.0.0.255 static, so the example cloud
+    // config's dynamic part (10.0.0.31-10.0.0.254) has no address a dynamic VM could get.
+    const allStatic: CloudTopology = {
+      ...region,
+      networks: [
+        { name: 'default', subnets: [{ range: '10.0.0.0/16', static: ['10.0.0.2-10.0.0.255'], azs: null }] },
+      ],
+    };
+    it('none left: refused, naming the subnet, its dynamic part and the static ranges', () => {
+      expect(topologyContradictions(manifest, cloudConfig(), allStatic)).toEqual([
+        {
+          path: 'networks[0].subnets[0].range',
+          message:
+            "subnet 10.0.0.0/24 of network 'default' leaves dynamic VMs no address: its dynamic part (10.0.0.31-10.0.0.254) lies in the cloud's static ranges (it has 10.0.0.2-10.0.0.255)",
+        },
+      ]);
+    });
+    it('every instance with a static IP: nothing to object to', () => {
+      const m = smallManifest('topo', (x) => {
+        x.instance_groups = x.instance_groups.slice(0, 1);
+        const g = x.instance_groups[0];
+        if (!g) throw new Error('no group');
+        g.instances = 1;
+        g.azs = ['z1'];
+        g.networks = [{ name: 'default', static_ips: ['10.0.0.10'] }];
+      });
+      expect(topologyContradictions(m, cloudConfig(), allStatic)).toEqual([]);
+    });
+    it('one address left outside the static ranges: enough to plan', () => {
+      const cc = changed((x) => (subnet(x).static = ['10.0.0.10-10.0.0.253']));
+      const spare: CloudTopology = {
+        ...region,
+        networks: [
+          {
+            name: 'default',
+            subnets: [{ range: '10.0.0.0/16', static: ['10.0.0.2-10.0.0.253'], azs: null }],
+          },
+        ],
+      };
+      expect(topologyContradictions(manifest, cc, spare)).toEqual([]);
+    });
   });
 
   it('a network or AZ no group uses is not checked: a cloud config is shared by deployments', () => {
