@@ -11,6 +11,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Deployments } from '../../src/client/deployments';
@@ -125,6 +126,11 @@ async function rejected(kind: string, send: Send, payload: Json, field: string |
   tally.set(kind, (tally.get(kind) ?? 0) + 1);
 }
 
+/** An event's type by its proto name, whether the client decoded the enum as a number or a name. */
+function eventTypeName(type: unknown): string {
+  return typeof type === 'number' ? (temporal.api.enums.v1.EventType[type] ?? String(type)) : String(type);
+}
+
 async function historyLength(): Promise<number> {
   return settledHistoryLength(entity);
 }
@@ -233,7 +239,18 @@ describe('bad updates straight through the Temporal client', () => {
   });
 
   it('afterwards: not one event more in the entity’s history, no operation started, no cloud call', async () => {
-    expect(await historyLength()).toBe(eventsBefore);
+    // Nothing a request carried, and nothing it started. A bare workflow task (scheduled, started,
+    // completed: no command, no message) is all the server may add: under load it keeps a rejected
+    // update's speculative task instead of dropping it (seen in CI at load ~10, never at rest).
+    await historyLength();
+    const events = (await entity.fetchHistory()).events ?? [];
+    const added = events.slice(eventsBefore).map((e) => eventTypeName(e.eventType));
+    const bare = /^EVENT_TYPE_WORKFLOW_TASK_(SCHEDULED|STARTED|COMPLETED)$/;
+    expect(
+      added.filter((t) => !bare.test(t)),
+      `events added: ${added.join(', ')}`,
+    ).toEqual([]);
+    expect(added.length % 3, `events added: ${added.join(', ')}`).toBe(0);
     const status = await entity.query(statusQuery);
     expect(status.current).toBeNull();
     expect(status.recent.length).toBe(seqBefore);
