@@ -20,6 +20,13 @@ import { regionConfig, runActivity } from './harness';
 const region = regionForFile({
   config: {
     ...regionConfig([{ name: 'nfs', type: 'nfs', can_create: true, capacity_gb: 1000 }]),
+    // The cloud config's subnet (examples/cloud-config.yml): a create takes its dynamic address there.
+    networks: [
+      {
+        name: 'default',
+        subnets: [{ range: '10.0.0.0/24', gateway: '10.0.0.1', static: ['10.0.0.10-10.0.0.30'] }],
+      },
+    ],
     images: [
       { os: 'ubuntu-jammy', version: '1.181' },
       { os: 'ubuntu-jammy', version: '1.182' },
