@@ -292,7 +292,7 @@ class Reconciler {
         reasons: power ? [power.reason] : [],
         destructive: false,
       });
-      if (power && e.server) this.power(this.unit(name, '', []), power, claim, { serverId: e.server.id }, []);
+      if (power && e.server) this.powerAlone(name, claim, power, e.server.id);
       return;
     }
     const replace = needsVm(e) ? this.replacementReasons(claim, e, name) : [];
@@ -318,8 +318,7 @@ class Reconciler {
       destructive: oldVm !== null,
     });
     if (reasons.length === 0) {
-      // Power alone is admitted at once, as power after the obligation was: it is not an update.
-      if (power && e.server) this.power(this.unit(name, '', []), power, claim, { serverId: e.server.id }, []);
+      if (power && e.server) this.powerAlone(name, claim, power, e.server.id);
       return;
     }
     const unit = this.unit(name, claim.group, reasons);
@@ -417,6 +416,14 @@ class Reconciler {
     const need = powerFor(this.options.power, { state: record.state, names, vm, newVm });
     if (need?.state) record.state = need.state;
     return need;
+  }
+
+  /**
+   * An instance whose only step is power: a unit of its group, so canaries and max_in_flight pace a
+   * stop or start as they pace an update (BOSH's stop and start honour the update block too).
+   */
+  private powerAlone(name: string, claim: Claim, need: PowerNeed, serverId: string): void {
+    this.power(this.unit(name, claim.group, [need.reason]), need, claim, { serverId }, []);
   }
 
   private power(

@@ -130,7 +130,7 @@ interface StepBase {
   unit: string;
   /**
    * The group whose update policy schedules this unit; '' for units admitted at once: cleanup of
-   * strays and orphans, and an instance's power alone (power.ts).
+   * strays and orphans.
    */
   group: string;
   dependsOn: string[];

@@ -93,7 +93,7 @@ function stoppedRecords(world: World): World {
 }
 
 describe('reconcile: a soft stop', () => {
-  it('powers off every stopped instance whose VM runs: one step each, admitted at once, nothing else', () => {
+  it('powers off every stopped instance whose VM runs: one step each, a unit of its group, nothing else', () => {
     const world = stoppedRecords(deployed());
     const o = plan(world, m, cc, { power: { kind: 'stop' } });
     expect(o.steps.map((s) => s.kind)).toEqual(world.records.map(() => 'power-off'));
@@ -103,7 +103,7 @@ describe('reconcile: a soft stop', () => {
       expect(step).toMatchObject({
         id: `${r.group}/${r.id}:power-off`,
         unit: `${r.group}/${r.id}`,
-        group: '',
+        group: r.group,
         dependsOn: [],
         reasons: [POWER_REASON.stop],
         destructive: false,
@@ -140,11 +140,33 @@ describe('reconcile: a soft stop', () => {
 });
 
 describe('the rollout of power steps', () => {
-  it('admits an instance alone with its power step at once, whatever canaries and max_in_flight say', () => {
+  it('paces a stop like an update: the canary, then max_in_flight, then the next serial group', () => {
     const world = stoppedRecords(deployed());
     const o = plan(world, m, cc, { power: { kind: 'stop' } });
-    expect(o.groups.every((g) => g.canaries === 1 && g.maxInFlight === 2)).toBe(true);
-    expect(new Rollout(o, new Set()).next().map((s) => s.id)).toEqual(o.steps.map((s) => s.id));
+    expect(o.groups.map((g) => [g.name, g.canaries, g.maxInFlight, g.serial])).toEqual([
+      ['api', 1, 2, true],
+      ['worker', 1, 2, true],
+      ['db', 1, 2, true],
+    ]);
+    const rollout = new Rollout(o, new Set());
+    const waves: string[][] = [];
+    for (let wave = rollout.next(); wave.length > 0; wave = rollout.next()) {
+      waves.push(wave.map((s) => s.instance.split('/')[0] ?? ''));
+      rollout.completed(wave);
+    }
+    // api: its canary alone, then its other two together (max_in_flight 2); worker's canary, then its
+    // last; then db's one.
+    expect(waves).toEqual([['api'], ['api', 'api'], ['worker'], ['worker'], ['db']]);
+  });
+
+  it('stops the group at a failed canary power-off: nothing more of it starts', () => {
+    const world = stoppedRecords(deployed());
+    const o = plan(world, m, cc, { power: { kind: 'stop' } });
+    const rollout = new Rollout(o, new Set());
+    const [canary] = rollout.next();
+    if (!canary) throw new Error('no canary');
+    rollout.failed(canary);
+    expect(rollout.next()).toEqual([]);
   });
 
   it('starts no power step once cancelled: those not started are just not done', () => {
