@@ -23,7 +23,7 @@ import { EventLog } from './event-log';
 import { Healer } from './heal';
 import { selects } from './records';
 import { acceptedDeployInputs, checkRequest, inputProblem, validateDeployPayload } from './validation';
-import { authorize, type RequestKind } from '../domain/permissions';
+import { CLOCK_SKEW_MS, authorize, type RequestKind } from '../domain/permissions';
 import { NonceStore, requestDigest } from './signed-requests';
 import { trustRoot } from './trust-root';
 
@@ -44,6 +44,11 @@ export class DeploymentEntity {
   readonly log: EventLog;
   /** Set by the workflow while its watch runs (entities replaying older histories do not watch). */
   watching = false;
+  /**
+   * Set by the workflow while a deleted entity waits for the nonces it holds to expire (`guardUntil`):
+   * meanwhile a deploy is accepted and begins the next incarnation in this run, with these nonces.
+   */
+  lingering = false;
   readonly healer: Healer;
 
   /**
@@ -93,10 +98,12 @@ export class DeploymentEntity {
     // Authorization first: who may not deploy learns nothing about the entity or the payload. The
     // pool is read from the raw manifest here; the payload check below then validates it.
     // Moving a deployment to another pool changes VMs in both.
-    const pools = [poolOf(req.manifest), this.pool].filter((p): p is string => p !== null);
+    // A lingering deleted entity is about to become a new deployment: only the new manifest's pool counts.
+    const own = this.lingering ? null : this.pool;
+    const pools = [poolOf(req.manifest), own].filter((p): p is string => p !== null);
     this.authorize('deploy', req, auth, [...new Set(pools)]);
     validateDeployPayload(req.manifest, req.cloudConfig, this.name);
-    this.refuseWhileBusy('deploy');
+    if (!this.lingering) this.refuseWhileBusy('deploy');
   }
 
   validateStop(req: StopRequest, auth?: unknown): void {
@@ -141,6 +148,7 @@ export class DeploymentEntity {
   validateInterrupt(kind: 'cancel' | 'hard-stop-now', req: unknown, auth?: unknown): void {
     checkRequest('interrupt', req);
     this.authorize(kind, req, auth);
+    this.refuseDeleted();
     if (kind === 'hard-stop-now') this.requireDeployed();
   }
 
@@ -193,17 +201,58 @@ export class DeploymentEntity {
     this.nonces.remember(auth, this.clock());
   }
 
+  /**
+   * When a deleted entity may complete: once every nonce it holds has expired (plus the clock skew
+   * tolerated, since the next run's clock is another workflow task's), or null when none is unexpired.
+   * A new run starts with an empty nonce store, so completing earlier would let a captured request be
+   * replayed against the next incarnation. Read from the state only, so replay does not depend on the
+   * worker's trust root (with permissions off no client signs, and the store stays empty).
+   */
+  guardUntil(): number | null {
+    const now = this.clock();
+    const live = this.nonces.entries.filter((e) => e.expires > now).map((e) => e.expires);
+    return live.length === 0 ? null : Math.max(...live) + CLOCK_SKEW_MS;
+  }
+
+  /**
+   * The next incarnation in this run: everything a new run would start with (no records, manifest,
+   * operations or events; op-1 next) under a new incarnation id, but the nonces kept.
+   */
+  reincarnate(incarnation: string): void {
+    const s = this.state;
+    s.records = [];
+    s.manifest = null;
+    s.cloudConfig = null;
+    s.manifestDigest = null;
+    s.seq = 0;
+    s.recent = [];
+    s.projection = [];
+    s.lastPlan = null;
+    s.deleted = false;
+    s.incarnation = incarnation;
+    delete s.heal;
+    this.log.restart();
+    this.pending = null;
+    this.current = null;
+    this.hardStopRequested = false;
+    this.lingering = false;
+  }
+
   /** The resource pool of the deployed manifest, or null before the first deploy. */
   get pool(): string | null {
     return poolOf(this.state.manifest);
   }
 
-  private refuseWhileBusy(what: string): void {
+  private refuseDeleted(): void {
     if (this.state.deleted) {
       // Typed, so a client can tell it from other refusals: the run is about to complete, and a deploy
       // may start the next incarnation once it has.
       throw ApplicationFailure.nonRetryable(`deployment ${this.name} has been deleted`, DEPLOYMENT_DELETED);
     }
+  }
+
+  private refuseWhileBusy(what: string): void {
+    this.refuseDeleted();
     const running = this.current ?? this.pending?.ticket;
     if (running) {
       throw new Error(

@@ -54,6 +54,12 @@ import type { SignedRequest } from '../domain/permissions';
 
 /** Patch: cancel and hardStop arrive as updates (with validators); the old signals do nothing. */
 const SIGNALS_IGNORED = 'cancel-and-hard-stop-are-updates';
+/**
+ * Patch: a deleted entity holding unexpired nonces does not complete at once: it lingers until they
+ * expire (a new run would start with none, and accept a captured request again), and a deploy
+ * meanwhile begins the next incarnation in this run.
+ */
+export const LINGER_AFTER_DELETE = 'linger-after-delete';
 
 // The long-lived entity moves to each new current build: its changes still need patched() and
 // replay tests. Not given on an unversioned worker.
@@ -71,6 +77,13 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
     deployUpdate,
     (req, auth) => {
       entity.admit(auth);
+      if (entity.lingering) {
+        // As a new run would: a fresh state under a new incarnation id (unique per run and per previous
+        // incarnation, so deterministic), but the nonces kept.
+        const previous = entity.state.incarnation ?? '';
+        entity.reincarnate(incarnationOf(`${workflowInfo().runId}/${previous}`));
+        showDetails();
+      }
       return entity.acceptDeploy(req);
     },
     { validator: (req: DeployRequest, auth?: SignedRequest) => entity.validateDeploy(req, auth) },
@@ -185,9 +198,9 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
         for (;;) {
           await condition(() => entity.log.waiting > 0 || deaf);
           if (entity.log.waiting === 0) return;
-          const { events, upTo } = entity.log.untold();
+          const { events, upTo, epoch } = entity.log.untold();
           await notifyListeners(entity.name, entity.state.manifest?.callbacks, events);
-          entity.log.told(upTo);
+          entity.log.told(upTo, epoch);
         }
       })()
     : Promise.resolve();
@@ -198,7 +211,36 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
     await telling;
   };
 
+  const continueAsNewNow = async (): Promise<never> => {
+    await stopWatching();
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof deployment>({
+      name: entity.name,
+      state: entity.state,
+      pending: entity.pending,
+      hardStopRequested: entity.hardStopRequested,
+    });
+  };
+  // A deleted entity holding unexpired nonces waits for them to expire, or for a deploy (which begins
+  // the next incarnation in this run), or continues as new still lingering. 'done': it may complete.
+  const linger = async (): Promise<'deploy' | 'done'> => {
+    const until = entity.guardUntil();
+    if (until === null || until <= Date.now()) return 'done';
+    entity.lingering = true;
+    showDetails();
+    await condition(
+      () => entity.pending !== null || workflowInfo().continueAsNewSuggested,
+      until - Date.now(),
+    );
+    entity.lingering = false;
+    if (entity.pending !== null) return 'deploy';
+    if (workflowInfo().continueAsNewSuggested) await continueAsNewNow();
+    return 'done';
+  };
+
   for (;;) {
+    // Only a lingering entity gets here deleted (after its delete, or carried across continue-as-new).
+    if (entity.state.deleted && (await linger()) === 'done') break;
     await condition(
       () =>
         entity.pending !== null ||
@@ -207,16 +249,7 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
     );
     // Between operations, continue as new when the server suggests it, carrying an accepted operation
     // that has not started yet: a busy entity is never idle, so waiting for idleness could wait forever.
-    if (workflowInfo().continueAsNewSuggested && entity.current === null) {
-      await stopWatching();
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof deployment>({
-        name: entity.name,
-        state: entity.state,
-        pending: entity.pending,
-        hardStopRequested: entity.hardStopRequested,
-      });
-    }
+    if (workflowInfo().continueAsNewSuggested && entity.current === null) await continueAsNewNow();
     if (entity.hardStopRequested && !entity.pending) {
       entity.hardStopRequested = false;
       if (entity.state.manifest !== null && !entity.state.deleted)
@@ -244,7 +277,8 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
       // Usually already recorded by the operationFinished signal; the result is the fallback.
       if (entity.current?.operation === next.ticket.operation) entity.finish(next.ticket, result, error);
       showDetails();
-      if (entity.state.deleted) break;
+      // Checked in this order so that entities with nothing to guard write no marker (as before it).
+      if (entity.state.deleted && (entity.guardUntil() === null || !patched(LINGER_AFTER_DELETE))) break;
       continue;
     }
   }

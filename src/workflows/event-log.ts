@@ -10,6 +10,9 @@ import type { DeploymentState, EventLogView } from './types';
 export const EVENT_LOG_LIMIT = 500;
 
 export class EventLog {
+  /** Bumped by `restart`: a hand-over begun before it must not move the new log's cursor. */
+  private epoch = 0;
+
   constructor(private readonly state: DeploymentState) {
     // A state carried from a run without the cursor: what it logged then is not told again.
     this.state.toldSeq ??= this.state.eventSeq ?? 0;
@@ -46,17 +49,27 @@ export class EventLog {
    * Events appended since listeners were last told, oldest first, and the sequence number they go up
    * to. Those dropped from the log meanwhile are gone; `told(upTo)` counts them as told too.
    */
-  untold(): { events: ConvergeEvent[]; upTo: number } {
+  untold(): { events: ConvergeEvent[]; upTo: number; epoch: number } {
     const log = this.state.events ?? [];
     return {
       events: log.slice(log.length - Math.min(this.waiting, log.length)),
       upTo: this.state.eventSeq ?? 0,
+      epoch: this.epoch,
     };
   }
 
   /** The events up to `upTo` (from `untold()`) were handed to the listeners. */
-  told(upTo: number): void {
-    this.state.toldSeq = upTo;
+  told(upTo: number, epoch = this.epoch): void {
+    if (epoch === this.epoch) this.state.toldSeq = upTo;
+  }
+
+  /** An empty log for the deployment's next incarnation (its events start at 1 again). */
+  restart(): void {
+    this.state.events = [];
+    this.state.eventSeq = 0;
+    this.state.toldSeq = 0;
+    this.state.eventsDropped = 0;
+    this.epoch++;
   }
 
   view(): EventLogView {

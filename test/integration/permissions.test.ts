@@ -1,7 +1,12 @@
 // Permissions per resource pool on the real stack: a worker with a trust root (the admin key baked
 // into its bundle), signed requests from the client, and every kind of bad request refused by the
 // entity's validators: the entity's history gains not one event and the region sees no call.
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  ApplicationFailure,
+  WithStartWorkflowOperation,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Deployments } from '../../src/client/deployments';
@@ -9,7 +14,13 @@ import { newIdentity, signGrant, signRequest, type Identity } from '../../src/cl
 import { UserError } from '../../src/domain/errors';
 import { EXIT } from '../../src/domain/exit-codes';
 import type { Permission } from '../../src/domain/permissions';
-import { cancelUpdate, deleteUpdate, deployUpdate, stopUpdate } from '../../src/workflows/messages';
+import {
+  DEPLOYMENT_DELETED,
+  cancelUpdate,
+  deleteUpdate,
+  deployUpdate,
+  stopUpdate,
+} from '../../src/workflows/messages';
 import { deploymentWorkflowId, type DeployRequest } from '../../src/workflows/types';
 import { cloudConfig, smallManifest } from '../support/fixtures';
 import { lastEventSeq } from '../support/invariants';
@@ -189,4 +200,70 @@ describe('permissions per resource pool', () => {
     const deleted = await r.wait(await r.delete('perm-db'));
     expect(deleted.status, JSON.stringify(deleted.failure)).toBe('converged');
   });
+
+  it('a deploy request captured before a delete is refused after it; a fresh one begins the next incarnation', async () => {
+    const name = 'perm-again';
+    const req: DeployRequest = { manifest: smallManifest(name), cloudConfig: cc };
+    const a = as(alice);
+    const first = await a.wait(await a.deploy(name, req));
+    expect(first.status, JSON.stringify(first.failure)).toBe('converged');
+    const entity = client.workflow.getHandle(deploymentWorkflowId(name));
+    // Captured from the wire in the minutes before the delete: accepted once, still unexpired.
+    const captured = signRequest(alice, name, 'deploy', req);
+    await a.wait(await entity.executeUpdate(deployUpdate, { args: [req, captured] }));
+    const deleted = await as(root).wait(await as(root).delete(name));
+    expect(deleted.status, JSON.stringify(deleted.failure)).toBe('converged');
+    const runId = (await entity.describe()).runId;
+
+    // The attacker replays it as the CLI deploys (update-with-start), waiting out a closing run.
+    const replay = async (): Promise<string> => {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          await client.workflow.executeUpdateWithStart(deployUpdate, {
+            args: [req, captured],
+            startWorkflowOperation: new WithStartWorkflowOperation('deployment', {
+              workflowId: deploymentWorkflowId(name),
+              taskQueue,
+              args: [{ name }],
+              workflowIdConflictPolicy: 'USE_EXISTING',
+            }),
+          });
+          return 'accepted';
+        } catch (err) {
+          if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+          const cause = err.cause;
+          if (!(cause instanceof ApplicationFailure) || cause.type !== DEPLOYMENT_DELETED) {
+            return cause?.message ?? err.message;
+          }
+          await Promise.race([entity.result().catch(() => undefined), sleep(30_000)]);
+        }
+      }
+      return 'refused as deleted twice';
+    };
+    const before = await snapshot(name);
+    expect(await replay()).toBe("permission denied: alice's request was already used (a replayed request)");
+    expect(await snapshot(name)).toEqual(before);
+    // Meanwhile the deployment is deleted: not listed, and other requests are refused as before.
+    expect(await a.find(name)).toBeNull();
+    expect((await as(root).list()).map((d) => d.deployment)).not.toContain(name);
+    await expect(as(root).stop(name, {})).rejects.toThrow(`deployment ${name} has been deleted`);
+
+    // A freshly signed deploy is accepted at once and starts over at op-1, in the same run.
+    const second = await a.wait(await a.deploy(name, req));
+    expect(second.status, JSON.stringify(second.failure)).toBe('converged');
+    expect(second.operation).toBe('op-1');
+    expect((await entity.describe()).runId).toBe(runId);
+    for (const r of second.records) expect(first.records.map((f) => f.id)).not.toContain(r.id);
+    expect((await a.status(name)).recent.map((r) => r.operation)).toEqual(['op-1']);
+    // The next incarnation kept the nonces: the captured request is still refused.
+    const after = await snapshot(name);
+    expect(await refusal(() => entity.executeUpdate(deployUpdate, { args: [req, captured] }))).toBe(
+      "permission denied: alice's request was already used (a replayed request)",
+    );
+    expect(await snapshot(name)).toEqual(after);
+  });
 });
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DeploymentEntity } from '../../../src/workflows/deployment-entity';
 import { newIdentity, signGrant, signRequest } from '../../../src/client/identity';
 import { NonceStore } from '../../../src/workflows/signed-requests';
+import { CLOCK_SKEW_MS } from '../../../src/domain/permissions';
 import type { DeployRequest } from '../../../src/workflows/types';
 import { cloudConfig as fixtureCloudConfig, smallManifest } from '../../support/fixtures';
 
@@ -13,6 +14,16 @@ const alice = {
   ...newIdentity('alice'),
   grants: [] as ReturnType<typeof signGrant>[],
 };
+const root = { ...newIdentity('root'), grants: [] as ReturnType<typeof signGrant>[] };
+root.grants.push(
+  signGrant(admin, {
+    principal: 'root',
+    key: root.publicKey,
+    permission: 'CLOUD_ADMIN',
+    pool: '*',
+    expires: null,
+  }),
+);
 alice.grants.push(
   signGrant(admin, {
     principal: 'alice',
@@ -79,5 +90,75 @@ describe('DeploymentEntity permissions', () => {
     expect(store.hasRoom(NOW + 6 * 60_000)).toBe(true);
     store.remember(signRequest(alice, 'web', 'cancel', {}, NOW + 6 * 60_000), NOW + 6 * 60_000);
     expect(store.entries).toHaveLength(1);
+  });
+});
+
+describe('a deleted entity and its nonces', () => {
+  /** web deployed (alice's signed deploy, accepted at NOW) and deleted (root's, a minute later). */
+  function deletedWeb() {
+    const made = entity();
+    const { e, tick } = made;
+    const captured = signRequest(alice, 'web', 'deploy', req, NOW);
+    e.validateDeploy(req, captured);
+    e.admit(captured);
+    e.acceptDeploy(req);
+    e.finish(e.takePending()!.ticket, null, 'test');
+    tick(60_000);
+    const del = signRequest(root, 'web', 'delete', {}, NOW + 60_000);
+    e.validateDelete({}, del);
+    e.admit(del);
+    const ticket = e.accept('delete');
+    e.takePending();
+    e.finish(ticket, { status: 'converged', plan: null, records: [], projection: [] } as never, null);
+    expect(e.state.deleted).toBe(true);
+    return { ...made, captured, del };
+  }
+
+  it('must outlive the last nonce it holds (plus the clock skew), and need not when it holds none', () => {
+    const { e, del, tick } = deletedWeb();
+    expect(e.guardUntil()).toBe(del.claim.expires + CLOCK_SKEW_MS);
+    tick(del.claim.expires - (NOW + 60_000));
+    expect(e.guardUntil()).toBeNull();
+    expect(entity().e.guardUntil()).toBeNull();
+  });
+
+  it('not lingering, it refuses everything as deleted; lingering, it takes a fresh deploy only', () => {
+    const { e, captured } = deletedWeb();
+    const fresh = signRequest(alice, 'web', 'deploy', req, NOW + 60_000);
+    expect(() => e.validateDeploy(req, fresh)).toThrow('deployment web has been deleted');
+    e.lingering = true;
+    expect(() => e.validateDeploy(req, captured)).toThrow(
+      "permission denied: alice's request was already used (a replayed request)",
+    );
+    expect(() => e.validateDeploy(req, fresh)).not.toThrow();
+    const cancel = signRequest(root, 'web', 'cancel', {}, NOW + 60_000);
+    expect(() => e.validateInterrupt('cancel', {}, cancel)).toThrow('deployment web has been deleted');
+    const stop = signRequest(root, 'web', 'stop', {}, NOW + 60_000);
+    expect(() => e.validateStop({}, stop)).toThrow('deployment web has been deleted');
+  });
+
+  it('the next incarnation starts as a new run would, but keeps the nonces', () => {
+    const { e, captured } = deletedWeb();
+    const nonces = [...e.state.nonces!];
+    e.lingering = true;
+    e.reincarnate('next');
+    expect(e.lingering).toBe(false);
+    expect(e.state).toMatchObject({
+      name: 'web',
+      records: [],
+      manifest: null,
+      manifestDigest: null,
+      seq: 0,
+      recent: [],
+      projection: [],
+      deleted: false,
+      incarnation: 'next',
+      events: [],
+      eventSeq: 0,
+    });
+    expect(e.state.nonces).toEqual(nonces);
+    expect(e.acceptDeploy(req).operation).toBe('op-1');
+    expect(e.pending?.input.incarnation).toBe('next');
+    expect(() => e.validateDeploy(req, captured)).toThrow('already used');
   });
 });

@@ -47,4 +47,19 @@ describe('EventLog', () => {
     const carried = { ...state(), events: events(1, 4), eventSeq: 4 } as DeploymentState;
     expect(new EventLog(carried).waiting).toBe(0);
   });
+
+  it('a restart (the next incarnation) starts the log over; a hand-over begun before it moves no cursor', () => {
+    const log = new EventLog(state());
+    log.append(events(1, 4));
+    const old = log.untold();
+    log.restart();
+    log.append(events(100, 1));
+    log.told(old.upTo, old.epoch); // the old batch's hand-over ends after the restart
+    expect(log.view()).toEqual({ events: events(100, 1), dropped: 0 });
+    expect(log.waiting).toBe(1);
+    const next = log.untold();
+    expect(next.events.map((e) => e.id)).toEqual(['e100']);
+    log.told(next.upTo, next.epoch);
+    expect(log.waiting).toBe(0);
+  });
 });
