@@ -25,6 +25,7 @@ import { getPool } from './get-pool';
 import { instanceAction } from './instance-action';
 import { ServerLookups } from './lookups';
 import { observe } from './observe';
+import { keepAlive } from './pulse';
 import { resolveOptions, type ActivityOptions } from './options';
 import { releaseQuota } from './release-quota';
 import { reportingRetries, step, type StepKey } from './retry-report';
@@ -57,52 +58,76 @@ export function createActivities(cloud: Cloud, options: Partial<ActivityOptions>
   };
   const create = createVm(deps);
   const chain = enactChain(chainable);
+  // Every step heartbeats while it runs, however slow the cloud's answers (pulse.ts, keepAlive).
+  const alive =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> =>
+      keepAlive(resolved.heartbeatEveryMs, () => fn(...args));
   // Batches never fail retryably (a create or chain that would runs again alone), so they report
   // nothing; each activity that Temporal retries reports its step's kind and key (retry-report.ts).
   return {
-    observe: reportingRetries(
-      step('observe', (i: ObserveInput) => i.deployment),
-      observe(deps),
+    observe: alive(
+      reportingRetries(
+        step('observe', (i: ObserveInput) => i.deployment),
+        observe(deps),
+      ),
     ),
     // Not reportingRetries: a watch pass belongs to no operation, and it swallows cloud errors itself.
+    // Not kept alive either: it heartbeats on its own slices.
     watchCloud: watchCloud(deps),
-    getPool: reportingRetries(
-      step('get-pool', (pool: string) => pool),
-      getPool(deps),
+    getPool: alive(
+      reportingRetries(
+        step('get-pool', (pool: string) => pool),
+        getPool(deps),
+      ),
     ),
-    createVm: reportingRetries(
-      step('create-vm', (i: CreateVmInput) => i.claim),
-      create,
+    createVm: alive(
+      reportingRetries(
+        step('create-vm', (i: CreateVmInput) => i.claim),
+        create,
+      ),
     ),
-    createVms: createVms(create, resolved.heartbeatEveryMs),
-    associateVmToInstance: reportingRetries(
-      step('associate-vm-to-instance', (i: AssociateInput) => i.instanceId),
-      chainable.associateVmToInstance,
+    createVms: alive(createVms(create, resolved.heartbeatEveryMs)),
+    associateVmToInstance: alive(
+      reportingRetries(
+        step('associate-vm-to-instance', (i: AssociateInput) => i.instanceId),
+        chainable.associateVmToInstance,
+      ),
     ),
-    deleteServer: reportingRetries(
-      step('delete-server', (i: DeleteServerInput) => i.serverId),
-      chainable.deleteServer,
+    deleteServer: alive(
+      reportingRetries(
+        step('delete-server', (i: DeleteServerInput) => i.serverId),
+        chainable.deleteServer,
+      ),
     ),
-    releaseQuota: reportingRetries(
-      step('release-quota', (i: ReleaseQuotaInput) => i.allocationId),
-      chainable.releaseQuota,
+    releaseQuota: alive(
+      reportingRetries(
+        step('release-quota', (i: ReleaseQuotaInput) => i.allocationId),
+        chainable.releaseQuota,
+      ),
     ),
-    detachDisk: reportingRetries(
-      step('detach-disk', (i: DetachDiskInput) => i.volumeId),
-      chainable.detachDisk,
+    detachDisk: alive(
+      reportingRetries(
+        step('detach-disk', (i: DetachDiskInput) => i.volumeId),
+        chainable.detachDisk,
+      ),
     ),
-    deleteDisk: reportingRetries(
-      step('delete-disk', (i: DeleteDiskInput) => i.volumeId),
-      chainable.deleteDisk,
+    deleteDisk: alive(
+      reportingRetries(
+        step('delete-disk', (i: DeleteDiskInput) => i.volumeId),
+        chainable.deleteDisk,
+      ),
     ),
     // A power step (power-off, power-on, reboot) reports as its server's instance-action (waiting.ts).
-    instanceAction: reportingRetries(
-      step('instance-action', (i: InstanceActionInput) => i.serverId),
-      instanceAction(deps),
+    instanceAction: alive(
+      reportingRetries(
+        step('instance-action', (i: InstanceActionInput) => i.serverId),
+        instanceAction(deps),
+      ),
     ),
     // A chain is in flight as its first link's step: it reports as that step.
-    enactChain: reportingRetries(chainHead, chain),
-    enactChains: enactChains(chain, resolved.heartbeatEveryMs),
+    enactChain: alive(reportingRetries(chainHead, chain)),
+    enactChains: alive(enactChains(chain, resolved.heartbeatEveryMs)),
   } satisfies ConvergeActivities;
 }
 

@@ -29,21 +29,19 @@ export function pulse(everyMs = DEFAULT_ACTIVITY_OPTIONS.heartbeatEveryMs): Puls
   }
   // Heartbeats are sent lazily: `heartbeat` keeps the latest details, and they go to Temporal once
   // `everyMs` has passed since the attempt began or since the last one went, checked again before
-  // every wait. A step that ends sooner (a 2 s build, a 1 s delete) sends none: the heartbeat timeout
-  // still catches a killed worker, and a retry without details finds its server again by
-  // idempotency key. Each heartbeat is an RPC and a write in Temporal; at 1,000 VMs the one every
-  // create-vm and delete-server sent before its first wait was ~2,000 of them (npm run bench).
-  let pending: { details: unknown } | null = null;
-  let lastSent = Date.now();
+  // every wait (and by `keepAlive` while a call is in flight). A step that ends sooner sends none:
+  // the heartbeat timeout still catches a killed worker, and a retry without details finds its
+  // server again by idempotency key. Each heartbeat is an RPC and a write in Temporal; at 1,000 VMs
+  // the one every create-vm and delete-server sent before its first wait was ~2,000 of them.
+  const beat = beatOf(ctx);
   const flushIfDue = (): void => {
-    if (pending === null || Date.now() - lastSent < everyMs) return;
-    ctx.heartbeat(pending.details);
-    pending = null;
-    lastSent = Date.now();
+    if (!beat.pending || Date.now() - beat.lastSent < everyMs) return;
+    send(ctx, beat);
   };
   return {
     heartbeat: (details) => {
-      pending = { details };
+      beat.details = details;
+      beat.pending = true;
       flushIfDue();
     },
     sleep: (ms) => {
@@ -58,6 +56,57 @@ export function pulse(everyMs = DEFAULT_ACTIVITY_OPTIONS.heartbeatEveryMs): Puls
     resumeDetails: ctx.info.heartbeatDetails as unknown,
     firstScheduledAt: ctx.info.scheduledTimestampMs,
   };
+}
+
+/**
+ * Runs an activity's body and, while it runs, heartbeats whenever `everyMs` passed without one (the
+ * latest details again, or the previous attempt's when this one has none yet). A live worker waiting
+ * on a slow cloud is not a dead one: without this, a create whose calls queue behind a loaded EC2
+ * endpoint for 20 s (moto at 400 instances: 30-120 s an answer) hit the heartbeat timeout and was
+ * retried while its first attempt still ran, every retry adding its calls to the same queue, and
+ * sending RunInstances again for a key whose first RunInstances had not been answered yet.
+ */
+export async function keepAlive<T>(everyMs: number, body: () => Promise<T>): Promise<T> {
+  const ctx = currentContext();
+  if (ctx === undefined) return body();
+  const beat = beatOf(ctx);
+  const period = Math.max(everyMs, MIN_KEEPALIVE_MS);
+  const timer = setInterval(() => {
+    if (Date.now() - beat.lastSent >= period) send(ctx, beat);
+  }, period);
+  try {
+    return await body();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** The keep-alive's floor: `heartbeatEveryMs` 0 (tests) means "before every wait", not a busy timer. */
+const MIN_KEEPALIVE_MS = 100;
+
+/** One activity execution's heartbeat state, shared by its pulses (a batch runs several). */
+interface Beat {
+  details: unknown;
+  /** Details given since the last heartbeat went. */
+  pending: boolean;
+  lastSent: number;
+}
+
+const beats = new WeakMap<Context, Beat>();
+
+function beatOf(ctx: Context): Beat {
+  let beat = beats.get(ctx);
+  if (beat === undefined) {
+    beat = { details: ctx.info.heartbeatDetails as unknown, pending: false, lastSent: Date.now() };
+    beats.set(ctx, beat);
+  }
+  return beat;
+}
+
+function send(ctx: Context, beat: Beat): void {
+  ctx.heartbeat(beat.details);
+  beat.pending = false;
+  beat.lastSent = Date.now();
 }
 
 function currentContext(): Context | undefined {

@@ -13,6 +13,7 @@ const region = regionForFile({ config: regionConfig(), faults: { build_ms: 60, d
 
 beforeEach(async () => {
   await region.client.setFaults({
+    latency_ms: 0,
     build_ms: 60,
     delete_ms: 30,
     error_rate: 0,
@@ -80,6 +81,28 @@ describe('create-vm', () => {
     // A 400 ms build with heartbeats due every 150 ms: at least one (how many depends on the clock).
     expect(slow.heartbeats.length).toBeGreaterThanOrEqual(1);
     expect(slow.heartbeats.at(-1)).toMatchObject({ serverId: slow.value.serverId, state: 'BUILD' });
+  });
+
+  it('heartbeats while a cloud call is in flight: no gap between heartbeats as long as one slow answer', async () => {
+    // A loaded cloud (moto at 400 instances answered in 30-120 s) must not look like a dead worker:
+    // before keepAlive, heartbeats went only between calls, so each slow answer was a silent gap, and
+    // past the 20 s heartbeat timeout Temporal retried the create while it still ran.
+    const latencyMs = 2_000;
+    await region.client.setFaults({ latency_ms: latencyMs });
+    const beats: number[] = [];
+    const startedAt = Date.now();
+    const run = await runActivity(
+      createActivities(region.client, { pollMs: 20, heartbeatEveryMs: 100 }).createVm,
+      [vmInput(deploymentName('web'), 'api/9')],
+      { onHeartbeat: () => beats.push(Date.now()) },
+    );
+    const endedAt = Date.now();
+    await region.client.setFaults({ latency_ms: 0 });
+    expect(run.value.attempts).toBe(1);
+    const marks = [startedAt, ...beats, endedAt];
+    const gaps = marks.slice(1).map((t, i) => t - (marks[i] ?? t));
+    // Reserve, create and the first look each took one slow answer; none of them went unheard.
+    expect(Math.max(...gaps)).toBeLessThan(latencyMs);
   });
 
   it('two concurrent runs of the same step still leave one server and one allocation', async () => {

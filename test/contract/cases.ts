@@ -82,6 +82,17 @@ export function computeContract(f: ContractFixture): void {
     expect(built.addresses[0]?.network).toBe(req.network);
   });
 
+  it('creates the same key twice at once (a retry while the first is unanswered): one server', async () => {
+    // A heartbeat timeout retries a create whose first attempt still waits in the same worker: the
+    // retry's lookup finds nothing yet, and a cloud that ignores ClientToken (moto) made two.
+    const cloud = f.cloud();
+    const tags = owner();
+    const req = f.request({ ...tags, [TAG.claim]: 'web/0' });
+    const [first, again] = await Promise.all([cloud.createServer(req), cloud.createServer(req)]);
+    expect(again.id).toBe(first.id);
+    expect((await cloud.listServers(tags)).map((s) => s.id)).toEqual([first.id]);
+  });
+
   it('creates made at once: each key its own server, each key again the same one', async () => {
     // An adapter may look many keys up in one call (EC2's batched lookup): each create must still
     // find only its own server, never a neighbour's.

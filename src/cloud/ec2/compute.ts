@@ -121,6 +121,12 @@ export class Ec2Compute implements ComputePort {
   readonly #volumesByKey: Batcher<Ec2Volume[]>;
   /** Address picks in one subnet waiting for the bucket share one listing of its interfaces. */
   readonly #subnetAddresses: Batcher<{ ips: string[]; sentAt: number }>;
+  /**
+   * Creates in flight in this worker, by idempotency key. A second create of a key whose first has
+   * not been answered (a retried attempt while the first one still runs) joins it: its tag lookup
+   * would find nothing yet, and moto, which ignores ClientToken, would make a second instance.
+   */
+  readonly #creating = new Map<string, Promise<Server>>();
   #terminations: Array<{ id: string; done: (r: 'gone' | 'deleting' | Error) => void }> = [];
 
   constructor(options: Ec2ComputeOptions) {
@@ -153,7 +159,16 @@ export class Ec2Compute implements ComputePort {
 
   // --- servers ----------------------------------------------------------------------------------
 
-  async createServer(req: CreateServerRequest): Promise<Server> {
+  createServer(req: CreateServerRequest): Promise<Server> {
+    const key = req.idempotency_key;
+    const inFlight = this.#creating.get(key);
+    if (inFlight) return inFlight;
+    const creating = this.#create(req).finally(() => this.#creating.delete(key));
+    this.#creating.set(key, creating);
+    return creating;
+  }
+
+  async #create(req: CreateServerRequest): Promise<Server> {
     // moto (and EC2 after an answer was lost past the token's window) may not deduplicate on
     // ClientToken: the idempotency tag is looked up first, so a retried create finds its instance.
     const made = await this.#tagged(EC2_TAG.key, req.idempotency_key, true);
