@@ -37,6 +37,7 @@ import {
   type DeploymentStatus,
   type EventLogView,
   type InstanceActionRequest,
+  type InstancesRequest,
   type OperationLimits,
   type OperationProgress,
   type OperationResult,
@@ -110,18 +111,19 @@ export class Deployments {
     );
   }
 
-  start(name: string, instances?: string[]): Promise<OperationTicket> {
+  /** `dryRun`: plan only, as a deploy's dry run (the result is `planned`, with the plan). */
+  start(name: string, instances?: string[], options: { dryRun?: boolean } = {}): Promise<OperationTicket> {
     return rejectionsAsUserErrors(name, () =>
       this.entity(name).executeUpdate(startUpdate, {
-        args: this.signed(name, 'start', instances ? { instances } : {}),
+        args: this.signed(name, 'start', instancesRequest(instances, options)),
       }),
     );
   }
 
-  recreate(name: string, instances?: string[]): Promise<OperationTicket> {
+  recreate(name: string, instances?: string[], options: { dryRun?: boolean } = {}): Promise<OperationTicket> {
     return rejectionsAsUserErrors(name, () =>
       this.entity(name).executeUpdate(recreateUpdate, {
-        args: this.signed(name, 'recreate', instances ? { instances } : {}),
+        args: this.signed(name, 'recreate', instancesRequest(instances, options)),
       }),
     );
   }
@@ -286,6 +288,11 @@ export class Deployments {
       }
     }
   }
+}
+
+/** The request of start and recreate: fields only when given, so the signed digest is the same as before. */
+function instancesRequest(instances: string[] | undefined, options: { dryRun?: boolean }): InstancesRequest {
+  return { ...(instances ? { instances } : {}), ...(options.dryRun === true ? { dryRun: true } : {}) };
 }
 
 /** How long a deploy waits for a just-deleted deployment's entity to close before asking again. */

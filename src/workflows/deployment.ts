@@ -92,7 +92,8 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
     stopUpdate,
     (req, auth) => {
       entity.admit(auth);
-      return entity.accept('stop', { stop: req });
+      const { dryRun, ...stop } = req;
+      return entity.accept('stop', { stop, ...planOnly(dryRun) });
     },
     { validator: (req: StopRequest, auth?: SignedRequest) => entity.validateStop(req, auth) },
   );
@@ -100,7 +101,8 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
     startUpdate,
     (req, auth) => {
       entity.admit(auth);
-      return entity.accept('start', { start: req });
+      const { dryRun, ...start } = req;
+      return entity.accept('start', { start, ...planOnly(dryRun) });
     },
     {
       validator: (req: InstancesRequest, auth?: SignedRequest) =>
@@ -111,7 +113,7 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
     recreateUpdate,
     (req, auth) => {
       entity.admit(auth);
-      return entity.accept('recreate', { recreate: req.instances ?? true });
+      return entity.accept('recreate', { recreate: req.instances ?? true, ...planOnly(req.dryRun) });
     },
     {
       validator: (req: InstancesRequest, auth?: SignedRequest) =>
@@ -285,4 +287,9 @@ export async function deployment(input: DeploymentInput): Promise<DeploymentStat
   await stopWatching();
   await condition(allHandlersFinished);
   return entity.state;
+}
+
+/** A dry run's flag on the operation's input, and nothing when not asked (inputs as they always were). */
+function planOnly(dryRun: boolean | undefined): { dryRun?: true } {
+  return dryRun === true ? { dryRun: true } : {};
 }

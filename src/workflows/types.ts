@@ -25,10 +25,14 @@ export interface DeployRequest {
 export interface StopRequest {
   hard?: boolean;
   instances?: string[];
+  /** Plan only: the operation observes and plans, and changes nothing (as a deploy's dry run). */
+  dryRun?: boolean;
 }
 
 export interface InstancesRequest {
   instances?: string[];
+  /** Plan only (start, recreate): as StopRequest's. */
+  dryRun?: boolean;
 }
 
 /** Cloud check: without a resolution it only reports (a dry run); with one it applies it. */

@@ -46,8 +46,15 @@ const deployRequestSchema = z.strictObject({
   recreate: z.boolean().optional(),
   dryRun: z.boolean().optional(),
 });
-const stopRequestSchema = z.strictObject({ hard: z.boolean().optional(), instances: instanceSelectors });
-const instancesRequestSchema = z.strictObject({ instances: instanceSelectors });
+const stopRequestSchema = z.strictObject({
+  hard: z.boolean().optional(),
+  instances: instanceSelectors,
+  dryRun: z.boolean().optional(),
+});
+const instancesRequestSchema = z.strictObject({
+  instances: instanceSelectors,
+  dryRun: z.boolean().optional(),
+});
 const deleteRequestSchema = z.strictObject({});
 const interruptRequestSchema = z.strictObject({});
 const cckRequestSchema = z.strictObject({ resolution: z.enum(RESOLUTIONS).optional() });

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TAG } from '../../src/domain/cloud';
 import { POWER_REASON, reasonCode } from '../../src/planner';
 import { cloudConfig, smallManifest } from '../support/fixtures';
+import { runConverge } from '../support/cli';
 import { observeDeployment } from '../support/invariants';
+import { temporalEnv } from '../support/temporal';
 import { startHarness, type Harness } from './harness';
 
 let h: Harness;
@@ -121,5 +123,63 @@ describe('power steps in the plan', () => {
     expect(started.records.every((r) => r.state === 'started')).toBe(true);
     expect(await vmOf()).toMatchObject({ id: before?.id, power: 'running' });
     await h.expectInvariants(started, { manifest: m, cloudConfig: cc });
+  });
+});
+
+describe('a dry run of stop, start and recreate', () => {
+  it('plans every step with its reason and changes nothing: no power, no VM, no record', async () => {
+    const m = smallManifest('powerdry');
+    const deployed = await h.deploy(m, cc);
+    const ids = deployed.records.map((r) => `${r.group}/${r.id}`).sort();
+    const vms = async () =>
+      (await observeDeployment(h.region.client, 'powerdry')).servers.map((s) => `${s.id} ${s.power}`).sort();
+    const running = await vms();
+    const records = async () => (await h.deployments.status('powerdry')).instances.map((r) => r.state);
+
+    const stop = await h.wait(await h.deployments.stop('powerdry', { dryRun: true }));
+    expect(stop.status, JSON.stringify(stop.failure)).toBe('planned');
+    expect(stop.plan?.steps.map((s) => `${s.id} ${s.reasons.map(reasonCode).join()}`).sort()).toEqual(
+      ids.map((i) => `${i}:power-off power_off`),
+    );
+    expect(stop.stepsDone).toBe(0);
+    expect(await vms()).toEqual(running);
+    expect(await records()).toEqual(ids.map(() => 'started'));
+
+    // Through the real CLI: the steps with their reasons, exit 0, and still nothing changed.
+    const env = { ...process.env, CONVERGE_DEBUG: '', CONVERGE_DEPLOYMENT: '', ...temporalEnv(h.taskQueue) };
+    const cli = await runConverge(['stop', '-d', 'powerdry', 'api', '--dry-run'], {
+      env,
+      timeoutMs: 120_000,
+    });
+    expect(cli.stderr).toBe('');
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain('dry run: nothing changed): 3 power-off');
+    expect(cli.stdout.match(/^power-off +api\/\S+ +stop: /gm)).toHaveLength(3);
+    expect(cli.stdout).toMatch(/PLANNED, 0\/3 steps/);
+    const json = await runConverge(['stop', '-d', 'powerdry', '--dry-run', '--json'], {
+      env,
+      timeoutMs: 120_000,
+    });
+    expect(json.code).toBe(0);
+    const view = JSON.parse(json.stdout) as { status: string; plan: { steps: { reason_codes: string[] }[] } };
+    expect(view.status).toBe('planned');
+    expect(view.plan.steps.map((s) => s.reason_codes.join())).toEqual(ids.map(() => 'power_off'));
+    expect(await vms()).toEqual(running);
+
+    // recreate plans new VMs for the started api instances only.
+    const recreate = await h.wait(await h.deployments.recreate('powerdry', ['api'], { dryRun: true }));
+    expect(recreate.status).toBe('planned');
+    expect(
+      recreate.plan?.instances.filter((i) => i.action === 'replace').map((i) => i.instance.split('/')[0]),
+    ).toEqual(['api', 'api', 'api']);
+    expect(await vms()).toEqual(running);
+
+    await h.wait(await h.deployments.stop('powerdry', {}));
+    const off = await vms();
+    const start = await h.wait(await h.deployments.start('powerdry', undefined, { dryRun: true }));
+    expect(start.status).toBe('planned');
+    expect(start.plan?.steps.map((s) => s.kind)).toEqual(ids.map(() => 'power-on'));
+    expect(await vms()).toEqual(off);
+    expect(await records()).toEqual(ids.map(() => 'stopped'));
   });
 });

@@ -222,37 +222,59 @@ export function registerDeployments(program: Command): void {
       withUserErrors(
         async (
           instances: string[],
-          opts: FollowOptions & { hard?: boolean; now?: boolean },
+          opts: FollowOptions & { hard?: boolean; now?: boolean; dryRun?: boolean },
           cmd: Command,
         ) => {
           const name = deploymentName(cmd);
+          if (opts.dryRun && opts.now) {
+            throw new UserError(
+              '--dry-run and --now exclude each other: --now interrupts at once',
+              EXIT.usage,
+            );
+          }
           await withClient(async (d) => {
             if (opts.hard && opts.now) {
               await d.hardStop(name);
               print(`hard stop requested for ${name}`);
               return;
             }
-            const req = { hard: opts.hard ?? false, ...(instances.length ? { instances } : {}) };
-            await follow(d, await d.stop(name, req), opts);
+            const req = {
+              hard: opts.hard ?? false,
+              ...(instances.length ? { instances } : {}),
+              ...(opts.dryRun ? { dryRun: true } : {}),
+            };
+            await follow(d, await d.stop(name, req), opts, await stepsDisplay(opts));
           });
         },
       ),
     );
 
   operationCommand(program, 'start', 'Start stopped or hard-stopped instances').action(
-    withUserErrors(async (instances: string[], opts: FollowOptions, cmd: Command) => {
+    withUserErrors(async (instances: string[], opts: FollowOptions & { dryRun?: boolean }, cmd: Command) => {
       const name = deploymentName(cmd);
+      const some = instances.length ? instances : undefined;
       await withClient(async (d) =>
-        follow(d, await d.start(name, instances.length ? instances : undefined), opts),
+        follow(
+          d,
+          await d.start(name, some, { dryRun: opts.dryRun ?? false }),
+          opts,
+          await stepsDisplay(opts),
+        ),
       );
     }),
   );
 
   operationCommand(program, 'recreate', 'Replace the VMs of instances (all when none are named)').action(
-    withUserErrors(async (instances: string[], opts: FollowOptions, cmd: Command) => {
+    withUserErrors(async (instances: string[], opts: FollowOptions & { dryRun?: boolean }, cmd: Command) => {
       const name = deploymentName(cmd);
+      const some = instances.length ? instances : undefined;
       await withClient(async (d) =>
-        follow(d, await d.recreate(name, instances.length ? instances : undefined), opts),
+        follow(
+          d,
+          await d.recreate(name, some, { dryRun: opts.dryRun ?? false }),
+          opts,
+          await stepsDisplay(opts),
+        ),
       );
     }),
   );
@@ -314,8 +336,16 @@ function operationCommand(program: Command, name: string, description: string): 
   return addDeploymentOption(program.command(name).description(description))
     .argument('[instances...]', 'instances: <group>, <group>/<index> or <group>/<uuid> (default: all)')
     .option('--detach', 'return once the operation has started')
+    .option('--dry-run', 'observe and print the plan (every step with its reason), change nothing')
     .option('--json', 'print a machine-readable result')
     .addHelpText('after', exitCodesHelp(OPERATION_CODES));
+}
+
+/** stop, start and recreate: a dry run prints its plan's steps (render-steps.ts, loaded when asked). */
+async function stepsDisplay(opts: { dryRun?: boolean }): Promise<PlanDisplay | undefined> {
+  if (!opts.dryRun) return undefined;
+  const { renderSteps, stepsJson } = await import('../render-steps');
+  return { render: renderSteps, json: stepsJson, showPlan: false };
 }
 
 function deploymentRow(s: DeploymentStatus) {
