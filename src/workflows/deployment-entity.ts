@@ -202,16 +202,16 @@ export class DeploymentEntity {
   }
 
   /**
-   * When a deleted entity may complete: once every nonce it holds has expired (plus the clock skew
-   * tolerated, since the next run's clock is another workflow task's), or null when none is unexpired.
+   * When a deleted entity may complete: once every nonce it holds has expired plus the clock skew
+   * tolerated (the next run's clock is another workflow task's), or null when that time has passed.
    * A new run starts with an empty nonce store, so completing earlier would let a captured request be
    * replayed against the next incarnation. Read from the state only, so replay does not depend on the
    * worker's trust root (with permissions off no client signs, and the store stays empty).
    */
   guardUntil(): number | null {
     const now = this.clock();
-    const live = this.nonces.entries.filter((e) => e.expires > now).map((e) => e.expires);
-    return live.length === 0 ? null : Math.max(...live) + CLOCK_SKEW_MS;
+    const until = this.nonces.entries.map((e) => e.expires + CLOCK_SKEW_MS).filter((t) => t > now);
+    return until.length === 0 ? null : Math.max(...until);
   }
 
   /**

@@ -13,7 +13,8 @@ import { Deployments } from '../../src/client/deployments';
 import { newIdentity, signGrant, signRequest, type Identity } from '../../src/client/identity';
 import { UserError } from '../../src/domain/errors';
 import { EXIT } from '../../src/domain/exit-codes';
-import type { Permission } from '../../src/domain/permissions';
+import { temporal } from '@temporalio/proto';
+import { CLOCK_SKEW_MS, type Permission } from '../../src/domain/permissions';
 import {
   DEPLOYMENT_DELETED,
   cancelUpdate,
@@ -21,7 +22,14 @@ import {
   deployUpdate,
   stopUpdate,
 } from '../../src/workflows/messages';
-import { deploymentWorkflowId, type DeployRequest } from '../../src/workflows/types';
+import {
+  DEFAULT_LIMITS,
+  deploymentWorkflowId,
+  type DeployRequest,
+  type DeploymentInput,
+  type DeploymentState,
+} from '../../src/workflows/types';
+import type { NonceEntry } from '../../src/workflows/signed-requests';
 import { cloudConfig, smallManifest } from '../support/fixtures';
 import { lastEventSeq } from '../support/invariants';
 import { startRegion, type StartedRegion } from '../support/region';
@@ -261,6 +269,76 @@ describe('permissions per resource pool', () => {
       "permission denied: alice's request was already used (a replayed request)",
     );
     expect(await snapshot(name)).toEqual(after);
+  });
+
+  // What a lingering entity hands on when the server suggests continue-as-new: its deleted state with
+  // the nonces. The new run is started here with such an input, as continue-as-new would start it.
+  const carried = (name: string, nonces: NonceEntry[]): DeploymentInput => {
+    const state: DeploymentState = {
+      name,
+      records: [],
+      manifest: smallManifest(name),
+      cloudConfig: cc,
+      manifestDigest: '0123456789abcdef',
+      seq: 2,
+      recent: [],
+      projection: [],
+      lastPlan: null,
+      deleted: true,
+      limits: { ...DEFAULT_LIMITS, buildDeadlineMs: 60_000 },
+      incarnation: '0badcafe',
+      nonces,
+    };
+    return { name, state };
+  };
+
+  it('a lingering entity carried across continue-as-new still refuses the captured request and takes a fresh deploy', async () => {
+    const name = 'perm-carried';
+    const req: DeployRequest = { manifest: smallManifest(name), cloudConfig: cc };
+    const captured = signRequest(alice, name, 'deploy', req);
+    const entity = await client.workflow.start('deployment', {
+      workflowId: deploymentWorkflowId(name),
+      taskQueue,
+      args: [carried(name, [{ nonce: captured.claim.nonce, expires: captured.claim.expires }])],
+    });
+    const a = as(alice);
+    expect((await a.status(name)).deleted).toBe(true);
+    const before = await snapshot(name);
+    expect(await refusal(() => entity.executeUpdate(deployUpdate, { args: [req, captured] }))).toBe(
+      "permission denied: alice's request was already used (a replayed request)",
+    );
+    expect(await snapshot(name)).toEqual(before);
+    const next = await a.wait(await a.deploy(name, req));
+    expect(next.status, JSON.stringify(next.failure)).toBe('converged');
+    expect(next.operation).toBe('op-1');
+    expect((await entity.describe()).runId).toBe(entity.firstExecutionRunId);
+  });
+
+  it('a deleted entity completes once the last nonce it holds has expired (plus the clock skew)', async () => {
+    const name = 'perm-expiring';
+    // Expired a while ago: only a few seconds of the skew are left.
+    const expires = Date.now() - CLOCK_SKEW_MS + 10_000;
+    const entity = await client.workflow.start('deployment', {
+      workflowId: deploymentWorkflowId(name),
+      taskQueue,
+      args: [carried(name, [{ nonce: 'n-1', expires }])],
+    });
+    const state = (await entity.result()) as DeploymentState;
+    expect(state.deleted).toBe(true);
+    const types = ((await entity.fetchHistory()).events ?? []).map(
+      (e) => temporal.api.enums.v1.EventType[e.eventType ?? 0],
+    );
+    // It waited for the skew (a timer), then completed without being asked.
+    expect(types.filter((t) => t === 'EVENT_TYPE_TIMER_FIRED')).toHaveLength(1);
+    expect(types.at(-1)).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
+    // A deploy now starts a new run: the deployment lives again.
+    const a = as(alice);
+    const req: DeployRequest = { manifest: smallManifest(name), cloudConfig: cc };
+    const again = await a.wait(await a.deploy(name, req));
+    expect(again.status, JSON.stringify(again.failure)).toBe('converged');
+    expect((await client.workflow.getHandle(deploymentWorkflowId(name)).describe()).runId).not.toBe(
+      entity.firstExecutionRunId,
+    );
   });
 });
 
