@@ -1,14 +1,15 @@
 // The watch compares projections by digest: the workflow hands a pass the digest of the projection it
 // holds, the pass returns when the cloud's differs. One function on both sides, so they always agree.
+// The entity digests its projection at every operation's end, inside the workflow sandbox: hence
+// valueDigest (integer mixing), not sha256 over canonical JSON.
 import type { Observed } from '../domain/cloud';
 import type { InstanceRecord } from '../domain/instance';
-import { canonicalJson } from './canonical';
 import { embodiment } from './embodiment';
-import { sha256Hex } from './hash';
 import { projectStatus, type StatusRow } from './status';
+import { valueDigest } from './value-digest';
 
 export function projectionDigest(rows: readonly unknown[]): string {
-  return sha256Hex(canonicalJson(rows)).slice(0, 32);
+  return valueDigest(rows);
 }
 
 export function watchProjection(
