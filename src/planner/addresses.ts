@@ -66,20 +66,29 @@ export function dynamicPool(claim: Claim): string | null {
  * patent that takes one (each will hold a VM). `take` answers whether one more hot_swap fits.
  */
 export class SurgeRoom {
-  private readonly room = new Map<string, { capacity: number; base: number; used: number }>();
+  /** Counted at the first `take`: a plan that replaces nothing (a no-op redeploy) never counts. */
+  private room: Map<string, { capacity: number; base: number; used: number }> | null = null;
 
-  constructor(capacity: ReadonlyMap<string, number>, claims: readonly Claim[]) {
-    for (const claim of claims) {
+  constructor(
+    private readonly capacity: ReadonlyMap<string, number>,
+    private readonly claims: readonly Claim[],
+  ) {}
+
+  private count(): Map<string, { capacity: number; base: number; used: number }> {
+    const room = new Map<string, { capacity: number; base: number; used: number }>();
+    for (const claim of this.claims) {
       const key = dynamicPool(claim);
       if (key === null) continue;
-      const pool = this.room.get(key) ?? { capacity: capacity.get(key) ?? Infinity, base: 0, used: 0 };
+      const pool = room.get(key) ?? { capacity: this.capacity.get(key) ?? Infinity, base: 0, used: 0 };
       pool.base += 1;
-      this.room.set(key, pool);
+      room.set(key, pool);
     }
+    return room;
   }
 
   /** null when the hot_swap fits (and counts it), else why it does not. */
   take(claim: Claim): string | null {
+    this.room ??= this.count();
     const key = dynamicPool(claim);
     const pool = key === null ? undefined : this.room.get(key);
     if (!pool) return null;
