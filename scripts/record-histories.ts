@@ -17,6 +17,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { dataConverter } from '../src/temporal/data-converter';
 import { Deployments } from '../src/client/deployments';
+import { newIdentity, type Identity } from '../src/client/identity';
 import type { Manifest } from '../src/domain/manifest';
 import { bundleWorkflows } from '../src/workers/bundle';
 import { resolveTemporalCli } from '../src/temporal/dev-server';
@@ -40,8 +41,12 @@ const TASK_QUEUE = 'record-histories';
 
 interface Context {
   region: RegionHandle;
-  /** Deployments on the recording's task queue; `limits` apply to entities created through it. */
-  deployments: (limits?: Partial<OperationLimits>) => Deployments;
+  /**
+   * Deployments on the recording's task queue; `limits` apply to entities created through it. With an
+   * identity, requests are signed (the recording's worker has no trust root, but the entity keeps the
+   * nonces of signed requests all the same).
+   */
+  deployments: (limits?: Partial<OperationLimits>, identity?: Identity) => Deployments;
 }
 
 interface Scenario {
@@ -193,6 +198,25 @@ const SCENARIOS: Scenario[] = [
       const d = deployments();
       await converged(d, d.deploy('delete', { manifest: smallManifest('delete'), cloudConfig: cc }));
       await converged(d, d.delete('delete'));
+    },
+  },
+  {
+    name: 'linger-after-delete',
+    protects: {
+      entity:
+        "linger-after-delete: a deleted entity holding signed requests' nonces lingers (a timer); a deploy meanwhile begins the next incarnation in the run",
+      ops: {
+        1: 'a deploy (first incarnation, then the next one, in the same entity run)',
+        2: 'delete of the first incarnation',
+      },
+    },
+    run: async ({ deployments }) => {
+      const d = deployments({}, newIdentity('recorder'));
+      const req = { manifest: smallManifest('linger-after-delete'), cloudConfig: cc };
+      await converged(d, d.deploy('linger-after-delete', req));
+      await converged(d, d.delete('linger-after-delete'));
+      await converged(d, d.deploy('linger-after-delete', req));
+      await idle(d, 'linger-after-delete');
     },
   },
   {
@@ -437,8 +461,12 @@ async function main(): Promise<void> {
     await worker.runUntil(async () => {
       const ctx: Context = {
         region,
-        deployments: (limits) =>
-          new Deployments(client, { taskQueue: TASK_QUEUE, limits: { buildDeadlineMs: 60_000, ...limits } }),
+        deployments: (limits, identity) =>
+          new Deployments(client, {
+            taskQueue: TASK_QUEUE,
+            limits: { buildDeadlineMs: 60_000, ...limits },
+            identity: identity ?? null,
+          }),
       };
       for (const s of scenarios) {
         const t = Date.now();
