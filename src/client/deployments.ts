@@ -92,6 +92,7 @@ export class Deployments {
         if (!isDeletedRejection(err)) throw err;
         // A deleted deployment's entity refuses work in the moments before its run completes; once it
         // has, update-with-start begins a new incarnation. Wait for that (bounded), then ask again.
+        // (An entity lingering after a delete to keep its nonces takes the deploy itself: no refusal.)
         await Promise.race([
           this.entity(name)
             .result()
