@@ -165,7 +165,13 @@ async function build(hash) {
     ['workflowBundle', 'workflow-bundle.js', []],
     ['tracedWorkflowBundle', 'workflow-bundle-traced.js', tracingInterceptors()],
   ]) {
-    const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: quiet });
+    const { code } = await bundleWorkflowCode({
+      workflowsPath,
+      // The same converter as src/workers/bundle.ts gives every bundle (WORKFLOW_PAYLOAD_CONVERTER_PATH).
+      payloadConverterPath: join(ROOT, 'src', 'temporal', 'workflow-payload-converter.ts'),
+      workflowInterceptorModules,
+      logger: quiet,
+    });
     writeFileSync(join(staging, file), code);
     bundles[key] = { file, sha256: createHash('sha256').update(code).digest('hex') };
   }

@@ -9,7 +9,7 @@ import {
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { prebuiltWorkflowBundle, type BundleChoice } from './build-info';
-import { WORKFLOWS_PATH } from './paths';
+import { WORKFLOW_PAYLOAD_CONVERTER_PATH, WORKFLOWS_PATH } from './paths';
 
 const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
@@ -41,6 +41,7 @@ export function bundleWorkflows(
   if (bundle === undefined) {
     bundle = bundleWorkflowCode({
       workflowsPath,
+      payloadConverterPath: WORKFLOW_PAYLOAD_CONVERTER_PATH,
       workflowInterceptorModules: traced ? TRACING_INTERCEPTORS() : [],
       logger: quietBundlerLogger,
     });
@@ -55,7 +56,11 @@ export function bundleWorkflows(
 export function buildWorkflowBundle(
   workflowsPath: string = WORKFLOWS_PATH,
 ): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+  return bundleWorkflowCode({
+    workflowsPath,
+    payloadConverterPath: WORKFLOW_PAYLOAD_CONVERTER_PATH,
+    logger: quietBundlerLogger,
+  });
 }
 
 // Webpack's INFO chatter ("asset workflow-bundle.js 1.2 MiB") drowns test output; warnings stay.
