@@ -65,6 +65,7 @@ export function cloudsFromEnv(env: Env = process.env): Clouds {
     'AWS_REGION',
     'CONVERGE_EC2_RATE',
     'CONVERGE_EC2_BURST',
+    'CONVERGE_EC2_IN_FLIGHT',
     'CONVERGE_EC2_VOLUME_TYPES',
   ]
     .map((k) => env[k] ?? '')

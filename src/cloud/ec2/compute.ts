@@ -48,7 +48,7 @@ import type {
 } from '../port';
 import { Batcher } from './batch';
 import { fromEc2, isThrottle } from './errors';
-import { TokenBucket, type RateLimit } from './limiter';
+import { InFlightCap, TokenBucket, type RateLimit } from './limiter';
 import {
   azProperties,
   parseProperties,
@@ -73,6 +73,8 @@ export const stemcellImageName = (image: Image): string => `converge-stemcell-${
 const LIVE_STATES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
 /** How long an answered pick is remembered: longer than any listing stays in flight. */
 const PICK_MEMORY_MS = 10 * 60_000;
+/** Calls in flight by default: fewer than the SDK's 50 sockets, so none waits unseen in its pool. */
+const DEFAULT_IN_FLIGHT = 32;
 /** Values one EC2 filter may carry. */
 const FILTER_VALUES_MAX = 200;
 /** The device a persistent disk is attached as (Converge gives an instance one persistent disk). */
@@ -85,6 +87,8 @@ export interface Ec2ComputeOptions {
   volumeTypes?: readonly string[];
   /** What each volume type may hold in all (EBS's per-account limit is the real one). */
   storageCapacityGb?: number;
+  /** Calls waiting for answers at most (the SDK's own pool holds 50 sockets). */
+  inFlight?: number;
   /** Page size for Describe* lists (EC2 takes 5–1000). */
   pageSize?: number;
   /** How long attach/detach wait for the volume to settle, and how often they look. */
@@ -103,6 +107,7 @@ export interface Ec2Stats {
 export class Ec2Compute implements ComputePort {
   readonly #client: EC2Client;
   readonly #bucket: TokenBucket;
+  readonly #inFlight: InFlightCap;
   readonly #volumeTypes: readonly string[];
   readonly #capacityGb: number;
   readonly #pageSize: number;
@@ -132,12 +137,13 @@ export class Ec2Compute implements ComputePort {
   constructor(options: Ec2ComputeOptions) {
     this.#client = options.client;
     this.#bucket = new TokenBucket(options.rate);
+    this.#inFlight = new InFlightCap(options.inFlight ?? DEFAULT_IN_FLIGHT);
     this.#volumeTypes = options.volumeTypes ?? VOLUME_TYPES;
     this.#capacityGb = options.storageCapacityGb ?? 1_000_000;
     this.#pageSize = options.pageSize ?? 1000;
     this.#settleMs = options.settleMs ?? 120_000;
     this.#settlePollMs = options.settlePollMs ?? 500;
-    const turn = (): Promise<void> => this.#bucket.take();
+    const turn = (): Promise<void> => this.#turn();
     this.#byTag = new Batcher(turn, FILTER_VALUES_MAX);
     this.#volumesByKey = new Batcher(turn, FILTER_VALUES_MAX);
     this.#subnetAddresses = new Batcher(turn, 1);
@@ -754,8 +760,15 @@ export class Ec2Compute implements ComputePort {
     return pages;
   }
 
+  /** One call's turn: a place among the calls in flight, then a token (the rate counts sends). */
+  async #turn(): Promise<void> {
+    await this.#inFlight.enter();
+    await this.#bucket.take();
+  }
+
+  /** `taken`: the turn was already had (a batch's); either way the call leaves its place once answered. */
   async #send<T>(action: string, call: () => Promise<T>, taken = false): Promise<T> {
-    if (!taken) await this.#bucket.take();
+    if (!taken) await this.#turn();
     this.stats.calls[action] = (this.stats.calls[action] ?? 0) + 1;
     const sentAt = performance.now();
     try {
@@ -765,6 +778,7 @@ export class Ec2Compute implements ComputePort {
       if (isThrottle(typed.code)) this.stats.throttles += 1;
       throw typed;
     } finally {
+      this.#inFlight.leave();
       this.stats.answerMs[action] = (this.stats.answerMs[action] ?? 0) + performance.now() - sentAt;
     }
   }

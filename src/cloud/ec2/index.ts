@@ -14,7 +14,8 @@ export const DEFAULT_EC2_RATE = { perSecond: 20, burst: 100 };
 
 /**
  * CONVERGE_EC2_ENDPOINT (an EC2 API elsewhere, e.g. a local moto), AWS_REGION (default us-east-1),
- * CONVERGE_EC2_RATE and CONVERGE_EC2_BURST (the token bucket), CONVERGE_EC2_VOLUME_TYPES (storage pools).
+ * CONVERGE_EC2_RATE and CONVERGE_EC2_BURST (the token bucket), CONVERGE_EC2_IN_FLIGHT (calls waiting
+ * for answers at most), CONVERGE_EC2_VOLUME_TYPES (storage pools).
  */
 export function ec2ComputeFromEnv(env: Env): Ec2Compute {
   // Node 20 is this project's pin (package.json engines). The SDK's notice that its releases after
@@ -30,12 +31,14 @@ export function ec2ComputeFromEnv(env: Env): Ec2Compute {
   });
   const perSecond = Number(env.CONVERGE_EC2_RATE) || DEFAULT_EC2_RATE.perSecond;
   const burst = Number(env.CONVERGE_EC2_BURST) || DEFAULT_EC2_RATE.burst;
+  const inFlight = Number(env.CONVERGE_EC2_IN_FLIGHT) || undefined;
   const types = env.CONVERGE_EC2_VOLUME_TYPES?.split(',')
     .map((t) => t.trim())
     .filter((t) => t !== '');
   return new Ec2Compute({
     client,
     rate: { perSecond, burst },
+    ...(inFlight === undefined ? {} : { inFlight }),
     volumeTypes: types && types.length > 0 ? types : VOLUME_TYPES,
   });
 }
