@@ -66,7 +66,8 @@ export async function runEc2Scenarios(
     });
     running = worker.worker.run();
     // The worker's converter: a large operation result comes back gzipped.
-    const d = new Deployments(new Client({ connection, namespace: NAMESPACE, dataConverter }), { taskQueue });
+    const temporal = new Client({ connection, namespace: NAMESPACE, dataConverter });
+    const d = new Deployments(temporal, { taskQueue });
     const rows: Ec2Row[] = [];
     for (const n of sizes) {
       const name = `ec2-bench-${n}`;
@@ -127,6 +128,10 @@ export async function runEc2Scenarios(
               connection.withAbortSignal(abandon.signal, () => d.status(name)),
             )
           )?.progress;
+          const pending = await within(
+            10_000,
+            connection.withAbortSignal(abandon.signal, () => pendingActivities(temporal, ticket.workflowId)),
+          );
           const slowest = Object.entries(meanAnswerMs).sort(([, a], [, b]) => b - a)[0];
           row.steps = progress?.stepsDone ?? 0;
           row.note =
@@ -134,7 +139,8 @@ export async function runEc2Scenarios(
             `${progress ? `${progress.stepsDone} of ${progress.stepsTotal} steps done` : 'progress unknown'}` +
             (slowest
               ? `; slowest answers: ${slowest[0]}, ${(slowest[1] / 1000).toFixed(2)} s a call on average`
-              : '');
+              : '') +
+            (pending ? `; pending activities: ${pending}` : '');
           // Start no more steps; the worker's shutdown and moto's stop end the ones in flight.
           await within(
             10_000,
@@ -198,6 +204,22 @@ export function ec2Table(rows: readonly Ec2Row[]): string {
     `${lines.join('\n')}\n\nEC2 calls by action (mean answer time):\n\n${detail.join('\n')}` +
     (notes.length > 0 ? `\n\nNot finished:\n\n${notes.join('\n')}` : '')
   );
+}
+
+/**
+ * The operation's pending activities, grouped: how many of each type at which attempt, and the last
+ * failure Temporal recorded for them (a heartbeat timeout, the cloud's error): why a scenario makes no
+ * step, which the worker's log does not show when attempts time out rather than fail.
+ */
+async function pendingActivities(client: Client, workflowId: string): Promise<string> {
+  const described = await client.workflow.getHandle(workflowId).describe();
+  const groups = new Map<string, number>();
+  for (const a of described.raw.pendingActivities ?? []) {
+    const failure = a.lastFailure?.message ? `, last failure: ${a.lastFailure.message}` : '';
+    const key = `${a.activityType?.name ?? '?'} at attempt ${a.attempt ?? 1}${failure}`;
+    groups.set(key, (groups.get(key) ?? 0) + 1);
+  }
+  return [...groups].map(([key, n]) => `${n} ${key}`).join('; ') || 'none';
 }
 
 /** The answer, or null if it failed or took longer than `ms`. */
