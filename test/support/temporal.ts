@@ -11,6 +11,7 @@ import {
   type Worker,
   type WorkflowBundleOption,
 } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
 import { inject } from 'vitest';
 import { dataConverter } from '../../src/temporal/data-converter';
 import type { Cloud } from '../../src/cloud/port';
@@ -141,4 +142,43 @@ export async function settledHistoryLength(handle: {
     await new Promise((r) => setTimeout(r, 150));
   }
   return last;
+}
+
+interface HistoryEventLike {
+  eventId?: unknown;
+  eventType?: unknown;
+  activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
+  [attributes: string]: unknown;
+}
+
+/**
+ * The event types of a workflow's settled history, without what comes and goes on its own: bare
+ * workflow tasks (under load the server keeps a rejected update's speculative task instead of
+ * dropping it) and the watch's passes (a pass returns when the cloud's status changes, e.g. a
+ * health report, and the next starts). Whatever a request causes (an accepted update, an operation,
+ * a signal, a marker, a timer) stays, so "refused and changed nothing" compares these.
+ */
+export async function requestEvents(handle: {
+  fetchHistory(): Promise<{ events?: unknown[] | null }>;
+}): Promise<string[]> {
+  await settledHistoryLength(handle);
+  const events = ((await handle.fetchHistory()).events ?? []) as HistoryEventLike[];
+  const name = (t: unknown): string =>
+    typeof t === 'number' ? (temporal.api.enums.v1.EventType[t] ?? String(t)) : String(t);
+  const watchPasses = new Set(
+    events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'watchCloud')
+      .map((e) => String(e.eventId)),
+  );
+  const ofWatchPass = (e: HistoryEventLike): boolean =>
+    watchPasses.has(String(e.eventId)) ||
+    Object.entries(e).some(
+      ([key, value]) =>
+        key.startsWith('activityTask') &&
+        typeof value === 'object' &&
+        value !== null &&
+        watchPasses.has(String((value as { scheduledEventId?: unknown }).scheduledEventId)),
+    );
+  const bare = /^EVENT_TYPE_WORKFLOW_TASK_(SCHEDULED|STARTED|COMPLETED)$/;
+  return events.filter((e) => !bare.test(name(e.eventType)) && !ofWatchPass(e)).map((e) => name(e.eventType));
 }
