@@ -65,66 +65,28 @@ export function createActivities(cloud: Cloud, options: Partial<ActivityOptions>
       keepAlive(resolved.heartbeatEveryMs, () => fn(...args));
   // Batches never fail retryably (a create or chain that would runs again alone), so they report
   // nothing; each activity that Temporal retries reports its step's kind and key (retry-report.ts).
+  // One step's activity: kept alive, reporting its retries as the step's kind and key.
+  const single = <I, O>(kind: string, keyOf: (input: I) => string, fn: (input: I) => Promise<O>) =>
+    alive(reportingRetries(step(kind, keyOf), fn));
   return {
-    observe: alive(
-      reportingRetries(
-        step('observe', (i: ObserveInput) => i.deployment),
-        observe(deps),
-      ),
-    ),
+    observe: single('observe', (i: ObserveInput) => i.deployment, observe(deps)),
     // Not reportingRetries: a watch pass belongs to no operation, and it swallows cloud errors itself.
     // Not kept alive either: it heartbeats on its own slices.
     watchCloud: watchCloud(deps),
-    getPool: alive(
-      reportingRetries(
-        step('get-pool', (pool: string) => pool),
-        getPool(deps),
-      ),
-    ),
-    createVm: alive(
-      reportingRetries(
-        step('create-vm', (i: CreateVmInput) => i.claim),
-        create,
-      ),
-    ),
+    getPool: single('get-pool', (pool: string) => pool, getPool(deps)),
+    createVm: single('create-vm', (i: CreateVmInput) => i.claim, create),
     createVms: alive(createVms(create, resolved.heartbeatEveryMs)),
-    associateVmToInstance: alive(
-      reportingRetries(
-        step('associate-vm-to-instance', (i: AssociateInput) => i.instanceId),
-        chainable.associateVmToInstance,
-      ),
+    associateVmToInstance: single(
+      'associate-vm-to-instance',
+      (i: AssociateInput) => i.instanceId,
+      chainable.associateVmToInstance,
     ),
-    deleteServer: alive(
-      reportingRetries(
-        step('delete-server', (i: DeleteServerInput) => i.serverId),
-        chainable.deleteServer,
-      ),
-    ),
-    releaseQuota: alive(
-      reportingRetries(
-        step('release-quota', (i: ReleaseQuotaInput) => i.allocationId),
-        chainable.releaseQuota,
-      ),
-    ),
-    detachDisk: alive(
-      reportingRetries(
-        step('detach-disk', (i: DetachDiskInput) => i.volumeId),
-        chainable.detachDisk,
-      ),
-    ),
-    deleteDisk: alive(
-      reportingRetries(
-        step('delete-disk', (i: DeleteDiskInput) => i.volumeId),
-        chainable.deleteDisk,
-      ),
-    ),
+    deleteServer: single('delete-server', (i: DeleteServerInput) => i.serverId, chainable.deleteServer),
+    releaseQuota: single('release-quota', (i: ReleaseQuotaInput) => i.allocationId, chainable.releaseQuota),
+    detachDisk: single('detach-disk', (i: DetachDiskInput) => i.volumeId, chainable.detachDisk),
+    deleteDisk: single('delete-disk', (i: DeleteDiskInput) => i.volumeId, chainable.deleteDisk),
     // A power step (power-off, power-on, reboot) reports as its server's instance-action (waiting.ts).
-    instanceAction: alive(
-      reportingRetries(
-        step('instance-action', (i: InstanceActionInput) => i.serverId),
-        instanceAction(deps),
-      ),
-    ),
+    instanceAction: single('instance-action', (i: InstanceActionInput) => i.serverId, instanceAction(deps)),
     // A chain is in flight as its first link's step: it reports as that step.
     enactChain: alive(reportingRetries(chainHead, chain)),
     enactChains: alive(enactChains(chain, resolved.heartbeatEveryMs)),
