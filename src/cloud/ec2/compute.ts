@@ -283,9 +283,8 @@ export class Ec2Compute implements ComputePort {
     for (const [ip, answeredAt] of this.#picked)
       if (answeredAt !== null && now - answeredAt > PICK_MEMORY_MS) this.#picked.delete(ip);
     const pickedSince = (ip: string): boolean => {
-      if (!this.#picked.has(ip)) return false;
-      const answeredAt = this.#picked.get(ip) ?? null;
-      return answeredAt === null || answeredAt >= listing.sentAt;
+      const answeredAt = this.#picked.get(ip);
+      return answeredAt === null || (answeredAt !== undefined && answeredAt >= listing.sentAt);
     };
     for (let ip = range.first + 4; ip < range.last; ip++) {
       const text = formatIPv4(ip);
